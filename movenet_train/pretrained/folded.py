@@ -31,17 +31,20 @@ class FoldedConv:
 
 
 _HEAD_PREFIXES = {prefix: key for key, prefix in {**heads_lib.SINGLE_POSE_HEADS, **heads_lib.BOX_HEADS}.items()}
-_HEAD_RE = re.compile(r"(?:^|/)(" + "|".join(_HEAD_PREFIXES) + r")/")
+# Name components, in the released graphs (ODAPI / Keras names) and in this project's own model and exports.
+_HEAD_RE = re.compile("(" + "|".join(_HEAD_PREFIXES) + ")(?:_separable|_relu)?")
+_BACKBONE_RE = re.compile(
+    r"Conv1|bn_Conv1|Conv1_relu|Conv_1|Conv_1_bn|out_relu"
+    r"|(?:expanded_conv|block_\d+)_(?:expand|depthwise|project)(?:_BN|_relu)?"
+)
+_OWN_FPN_RE = re.compile(r"fpn_(top|lateral|separable|bn|relu)(?:_(\d+))?")
 
 
-def _backbone_unit(name):
-    """``.../model_1/model/block_3_expand_relu/Relu6`` -> ``block_3_expand``."""
-    component = name.split("/model/", 1)[1].split("/")[0]
-    if component == "out_relu":
-        return "Conv_1"
-    if component == "bn_Conv1":
-        return "Conv1"
-    return re.sub(r"(_relu|_BN|_bn)$", "", component)
+def _backbone_unit(component):
+    """``block_3_expand_relu`` -> ``block_3_expand``; ``out_relu`` -> ``Conv_1``."""
+    return {"out_relu": "Conv_1", "bn_Conv1": "Conv1", "Conv_1_bn": "Conv_1"}.get(
+        component, re.sub(r"(_relu|_BN)$", "", component)
+    )
 
 
 def _fpn_stage_by_channels(channels, which):
@@ -58,19 +61,23 @@ def classify(op):
     """Keras unit of a folded op: ``("backbone", "block_1_expand")``, ``("fpn_top",)``, ``("fpn_lateral", 16)``,
     ``("fpn_separable", 16, "depthwise"|"pointwise")``, ``("head", "center_0", "depthwise"|"pointwise"|"final")``."""
     name = op.name.split(";")[0]
-    head = _HEAD_RE.search(name)
-    if head:
-        if op.kind == "depthwise":
-            return ("head", head.group(1), "depthwise")
-        role = "pointwise" if op.kernel.shape[2] != heads_lib.HEAD_CHANNELS else "final"
-        return ("head", head.group(1), role)
-    if "/model/" in name:
-        return ("backbone", _backbone_unit(name))
-    if "model_1/" in name:  # the FPN of ODAPI's feature extractor
-        in_channels = op.kernel.shape[2]
+    components = name.split("/")
+    for component in components:
+        head = _HEAD_RE.fullmatch(component)
+        if head:
+            if op.kind == "depthwise":
+                return ("head", head.group(1), "depthwise")
+            role = "pointwise" if op.kernel.shape[2] != heads_lib.HEAD_CHANNELS else "final"
+            return ("head", head.group(1), role)
+    for component in components:
+        if _BACKBONE_RE.fullmatch(component):
+            return ("backbone", _backbone_unit(component))
+    in_channels = op.kernel.shape[2]
+    own = [m for m in map(_OWN_FPN_RE.fullmatch, components) if m]
+    if "model_1" in components or own:  # the FPN: ODAPI's feature extractor, or this project's names
         if op.kind == "depthwise":
             return ("fpn_separable", _fpn_stage_by_channels(in_channels, "in"), "depthwise")
-        if "separable" in name or "re_lu" in name:
+        if any(m.group(1) in ("separable", "bn", "relu") for m in own) or "separable" in name or "re_lu" in name:
             return ("fpn_separable", _fpn_stage_by_channels(in_channels, "in"), "pointwise")
         if in_channels == LAST_CONV_CHANNELS:
             return ("fpn_top",)

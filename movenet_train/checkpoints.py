@@ -1,0 +1,96 @@
+"""Model checkpoints: one format for imported weights and training runs, restored by ``restore_model``.
+
+A checkpoint directory holds ``movenet.json`` (the model spec and where the weights came from) and a
+``tf.train.Checkpoint`` whose ``model`` slot is the Keras model. Training runs keep the same ``model`` slot
+(plus optimizer and step), so any of them loads wherever ``checkpoint=PATH`` is accepted.
+"""
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+
+import tensorflow as tf
+
+from movenet_train.modeling.movenet import MoveNetSpec, build_model
+
+SPEC_FILE = "movenet.json"
+
+
+def sha256_of(path):
+    """sha256 of a file, or of every file of a directory in sorted order."""
+    digest = hashlib.sha256()
+    paths = [path] if os.path.isfile(path) else sorted(
+        os.path.join(root, f) for root, _, files in os.walk(path) for f in files
+    )
+    for p in paths:
+        with open(p, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def save_model_checkpoint(model, spec, directory, metadata=None, overwrite=False):
+    """Writes ``directory`` atomically: a temporary sibling folder is renamed into place at the end."""
+    directory = os.path.abspath(directory)
+    if os.path.exists(directory) and not overwrite:
+        raise FileExistsError(f"{directory} exists; pass overwrite=true to replace it")
+    parent = os.path.dirname(directory)
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=".tmp-", dir=parent)
+    try:
+        prefix = tf.train.Checkpoint(model=model).write(os.path.join(tmp, "model"))
+        with open(os.path.join(tmp, SPEC_FILE), "w") as f:
+            json.dump({"spec": dataclasses.asdict(spec), "checkpoint": os.path.basename(prefix), **(metadata or {})},
+                      f, indent=2)
+        if os.path.exists(directory):
+            shutil.rmtree(directory)
+        os.rename(tmp, directory)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return directory
+
+
+def read_spec(directory):
+    path = os.path.join(directory, SPEC_FILE)
+    if not os.path.exists(path):
+        return None, None
+    with open(path) as f:
+        meta = json.load(f)
+    return MoveNetSpec(**meta["spec"]), os.path.join(directory, meta["checkpoint"])
+
+
+def checkpoint_prefix(path):
+    """The ``tf.train`` prefix of a checkpoint directory (imported or a training run) or prefix."""
+    if os.path.isdir(path):
+        _, prefix = read_spec(path)
+        if prefix:
+            return prefix
+        for folder in (path, os.path.join(path, "checkpoints")):
+            latest = tf.train.latest_checkpoint(folder)
+            if latest:
+                return latest
+        raise FileNotFoundError(f"{path} holds no checkpoint (no {SPEC_FILE}, no tf.train 'checkpoint' file)")
+    if os.path.exists(path + ".index"):
+        return path
+    raise FileNotFoundError(f"checkpoint {path} does not exist")
+
+
+def restore_model(path, spec=None):
+    """Keras model restored from a checkpoint; ``spec`` from the config is checked against the stored one."""
+    stored, _ = read_spec(path) if os.path.isdir(path) else (None, None)
+    if stored and spec and (stored.alpha, stored.multi_pose) != (spec.alpha, spec.multi_pose):
+        raise ValueError(
+            f"checkpoint {path} is MoveNet {stored.name} (alpha {stored.alpha}) but the config asks for "
+            f"{spec.name} (alpha {spec.alpha}); use +exp={stored.name}"
+        )
+    spec = spec or stored
+    if spec is None:
+        raise ValueError(f"{path} has no {SPEC_FILE}; pass the model config (+exp=...) to restore it")
+    model = build_model(spec)
+    status = tf.train.Checkpoint(model=model).read(checkpoint_prefix(path))
+    status.assert_existing_objects_matched().expect_partial()
+    return model, spec
