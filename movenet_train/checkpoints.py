@@ -80,7 +80,13 @@ def checkpoint_prefix(path):
 
 
 def restore_model(path, spec=None):
-    """Keras model restored from a checkpoint; ``spec`` from the config is checked against the stored one."""
+    """Keras model restored from a checkpoint; ``spec`` from the config is checked against the stored one.
+
+    A training run's folder resolves to its inference model (``<run>/model``, EMA weights), which training
+    writes at every validation and at the end.
+    """
+    if os.path.isfile(os.path.join(path, "model", SPEC_FILE)):
+        path = os.path.join(path, "model")
     stored, _ = read_spec(path) if os.path.isdir(path) else (None, None)
     if stored and spec and (stored.alpha, stored.multi_pose) != (spec.alpha, spec.multi_pose):
         raise ValueError(

@@ -1,0 +1,3 @@
+from movenet_train.training.loop import train
+
+__all__ = ["train"]

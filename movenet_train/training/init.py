@@ -1,0 +1,84 @@
+"""Initial weights: ``scratch``, ``imagenet`` (Keras MobileNetV2), or any checkpoint / released file."""
+
+import logging
+
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
+
+log = logging.getLogger(__name__)
+
+
+def copy_matching_weights(source, target):
+    """Copies every layer whose name and weight shapes match; returns (loaded names, skipped with reasons)."""
+    loaded, skipped = [], []
+    source_layers = {layer.name: layer for layer in source.layers}
+    for layer in target.layers:
+        if not layer.weights:
+            continue
+        other = source_layers.get(layer.name)
+        if other is None:
+            skipped.append(f"{layer.name} (not in source)")
+            continue
+        got = [tuple(w.shape) for w in other.weights]
+        want = [tuple(w.shape) for w in layer.weights]
+        if got != want:
+            skipped.append(f"{layer.name} (shapes {got} vs {want})")
+            continue
+        layer.set_weights(other.get_weights())
+        loaded.append(layer.name)
+    return loaded, skipped
+
+
+def _imagenet_backbone(alpha):
+    try:
+        return keras.applications.MobileNetV2(input_shape=(224, 224, 3), alpha=alpha, include_top=False,
+                                              weights="imagenet")
+    except ValueError as err:  # Keras lists the widths it has weights for
+        raise ValueError(f"model.init=imagenet: no ImageNet MobileNetV2 weights for alpha {alpha} ({err}); "
+                         "start from the released MoveNet weights (checkpoint=...) or from scratch") from err
+    except Exception as err:  # network errors surface as several types
+        raise RuntimeError(f"model.init=imagenet needs to download the Keras MobileNetV2 weights and could not "
+                           f"({err}); are you offline? Use model.init=scratch or a checkpoint") from err
+
+
+def initialize_model(model, spec, init):
+    """Loads ``init`` into ``model``; logs and returns what was loaded and what was not."""
+    if init in (None, "scratch"):
+        log.info("initialising from scratch")
+        return [], []
+    if init == "imagenet":
+        source = _imagenet_backbone(spec.alpha)
+    else:
+        from movenet_train.runtime import load_keras
+
+        source, _ = load_keras(str(init))
+    loaded, skipped = copy_matching_weights(source, model)
+    log.info("initialised %d layers from %s", len(loaded), init)
+    if skipped:
+        log.warning("not loaded from %s (kept their initial values): %s", init, ", ".join(skipped))
+    return loaded, skipped
+
+
+def recalibrate_batch_norm(model, images):
+    """Re-expresses every BatchNorm with the statistics its input has on ``images``, same inference function.
+
+    Imported (folded) weights come back as BatchNorm with mean 0 and variance 1; training-mode BatchNorm
+    would then normalise with batch statistics that are nothing like that. Moving the real per-channel
+    statistics into the BatchNorm (and compensating gamma/beta) keeps inference exact and makes the
+    batch statistics of fine-tuning agree with the moving ones.
+    """
+    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    probe = keras.Model(model.inputs, [layer.input for layer in norms])
+    activations = probe(images, training=False)
+    for layer, x in zip(norms, activations):
+        x = tf.cast(x, tf.float64)
+        mean = tf.reduce_mean(x, axis=[0, 1, 2]).numpy()
+        var = tf.math.reduce_variance(x, axis=[0, 1, 2]).numpy()
+        gamma, beta, moving_mean, moving_var = (w.astype(np.float64) for w in layer.get_weights())
+        scale = gamma / np.sqrt(moving_var + layer.epsilon)  # current inference: y = scale * x + shift
+        shift = beta - scale * moving_mean
+        layer.set_weights([
+            (scale * np.sqrt(var + layer.epsilon)).astype(np.float32), (shift + scale * mean).astype(np.float32),
+            mean.astype(np.float32), var.astype(np.float32),
+        ])

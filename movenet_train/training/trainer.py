@@ -1,0 +1,108 @@
+"""Orbit trainer and evaluator for MoveNet."""
+
+import logging
+import time
+
+import orbit
+import tensorflow as tf
+import tf_keras as keras
+from official.modeling.optimization import ema_optimizer
+
+from movenet_train.losses import movenet_losses
+
+log = logging.getLogger(__name__)
+
+
+def _loss_keys(multi_pose):
+    keys = ["total", "center", "keypoint_heatmap", "keypoint_offset", "keypoint_regression"]
+    return keys + (["box_scale", "box_offset"] if multi_pose else [])
+
+
+class MoveNetTrainer(orbit.StandardTrainer):
+    def __init__(self, model, spec, optimizer, learning_rate, train_dataset, loss_config, strategy, global_batch_size,
+                 jit_compile=False):
+        self.model, self.spec, self.optimizer, self.learning_rate = model, spec, optimizer, learning_rate
+        self.strategy, self.loss_config, self.global_batch_size = strategy, loss_config, global_batch_size
+        with strategy.scope():
+            self.metrics = {key: keras.metrics.Mean(key, dtype=tf.float32) for key in _loss_keys(spec.multi_pose)}
+        self._step_fn = tf.function(self._replica_step, jit_compile=True) if jit_compile else self._replica_step
+        self._clock = None
+        super().__init__(train_dataset, orbit.StandardTrainerOptions(use_tf_while_loop=False))
+
+    def _replica_step(self, images, targets):
+        with tf.GradientTape() as tape:
+            outputs = self.model(images, training=True)
+            losses = movenet_losses(outputs, targets, self.loss_config)
+            # Per-replica losses are already normalised; gradients are summed across replicas.
+            loss = losses["total"] / self.strategy.num_replicas_in_sync
+            if isinstance(self.optimizer, keras.mixed_precision.LossScaleOptimizer):
+                loss = self.optimizer.get_scaled_loss(loss)
+        variables = self.model.trainable_variables
+        grads = tape.gradient(loss, variables)
+        if isinstance(self.optimizer, keras.mixed_precision.LossScaleOptimizer):
+            grads = self.optimizer.get_unscaled_gradients(grads)
+        self.optimizer.apply_gradients(zip(grads, variables))
+        return losses
+
+    def train_loop_begin(self):
+        for metric in self.metrics.values():
+            metric.reset_states()
+        if self._clock is None:
+            self._clock = (time.perf_counter(), int(self.optimizer.iterations.numpy()))
+
+    def train_step(self, iterator):
+        def step_fn(inputs):
+            images, targets = inputs
+            losses = self._step_fn(images, targets)
+            for key, metric in self.metrics.items():
+                metric.update_state(losses[key])
+
+        self.strategy.run(step_fn, args=(next(iterator),))
+
+    def train_loop_end(self):
+        step = int(self.optimizer.iterations.numpy())
+        now = time.perf_counter()
+        start, start_step = self._clock
+        self._clock = (now, step)
+        output = {f"loss/{key}": metric.result() for key, metric in self.metrics.items()}
+        output["learning_rate"] = self.learning_rate(self.optimizer.iterations)
+        output["images_per_second"] = (step - start_step) * self.global_batch_size / max(now - start, 1e-9)
+        return output
+
+
+class MoveNetEvaluator(orbit.StandardEvaluator):
+    """Validation loss on the val records, then COCO AP (the eval code) and an image summary, on EMA weights."""
+
+    def __init__(self, model, spec, optimizer, val_dataset, loss_config, strategy, validate_fn=None):
+        self.model, self.spec, self.optimizer = model, spec, optimizer
+        self.strategy, self.loss_config, self.validate_fn = strategy, loss_config, validate_fn
+        with strategy.scope():
+            self.metrics = {key: keras.metrics.Mean(key, dtype=tf.float32) for key in _loss_keys(spec.multi_pose)}
+        super().__init__(val_dataset, orbit.StandardEvaluatorOptions(use_tf_while_loop=False))
+
+    def _swap_ema(self):
+        if isinstance(self.optimizer, ema_optimizer.ExponentialMovingAverage):
+            self.optimizer.swap_weights()
+
+    def eval_begin(self):
+        for metric in self.metrics.values():
+            metric.reset_states()
+        self._swap_ema()
+
+    def eval_step(self, iterator):
+        def step_fn(inputs):
+            images, targets = inputs
+            losses = movenet_losses(self.model(images, training=False), targets, self.loss_config)
+            for key, metric in self.metrics.items():
+                metric.update_state(losses[key])
+
+        self.strategy.run(step_fn, args=(next(iterator),))
+
+    def eval_end(self):
+        output = {f"loss/{key}": metric.result().numpy() for key, metric in self.metrics.items()}
+        try:
+            if self.validate_fn is not None:
+                output.update(self.validate_fn(self.model, int(self.optimizer.iterations.numpy())))
+        finally:
+            self._swap_ema()
+        return output
