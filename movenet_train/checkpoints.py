@@ -6,6 +6,7 @@ A checkpoint directory holds ``movenet.json`` (the model spec and where the weig
 """
 
 import dataclasses
+import glob
 import hashlib
 import json
 import os
@@ -19,12 +20,27 @@ from movenet_train.modeling.movenet import MoveNetSpec, build_model
 SPEC_FILE = "movenet.json"
 
 
+def _model_files(path):
+    """Every file that makes up a model: a TF.js json and its shards, a checkpoint prefix's files, a folder."""
+    path = str(path)
+    if os.path.isdir(path):
+        return sorted(os.path.join(root, f) for root, _, files in os.walk(path) for f in files)
+    if os.path.isfile(path):
+        if path.endswith(".json"):
+            with open(path) as f:
+                manifest = json.load(f).get("weightsManifest", [])
+            folder = os.path.dirname(path)
+            return [path] + [os.path.join(folder, p) for group in manifest for p in group["paths"]]
+        return [path]
+    return sorted(glob.glob(glob.escape(path) + ".*"))  # a tf.train prefix: .index, .data-*
+
+
 def sha256_of(path):
-    """sha256 of a file, or of every file of a directory in sorted order."""
+    """sha256 over every file of a model (see ``_model_files``), in a fixed order."""
     digest = hashlib.sha256()
-    paths = [path] if os.path.isfile(path) else sorted(
-        os.path.join(root, f) for root, _, files in os.walk(path) for f in files
-    )
+    paths = _model_files(path)
+    if not paths:
+        raise FileNotFoundError(f"{path}: nothing to checksum")
     for p in paths:
         with open(p, "rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
@@ -40,6 +56,7 @@ def save_model_checkpoint(model, spec, directory, metadata=None, overwrite=False
     parent = os.path.dirname(directory)
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=".tmp-", dir=parent)
+    os.chmod(tmp, 0o755)  # mkdtemp makes it private
     try:
         prefix = tf.train.Checkpoint(model=model).write(os.path.join(tmp, "model"))
         with open(os.path.join(tmp, SPEC_FILE), "w") as f:

@@ -19,7 +19,8 @@ class MoveNetInference(tf.Module):
         self.model = model
         self.spec = spec
 
-    @tf.function
+    # Multi-pose inputs come in many sizes: relax shapes instead of tracing each one.
+    @tf.function(reduce_retracing=True)
     def __call__(self, images):
         heads = self.model(tf.cast(images, tf.float32), training=False)
         return decode_heads(self.spec, heads)

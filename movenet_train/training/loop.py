@@ -3,6 +3,7 @@
 import logging
 import math
 import os
+import shutil
 import sys
 
 import numpy as np
@@ -35,11 +36,15 @@ class ProgressBar:
     """Orbit train action: a tqdm bar with loss, learning rate and ETA."""
 
     def __init__(self, global_step, total_steps, enabled=True):
+        self.global_step, self.total_steps, self.enabled = global_step, total_steps, enabled
+        self.bar = None
+
+    def start(self):
+        """Called once the checkpoint is restored, so a resumed run's bar starts at its step."""
         from tqdm import tqdm
 
-        self.global_step = global_step
-        self.bar = tqdm(total=total_steps, initial=int(global_step.numpy()), desc="train", unit="step",
-                        disable=not enabled, dynamic_ncols=True)
+        self.bar = tqdm(total=self.total_steps, initial=int(self.global_step.numpy()), desc="train", unit="step",
+                        disable=not self.enabled, dynamic_ncols=True)
 
     def __call__(self, output):
         step = int(self.global_step.numpy())
@@ -48,7 +53,8 @@ class ProgressBar:
                              img_s=f"{float(output['images_per_second']):.1f}")
 
     def close(self):
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()
 
 
 class NonFiniteLossGuard:
@@ -72,23 +78,23 @@ def _distributed_dataset(strategy, data_cfg, spec, split, batch_size, training, 
     def dataset_fn(input_context):
         dataset = build_dataset(data_cfg, spec, split, batch_size, training=training, deterministic=deterministic,
                                 input_context=input_context)
-        options = tf.data.Options()
-        # Checkpoint the data position without the (large) buffer contents: elements are recomputed on resume.
-        options.experimental_symbolic_checkpoint = True
-        return dataset.with_options(options)
+        return dataset
 
     return strategy.distribute_datasets_from_function(dataset_fn)
 
 
-def _validation(cfg, spec, run_dir, chief):
+def _validation(cfg, spec, run_dir, chief, worker):
     """Callback of the evaluator: COCO AP through the eval code, a skeleton image summary, the EMA model saved."""
 
     def validate(model, step):
         output = {}
-        if chief:
-            checkpoints.save_model_checkpoint(model, spec, os.path.join(run_dir, INFERENCE_MODEL_DIR),
-                                              {"step": step, "weights": "ema" if cfg.train.ema_decay else "raw"},
-                                              overwrite=True)
+        # Every worker saves (reading synced BatchNorm statistics is a collective op); only the chief's copy stays.
+        target = os.path.join(run_dir, INFERENCE_MODEL_DIR if chief else f".worker_{worker}/{INFERENCE_MODEL_DIR}")
+        checkpoints.save_model_checkpoint(model, spec, target,
+                                          {"step": step, "weights": "ema" if cfg.train.ema_decay else "raw"},
+                                          overwrite=True)
+        if not chief:
+            shutil.rmtree(os.path.dirname(target), ignore_errors=True)
         annotations, images = cfg.data.get("val_annotations"), cfg.data.get("val_images")
         if annotations and images and os.path.exists(annotations):
             from movenet_train.evaluation import evaluate
@@ -140,6 +146,7 @@ def _configure_precision(train_cfg):
 def train(cfg):
     """Trains (or resumes) the run in ``cfg.output_dir``; returns the final validation metrics."""
     run_dir = os.path.abspath(cfg.output_dir)
+    os.makedirs(run_dir, exist_ok=True)
     spec = MoveNetSpec.from_config(cfg.model)
     tf.keras.utils.set_random_seed(cfg.seed)
     if cfg.train.get("deterministic"):
@@ -147,6 +154,8 @@ def train(cfg):
     _configure_precision(cfg.train)
     strategy = build_strategy(cfg.train)
     chief = is_chief(strategy)
+    print(f"strategy {type(strategy).__name__}: num_replicas_in_sync={strategy.num_replicas_in_sync}, "
+          f"global batch {cfg.train.batch_size}, run folder {run_dir}")
     if cfg.data.name == "synthetic":
         from movenet_train.data.synthetic import ensure_synthetic_dataset
 
@@ -160,10 +169,7 @@ def train(cfg):
     train_dataset = _distributed_dataset(strategy, cfg.data, spec, "train", cfg.train.batch_size, True,
                                          cfg.train.get("deterministic", False))
     train_iterator = iter(train_dataset)
-    items = {"model": model, "optimizer": optimizer}
-    if cfg.train.get("checkpoint_data_position", True):
-        items["data_iterator"] = train_iterator
-    checkpoint = tf.train.Checkpoint(**items)
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer)
     # Non-chief workers of a multi-worker run write to their own folder (MultiWorkerMirroredStrategy needs
     # every worker to save, but only the chief's copy is the run's).
     ckpt_dir = os.path.join(run_dir, CHECKPOINT_DIR if chief else f"{CHECKPOINT_DIR}/worker_{worker_id(strategy)}")
@@ -190,17 +196,16 @@ def train(cfg):
     trainer._train_iter = train_iterator  # the checkpointed iterator: resume continues at the saved data position
     val_dataset = _distributed_dataset(strategy, cfg.data, spec, "val", cfg.train.batch_size, False, True)
     evaluator = MoveNetEvaluator(model, spec, optimizer, val_dataset, loss_config, strategy,
-                                 _validation(cfg, spec, run_dir, chief))
-    actions = [NonFiniteLossGuard(optimizer.iterations, manager)]
+                                 _validation(cfg, spec, run_dir, chief, worker_id(strategy)))
+    progress = ProgressBar(optimizer.iterations, cfg.train.steps, enabled=cfg.train.get("progress_bar", True) and chief)
     controller = orbit.Controller(  # restores the latest checkpoint of ckpt_dir, if any
         global_step=optimizer.iterations, trainer=trainer, evaluator=evaluator, strategy=strategy,
-        train_actions=actions,
+        train_actions=[NonFiniteLossGuard(optimizer.iterations, manager), progress],
         steps_per_loop=cfg.train.steps_per_loop, checkpoint_manager=manager,
-        summary_dir=os.path.join(run_dir, "tensorboard", "train"),
-        eval_summary_dir=os.path.join(run_dir, "tensorboard", "val"),
+        summary_dir=os.path.join(run_dir, "tensorboard", "train") if chief else None,
+        eval_summary_dir=os.path.join(run_dir, "tensorboard", "val") if chief else None,
     )
-    progress = ProgressBar(optimizer.iterations, cfg.train.steps, enabled=cfg.train.get("progress_bar", True) and chief)
-    actions.append(progress)
+    progress.start()
     try:
         metrics = controller.train_and_evaluate(train_steps=cfg.train.steps, eval_steps=cfg.train.val_batches,
                                                 eval_interval=cfg.train.validate_every)

@@ -23,7 +23,8 @@ def build_optimizer(train_cfg):
         config["warmup"] = {"type": "linear", "linear": {"warmup_steps": int(opt.warmup_steps),
                                                          "warmup_learning_rate": 0.0}}
     if train_cfg.get("ema_decay"):
-        config["ema"] = {"average_decay": float(train_cfg.ema_decay), "trainable_weights_only": False}
+        # Trainable weights only: BatchNorm statistics are already moving averages (and per replica).
+        config["ema"] = {"average_decay": float(train_cfg.ema_decay), "trainable_weights_only": True}
     factory = optimization.OptimizerFactory(optimization.OptimizationConfig(config))
     learning_rate = factory.build_learning_rate()
     return factory.build_optimizer(learning_rate), learning_rate

@@ -3,7 +3,7 @@
 import tensorflow as tf
 from official.common import distribute_utils
 
-_NAMES = {"default": "off", "mirrored": "mirrored", "multi_worker": "multi_worker_mirrored", "tpu": "tpu"}
+_NAMES = {"default": "one_device", "mirrored": "mirrored", "multi_worker": "multi_worker_mirrored", "tpu": "tpu"}
 
 
 def build_strategy(train_cfg):

@@ -82,7 +82,8 @@ class MoveNetEvaluator(orbit.StandardEvaluator):
 
     def _swap_ema(self):
         if isinstance(self.optimizer, ema_optimizer.ExponentialMovingAverage):
-            self.optimizer.swap_weights()
+            with self.strategy.scope():  # swap_weights runs per replica
+                self.optimizer.swap_weights()
 
     def eval_begin(self):
         for metric in self.metrics.values():

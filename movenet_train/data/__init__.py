@@ -1,0 +1,23 @@
+"""COCO-format keypoint data: TFRecord conversion, the tf.data training pipeline, a synthetic dataset.
+
+Importing the package stays light (no TensorFlow) so that the conversion workers start fast; the pipeline
+functions load on first use.
+"""
+
+_LAZY = {
+    "build_dataset": "movenet_train.data.pipeline",
+    "encode_example": "movenet_train.data.tfrecord",
+    "parse_example": "movenet_train.data.tfrecord",
+    "read_records": "movenet_train.data.tfrecord",
+    "ensure_synthetic_dataset": "movenet_train.data.synthetic",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

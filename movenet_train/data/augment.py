@@ -1,0 +1,204 @@
+"""Geometry (one affine warp per example) and photometric augmentation, all with stateless random ops.
+
+Every random draw takes a seed derived from the example's own seed, so an example is augmented the same way
+whatever the parallelism (deterministic mode) and the geometry, the image and the keypoints never disagree.
+
+Coordinates are continuous pixels with the image edges at 0 and H (pixel ``i`` is centred on ``i + 0.5``), the
+convention of ``tf.image.resize`` and of ``preprocessing.unletterbox``; points are (y, x) and transforms are
+3x3 matrices acting on ``[y, x, 1]``.
+"""
+
+import dataclasses
+import math
+
+import tensorflow as tf
+
+from movenet_train.keypoints import FLIP_PERMUTATION
+
+
+@dataclasses.dataclass(frozen=True)
+class AugmentConfig:
+    """``cfg.data.augment`` (configs/data/augment/default.yaml)."""
+
+    enabled: bool = True
+    flip_probability: float = 0.5
+    scale: tuple = (0.75, 1.25)
+    translation: float = 0.1
+    rotation_probability: float = 0.5
+    max_rotation_degrees: float = 30.0
+    color_probability: float = 0.8
+    brightness: float = 0.2
+    contrast: tuple = (0.7, 1.3)
+    saturation: tuple = (0.7, 1.3)
+    hue: float = 0.05
+    motion_blur_probability: float = 0.1
+    motion_blur_max_length: int = 9
+    occlusion_probability: float = 0.2
+    occlusion_max_count: int = 2
+    occlusion_size: tuple = (0.1, 0.3)
+
+    @classmethod
+    def from_config(cls, cfg):
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = set(cfg) - set(fields)
+        if unknown:
+            raise ValueError(f"data.augment: unknown keys {sorted(unknown)}")
+        return cls(**{k: tuple(v) if isinstance(fields[k].default, tuple) else v for k, v in dict(cfg).items()})
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Geometry
+
+
+def window_transform(centre, side, size, scale=1.0, shift=(0.0, 0.0), angle=0.0, flip=False):
+    """Matrix mapping source pixels to the ``size x size`` model input.
+
+    A square window of ``side`` pixels centred on ``centre`` (y, x) fills the input; ``scale`` > 1 zooms in,
+    ``shift`` moves the window centre by that fraction of its side, ``angle`` (radians) rotates the content
+    about the window centre, ``flip`` mirrors the result horizontally.
+    """
+    side = tf.cast(side, tf.float32) / scale
+    cy = tf.cast(centre[0], tf.float32) + shift[0] * side
+    cx = tf.cast(centre[1], tf.float32) + shift[1] * side
+    zoom = size / side
+    cos, sin = tf.cos(angle) * zoom, tf.sin(angle) * zoom
+    half = size / 2.0
+    # q = size/2 + zoom * R(angle) (p - c)
+    matrix = tf.stack([
+        tf.stack([cos, -sin, half - cos * cy + sin * cx]),
+        tf.stack([sin, cos, half - sin * cy - cos * cx]),
+        tf.constant([0.0, 0.0, 1.0]),
+    ])
+    mirror = tf.constant([[1.0, 0.0, 0.0], [0.0, -1.0, float(size)], [0.0, 0.0, 1.0]])
+    return tf.cond(tf.cast(flip, tf.bool), lambda: mirror @ matrix, lambda: matrix)
+
+
+def letterbox_transform(height, width, size):
+    """The window of ``tf.image.resize_with_pad``: the whole image, centred, padded to a square."""
+    height, width = tf.cast(height, tf.float32), tf.cast(width, tf.float32)
+    return (height / 2.0, width / 2.0), tf.maximum(height, width)
+
+
+def transform_points(matrix, points):
+    """``points`` ``[..., 2]`` (y, x) -> transformed ``[..., 2]``."""
+    return tf.einsum("ij,...j->...i", matrix[:2, :2], points) + matrix[:2, 2]
+
+
+def transform_boxes(matrix, boxes, size):
+    """Axis-aligned hull of the transformed corners of ``[N, 4]`` (ymin, xmin, ymax, xmax), clipped to the input."""
+    y0, x0, y1, x1 = tf.unstack(boxes, axis=-1)
+    corners = tf.stack([tf.stack([y0, x0], -1), tf.stack([y0, x1], -1), tf.stack([y1, x0], -1),
+                        tf.stack([y1, x1], -1)], axis=1)  # [N, 4, 2]
+    corners = transform_points(matrix, corners)
+    hull = tf.concat([tf.reduce_min(corners, axis=1), tf.reduce_max(corners, axis=1)], axis=-1)
+    return tf.clip_by_value(hull, 0.0, float(size))
+
+
+def warp_image(image, matrix, size):
+    """Resamples ``image`` (uint8 ``[H, W, 3]``) through ``matrix`` into float32 ``[size, size, 3]``, zeros outside.
+
+    Bilinear without antialiasing, like ``tf.image.resize_with_pad`` at inference; in uint8, which truncates
+    the interpolated values as the evaluation's cast of its letterboxed image to uint8 does.
+    """
+    inverse = tf.linalg.inv(matrix)  # input -> source
+    # Pixel indices are continuous coordinates - 0.5, and ImageProjectiveTransform wants (x, y) order.
+    m = inverse @ tf.constant([[1.0, 0.0, 0.5], [0.0, 1.0, 0.5], [0.0, 0.0, 1.0]])
+    transform = tf.stack([m[1, 1], m[1, 0], m[1, 2] - 0.5, m[0, 1], m[0, 0], m[0, 2] - 0.5, 0.0, 0.0])
+    warped = tf.raw_ops.ImageProjectiveTransformV3(
+        images=image[None], transforms=transform[None], output_shape=[size, size], fill_value=0.0,
+        interpolation="BILINEAR", fill_mode="CONSTANT")
+    return tf.cast(warped[0], tf.float32)
+
+
+def flip_keypoints(keypoints, visibility):
+    """After a horizontal mirror, the person's left keypoints are the right ones: permute the channels."""
+    return tf.gather(keypoints, FLIP_PERMUTATION, axis=-2), tf.gather(visibility, FLIP_PERMUTATION, axis=-1)
+
+
+def _uniform(seed, low, high):
+    return tf.random.stateless_uniform([], seed, low, high)
+
+
+def _happens(seed, probability):
+    return tf.random.stateless_uniform([], seed) < probability
+
+
+def sample_geometry(config, seed):
+    """Random (scale, shift, angle, flip) of one example."""
+    seeds = tf.random.experimental.stateless_split(seed, 6)
+    low, high = config.scale
+    scale = _uniform(seeds[0], low, high) if low < high else low
+    shift = (_uniform(seeds[1], -config.translation, config.translation),
+             _uniform(seeds[2], -config.translation, config.translation))
+    angle = tf.where(_happens(seeds[3], config.rotation_probability),
+                     _uniform(seeds[4], -1.0, 1.0) * math.radians(config.max_rotation_degrees), 0.0)
+    flip = _happens(seeds[5], config.flip_probability)
+    return scale, shift, angle, flip
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Photometric (on the float32 0-255 model input)
+
+
+def color_jitter(image, config, seed):
+    seeds = tf.random.experimental.stateless_split(seed, 4)
+    x = image / 255.0
+    x = tf.image.stateless_random_brightness(x, config.brightness, seeds[0])
+    x = tf.image.stateless_random_contrast(x, config.contrast[0], config.contrast[1], seeds[1])
+    x = tf.image.stateless_random_saturation(tf.clip_by_value(x, 0.0, 1.0), config.saturation[0], config.saturation[1],
+                                             seeds[2])
+    x = tf.image.stateless_random_hue(x, config.hue, seeds[3])
+    return tf.clip_by_value(x, 0.0, 1.0) * 255.0
+
+
+def motion_blur_kernel(length, angle, size):
+    """``[size, size]`` kernel of a line of ``length`` pixels at ``angle`` (radians), anti-aliased, summing to 1."""
+    r = tf.range(size, dtype=tf.float32) - (size - 1) / 2.0
+    dy, dx = r[:, None], r[None, :]
+    along = dy * tf.sin(angle) + dx * tf.cos(angle)
+    across = dy * tf.cos(angle) - dx * tf.sin(angle)
+    kernel = tf.maximum(1.0 - tf.abs(across), 0.0) * tf.cast(tf.abs(along) <= length / 2.0, tf.float32)
+    return kernel / tf.reduce_sum(kernel)
+
+
+def motion_blur(image, config, seed):
+    seeds = tf.random.experimental.stateless_split(seed, 2)
+    size = max(int(config.motion_blur_max_length) | 1, 1)  # odd
+    length = _uniform(seeds[0], 2.0, float(size))
+    kernel = motion_blur_kernel(length, _uniform(seeds[1], 0.0, math.pi), size)
+    kernel = tf.tile(kernel[:, :, None, None], [1, 1, 3, 1])
+    pad = size // 2
+    padded = tf.pad(image[None], [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode="SYMMETRIC")
+    return tf.nn.depthwise_conv2d(padded, kernel, [1, 1, 1, 1], "VALID")[0]
+
+
+def occlude(image, config, seed):
+    """Pastes rectangles of random colour: the first always, up to ``occlusion_max_count - 1`` more at even odds."""
+    size = image.shape[0]
+    ys = tf.range(size, dtype=tf.float32)[:, None, None]
+    xs = tf.range(size, dtype=tf.float32)[None, :, None]
+    for i, s in enumerate(tf.unstack(tf.random.experimental.stateless_split(seed, config.occlusion_max_count))):
+        seeds = tf.random.experimental.stateless_split(s, 6)
+        h = _uniform(seeds[0], *config.occlusion_size) * size
+        w = _uniform(seeds[1], *config.occlusion_size) * size
+        y0 = _uniform(seeds[2], 0.0, 1.0) * (size - h)
+        x0 = _uniform(seeds[3], 0.0, 1.0) * (size - w)
+        colour = tf.random.stateless_uniform([3], seeds[4], 0.0, 255.0)
+        inside = (ys >= y0) & (ys < y0 + h) & (xs >= x0) & (xs < x0 + w) & (i == 0 or _happens(seeds[5], 0.5))
+        image = tf.where(inside, colour, image)
+    return image
+
+
+def photometric(image, config, seed):
+    """Colour jitter, motion blur and occlusion, each applied with its probability."""
+    seeds = tf.random.experimental.stateless_split(seed, 6)
+    if config.color_probability > 0:
+        image = tf.cond(_happens(seeds[0], config.color_probability), lambda: color_jitter(image, config, seeds[1]),
+                        lambda: image)
+    if config.motion_blur_probability > 0 and config.motion_blur_max_length > 1:
+        image = tf.cond(_happens(seeds[2], config.motion_blur_probability),
+                        lambda: motion_blur(image, config, seeds[3]), lambda: image)
+    if config.occlusion_probability > 0 and config.occlusion_max_count > 0:
+        image = tf.cond(_happens(seeds[4], config.occlusion_probability), lambda: occlude(image, config, seeds[5]),
+                        lambda: image)
+    return image

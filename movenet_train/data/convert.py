@@ -1,0 +1,138 @@
+"""COCO keypoint JSON + images -> sharded TFRecords (``data/prepare_coco.py``), in parallel over the cores.
+
+Shards are written under a hidden temporary folder inside ``output`` and renamed into place only when every
+image is done, so an interrupted run leaves no file that matches ``<split>-*.tfrecord``. The manifest
+``<split>-manifest.json`` (counts, skipped images, source checksum, options) is written last.
+"""
+
+import collections
+import datetime
+import json
+import logging
+import math
+import multiprocessing
+import os
+import random
+import shutil
+import tempfile
+
+import tensorflow as tf
+from tqdm import tqdm
+
+from movenet_train.checkpoints import sha256_of
+from movenet_train.data import coco
+from movenet_train.data.tfrecord import encode_example
+
+log = logging.getLogger(__name__)
+
+IMAGES_PER_SHARD = 1000  # default shard size: ~150 MB of COCO JPEGs
+MAX_SKIPS_LISTED = 1000
+
+
+def shard_name(split, index, num_shards):
+    return f"{split}-{index:05d}-of-{num_shards:05d}.tfrecord"
+
+
+def manifest_path(output, split):
+    return os.path.join(output, f"{split}-manifest.json")
+
+
+def _results(tasks, num_workers):
+    """Prepared images in task order; ``num_workers=0`` runs in this process."""
+    if num_workers == 0:
+        yield from map(coco.prepare_task, tasks)
+        return
+    # spawn: the workers import no TensorFlow, and forking a process that runs TensorFlow threads is unsafe.
+    with multiprocessing.get_context("spawn").Pool(num_workers) as pool:
+        yield from pool.imap(coco.prepare_task, tasks, chunksize=8)
+
+
+def convert_coco(annotations, images, output, split="train", num_shards=None, num_workers=None, shuffle=True,
+                 seed=0, jpeg_quality=95, overwrite=False, progress=True):
+    """Writes ``output/<split>-NNNNN-of-MMMMM.tfrecord`` and ``output/<split>-manifest.json``.
+
+    Args:
+      annotations: a COCO person-keypoint JSON (validated first; errors name the file and key).
+      images: the folder its ``file_name`` entries are relative to.
+      output: folder of the records (created).
+      split: prefix of the record files (``train``, ``val``, ...).
+      num_shards: default one per ``IMAGES_PER_SHARD`` images.
+      num_workers: processes decoding images; default all cores, 0 for none.
+      shuffle, seed: order of the images over the shards (training reads shards in parallel).
+      jpeg_quality: of images that must be re-encoded (rotated, grayscale, CMYK, with alpha, ...).
+      overwrite: replace records of the same split.
+
+    Returns:
+      the manifest (a dict).
+    """
+    dataset = coco.load_keypoint_annotations(annotations)
+    if not os.path.isdir(images):
+        raise FileNotFoundError(f"images folder {images} does not exist")
+    existing = tf.io.gfile.glob(os.path.join(output, f"{split}-*.tfrecord"))
+    if existing and not overwrite:
+        raise FileExistsError(f"{output} already holds {split} records ({len(existing)} files); pass overwrite=true "
+                              "to replace them")
+    order = list(dataset.images)
+    if shuffle:
+        random.Random(seed).shuffle(order)
+    if not order:
+        raise ValueError(f"{annotations}: 'images' is empty")
+    num_shards = min(num_shards or math.ceil(len(order) / IMAGES_PER_SHARD), len(order))
+    num_workers = os.cpu_count() if num_workers is None else num_workers
+    tasks = [(image, dataset.annotations.get(image["id"], []), images, jpeg_quality) for image in order]
+
+    os.makedirs(output, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".tmp-{split}-", dir=output)
+    counters = collections.Counter(images_in_json=len(order))
+    skipped, shards = [], []
+    try:
+        writer, shard = None, -1
+        for index, result in enumerate(tqdm(_results(tasks, num_workers), total=len(tasks), disable=not progress,
+                                            desc=f"{split} records", unit="img")):
+            if index * num_shards // len(tasks) != shard:  # contiguous blocks of images per shard
+                if writer:
+                    writer.close()
+                shard = index * num_shards // len(tasks)
+                shards.append({"file": shard_name(split, shard, num_shards), "examples": 0, "people": 0})
+                writer = tf.io.TFRecordWriter(os.path.join(tmp, shards[-1]["file"]))
+            counters.update(result.counters)
+            if result.skip_reason:
+                counters[f"skipped_{result.skip_reason}"] += 1
+                log.warning("skipped %s", result.message)
+                if len(skipped) < MAX_SKIPS_LISTED:
+                    skipped.append({"file": result.filename, "reason": result.skip_reason, "message": result.message})
+                continue
+            writer.write(encode_example(**result.fields).SerializeToString())
+            shards[-1]["examples"] += 1
+            shards[-1]["people"] += len(result.fields["boxes"])
+        writer.close()
+        counters["examples"] = sum(s["examples"] for s in shards)
+        counters["skipped_images"] = len(tasks) - counters["examples"]
+
+        manifest = {
+            "split": split,
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "source": {
+                "annotations": os.path.abspath(annotations),
+                "annotations_sha256": sha256_of(annotations),
+                "images": os.path.abspath(images),
+                "annotations_of_other_categories": dataset.num_ignored_annotations,
+            },
+            "options": {"num_shards": num_shards, "shuffle": shuffle, "seed": seed, "jpeg_quality": jpeg_quality},
+            "counts": dict(sorted(counters.items())),
+            "shards": shards,
+            "skipped": skipped,
+        }
+        for path in existing:
+            os.remove(path)
+        for entry in shards:
+            os.replace(os.path.join(tmp, entry["file"]), os.path.join(output, entry["file"]))
+        with open(os.path.join(tmp, "manifest.json"), "w") as f:
+            json.dump(manifest, f, indent=2)
+        os.replace(os.path.join(tmp, "manifest.json"), manifest_path(output, split))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if counters["skipped_images"]:
+        log.warning("%d of %d images skipped (see %s)", counters["skipped_images"], len(tasks),
+                    manifest_path(output, split))
+    return manifest

@@ -1,0 +1,196 @@
+"""``build_dataset``: the project's TFRecords -> batches of (model input, MoveNet targets).
+
+Single-pose examples are framed the way MoveNet runs: one target person per image, a square crop around them
+so they sit near the centre, with the people around them still in the frame (and sometimes the whole image,
+letterboxed, as the single_person evaluation protocol feeds it). Multi-pose examples are the whole image,
+letterboxed. Both then share one random affine warp (scale, crop, translation, rotation, flip), photometric
+augmentation and the target encoder of ``targets.py``.
+"""
+
+import dataclasses
+
+import tensorflow as tf
+
+from movenet_train.data import augment
+from movenet_train.data.targets import OUTPUT_STRIDE, TargetConfig, encode_targets, person_centres
+from movenet_train.data.tfrecord import decode_image_bytes, parse_example
+
+SPLIT_KEYS = {"train": "train_records", "val": "val_records"}
+
+
+@dataclasses.dataclass(frozen=True)
+class SinglePoseFraming:
+    """``cfg.data.loader.single_pose``."""
+
+    min_target_keypoints: int = 5
+    crop_scale: float = 1.25
+    full_image_probability: float = 0.2
+
+    @classmethod
+    def from_config(cls, cfg):
+        return cls(**dict(cfg))
+
+
+def record_files(data_cfg, split):
+    """Sorted record files of ``split``; a clear error naming the config key when there are none."""
+    if split not in SPLIT_KEYS:
+        raise ValueError(f"split must be one of {sorted(SPLIT_KEYS)}, got {split!r}")
+    key = SPLIT_KEYS[split]
+    pattern = data_cfg[key]
+    files = sorted(tf.io.gfile.glob(pattern))
+    if not files:
+        raise FileNotFoundError(f"data.{key}: no files match {pattern} (convert the dataset with "
+                                "data/prepare_coco.py first)")
+    return files
+
+
+def _labelled_counts(example):
+    return tf.reduce_sum(tf.cast(example["keypoint_visibility"] > 0, tf.int32), axis=1)
+
+
+def _eligible(example, min_keypoints):
+    """``[N]`` people that can be a target: not crowd, at least ``min_keypoints`` labelled keypoints."""
+    return (example["is_crowd"] == 0) & (_labelled_counts(example) >= min_keypoints)
+
+
+def choose_target(example, min_keypoints, seed=None):
+    """Index of the target person: uniform among the eligible (training), else the one with the most labelled
+    keypoints, the larger box first among equals."""
+    eligible = _eligible(example, min_keypoints)
+    if seed is not None:
+        candidates = tf.cast(tf.where(eligible)[:, 0], tf.int32)
+        pick = tf.random.stateless_uniform([], seed, 0, tf.shape(candidates)[0], dtype=tf.int32)
+        return candidates[pick]
+    boxes = example["boxes"]
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    score = tf.cast(_labelled_counts(example), tf.float32) + 0.999 * tf.clip_by_value(area, 0.0, 1.0)
+    return tf.argmax(tf.where(eligible, score, -1.0), output_type=tf.int32)
+
+
+def _target_first(people, target):
+    n = tf.shape(people[0])[0]
+    order = tf.concat([[target], tf.range(target), tf.range(target + 1, n)], axis=0)
+    return [tf.gather(p, order) for p in people]
+
+
+def person_window(keypoints, visibility, box, crop_scale):
+    """Square crop around one person (pixels): centred on their keypoints' mean, side ``crop_scale`` x the larger
+    side of the union of their box and keypoints."""
+    labelled = visibility > 0
+    centre = person_centres(keypoints[None], labelled[None], box[None])[0]
+    points = tf.boolean_mask(keypoints, labelled)
+    low = tf.minimum(box[:2], tf.reduce_min(points, axis=0))
+    high = tf.maximum(box[2:], tf.reduce_max(points, axis=0))
+    return centre, tf.maximum(tf.reduce_max(high - low) * crop_scale, 1.0)
+
+
+def frame_example(example, seed, size, multi_pose, framing, augment_config, target_config, training):
+    """One parsed example (image still encoded) -> (float32 ``[size, size, 3]`` image, targets)."""
+    image = decode_image_bytes(example["image"])
+    hw = tf.cast(tf.shape(image)[:2], tf.float32)
+    keypoints = example["keypoints"] * hw
+    visibility = example["keypoint_visibility"]
+    boxes = example["boxes"] * tf.concat([hw, hw], axis=0)
+    crowd = example["is_crowd"] > 0
+    seeds = tf.unstack(tf.random.experimental.stateless_split(seed, 4))
+    augmenting = training and augment_config.enabled
+
+    centre, side = augment.letterbox_transform(hw[0], hw[1], size)
+    if not multi_pose:
+        target = choose_target(example, framing.min_target_keypoints, seeds[0] if training else None)
+        keypoints, visibility, boxes, crowd = _target_first([keypoints, visibility, boxes, crowd], target)
+        crop_centre, crop_side = person_window(keypoints[0], visibility[0], boxes[0], framing.crop_scale)
+        if training and framing.full_image_probability > 0:
+            whole = tf.random.stateless_uniform([], seeds[1]) < framing.full_image_probability
+            crop_centre = tf.where(whole, tf.stack(centre), crop_centre)
+            crop_side = tf.where(whole, side, crop_side)
+        centre, side = crop_centre, crop_side
+
+    scale, shift, angle, flip = 1.0, (0.0, 0.0), 0.0, False
+    if augmenting:
+        scale, shift, angle, flip = augment.sample_geometry(augment_config, seeds[2])
+    matrix = augment.window_transform(centre, side, size, scale, shift, angle, flip)
+    pixels = augment.warp_image(image, matrix, size)
+    keypoints = augment.transform_points(matrix, keypoints)
+    boxes = augment.transform_boxes(matrix, boxes, size)
+    if augmenting:
+        flipped = augment.flip_keypoints(keypoints, visibility)
+        keypoints = tf.where(flip, flipped[0], keypoints)
+        visibility = tf.where(flip, flipped[1], visibility)
+        pixels = augment.photometric(pixels, augment_config, seeds[3])
+    inside = tf.reduce_all((keypoints >= 0.0) & (keypoints < float(size)), axis=-1)
+    visibility = tf.where(inside, visibility, 0)
+
+    grid = size // OUTPUT_STRIDE
+    targets = encode_targets(keypoints / OUTPUT_STRIDE, visibility, boxes / OUTPUT_STRIDE, crowd, grid, grid,
+                             target_config, multi_pose)
+    return pixels, targets
+
+
+def build_dataset(data_cfg, spec, split, batch_size, training, deterministic=False, input_context=None):
+    """``tf.data.Dataset`` of ``(images, targets)`` batches.
+
+    Args:
+      data_cfg: the composed ``cfg.data`` (records, ``loader``, ``augment``, ``targets``).
+      spec: a ``MoveNetSpec`` (``input_size``, ``multi_pose``).
+      split: ``train`` or ``val``.
+      batch_size: global batch size; per replica under ``input_context``.
+      training: shuffle, repeat forever, augment; otherwise one pass in record order, no augmentation.
+      deterministic: fixed seeds and element order (tests, debugging); slower.
+      input_context: a ``tf.distribute.InputContext``: this pipeline reads its shard of the data.
+
+    Returns:
+      images float32 ``[B, S, S, 3]`` RGB 0-255 and a dict of targets on the ``S/4`` grid: ``center_heatmap``
+      (+ ``center_mask``), ``keypoint_heatmap`` (+ ``_mask``), ``keypoint_offset`` (+ ``_mask``),
+      ``keypoint_regression`` (+ ``_mask``), for multi-pose ``box_scale``, ``box_offset``, ``box_mask``; and
+      ``num_people``, ``num_keypoints``, ``keypoints`` ``[B, P, 17, 3]``, ``num_valid`` (single-pose: the target
+      person first).
+    """
+    loader = data_cfg.loader
+    framing = SinglePoseFraming.from_config(loader.single_pose)
+    augment_config = augment.AugmentConfig.from_config(data_cfg.augment)
+    target_config = TargetConfig.from_config(data_cfg.targets)
+    if spec.input_size % 32:
+        raise ValueError(f"model.input_size must be a multiple of 32, got {spec.input_size}")
+    files = record_files(data_cfg, split)
+
+    num_pipelines, pipeline_id = 1, 0
+    per_replica_batch = batch_size
+    if input_context is not None:
+        num_pipelines, pipeline_id = input_context.num_input_pipelines, input_context.input_pipeline_id
+        per_replica_batch = input_context.get_per_replica_batch_size(batch_size)
+    seed = loader.seed + pipeline_id if deterministic else None
+    parallel = tf.data.AUTOTUNE if loader.num_parallel_calls in (None, -1) else loader.num_parallel_calls
+
+    dataset = tf.data.Dataset.from_tensor_slices(files)
+    shard_files = num_pipelines > 1 and len(files) >= num_pipelines
+    if shard_files:
+        dataset = dataset.shard(num_pipelines, pipeline_id)
+    if training:
+        dataset = dataset.shuffle(len(files), seed=seed)
+    # Training reads several files at once to mix them; validation reads them one after the other, in order.
+    dataset = dataset.interleave(tf.data.TFRecordDataset,
+                                 cycle_length=min(loader.cycle_length, len(files)) if training else 1,
+                                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic or not training)
+    if num_pipelines > 1 and not shard_files:
+        dataset = dataset.shard(num_pipelines, pipeline_id)
+    if training:
+        dataset = dataset.shuffle(loader.shuffle_buffer, seed=seed).repeat()
+    in_order = deterministic or not training
+    dataset = dataset.map(lambda s: parse_example(s, decode_image=False), num_parallel_calls=parallel,
+                          deterministic=in_order)
+
+    min_keypoints = 1 if spec.multi_pose else framing.min_target_keypoints
+    if loader.skip_images_without_people or not spec.multi_pose:  # single-pose needs a target person
+        dataset = dataset.filter(lambda e: tf.reduce_any(_eligible(e, min_keypoints)))
+
+    seeds = tf.data.Dataset.random(seed=seed).batch(2, drop_remainder=True)
+    dataset = tf.data.Dataset.zip((dataset, seeds)).map(
+        lambda example, s: frame_example(example, s, spec.input_size, spec.multi_pose, framing, augment_config,
+                                         target_config, training),
+        num_parallel_calls=parallel, deterministic=in_order)
+    dataset = dataset.batch(per_replica_batch, drop_remainder=training)
+    dataset = dataset.prefetch(tf.data.AUTOTUNE if loader.prefetch in (None, -1) else loader.prefetch)
+    options = tf.data.Options()
+    options.deterministic = in_order
+    return dataset.with_options(options)

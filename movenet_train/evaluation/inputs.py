@@ -1,0 +1,149 @@
+"""What eval reads: a COCO ``person_keypoints_*.json`` with its image folder, or TFRecords of prepare_coco.py.
+
+Both give the same thing: the ground truth as a COCO dataset dict (what pycocotools loads) and a stream of
+``Sample``s, one per image, whose pixels are decoded only when the protocol selects the image.
+"""
+
+import dataclasses
+import json
+import os
+from typing import Callable
+
+import numpy as np
+
+from movenet_train.keypoints import NUM_KEYPOINTS
+from movenet_train.preprocessing import load_rgb
+
+PERSON_CATEGORY = {"id": 1, "name": "person", "supercategory": "person"}
+
+
+@dataclasses.dataclass
+class Sample:
+    image: dict  # COCO image record: id, file_name, height, width
+    annotations: list  # the image's person annotations (COCO records)
+    load: Callable[[], np.ndarray]  # -> RGB uint8 [H, W, 3]
+
+
+def read_annotations(path):
+    """The COCO dataset dict of ``path``, checked to be person keypoints; errors name the file and the key."""
+    path = str(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"annotation file {path} does not exist")
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"annotation file {path} is not valid JSON: {err}") from err
+    if not isinstance(data, dict):
+        raise ValueError(f"annotation file {path} is not a COCO dataset (top level is not an object)")
+    for key in ("images", "annotations", "categories"):
+        if not isinstance(data.get(key), list):
+            raise ValueError(f"annotation file {path} has no '{key}' list (expected COCO person_keypoints_*.json)")
+    persons = [c for c in data["categories"] if c.get("keypoints")]
+    if not persons:
+        raise ValueError(f"annotation file {path} has no keypoints: no category lists 'keypoints' "
+                         "(instances_*.json instead of person_keypoints_*.json?)")
+    person_id = persons[0]["id"]
+    if len(persons[0]["keypoints"]) != NUM_KEYPOINTS:
+        raise ValueError(f"annotation file {path}: category {person_id} has {len(persons[0]['keypoints'])} "
+                         f"keypoints, MoveNet predicts the {NUM_KEYPOINTS} of COCO")
+    for image in data["images"]:
+        for key in ("id", "file_name", "height", "width"):
+            if key not in image:
+                raise ValueError(f"annotation file {path}: image record {image.get('id', image)} has no '{key}'")
+    for ann in data["annotations"]:
+        if ann.get("category_id") != person_id:
+            continue
+        keypoints = ann.get("keypoints")
+        if keypoints is None or len(keypoints) != 3 * NUM_KEYPOINTS:
+            raise ValueError(f"annotation file {path}: annotation {ann.get('id')} has no {NUM_KEYPOINTS}x3 "
+                             "'keypoints' list")
+        for key in ("image_id", "bbox", "area"):
+            if key not in ann:
+                raise ValueError(f"annotation file {path}: annotation {ann.get('id')} has no '{key}'")
+    return data
+
+
+def coco_source(annotations, images):
+    """(ground truth dict, list of Sample) from a COCO keypoint file and its image folder."""
+    data = read_annotations(annotations)
+    if images is None:
+        raise ValueError(f"images=<dir> is needed with annotations={annotations}")
+    if not os.path.isdir(images):
+        raise FileNotFoundError(f"image folder {images} does not exist")
+    person_id = next(c["id"] for c in data["categories"] if c.get("keypoints"))
+    per_image = {}
+    for ann in data["annotations"]:
+        if ann.get("category_id") == person_id:
+            per_image.setdefault(ann["image_id"], []).append(ann)
+    samples = []
+    for image in data["images"]:
+        path = os.path.join(images, image["file_name"])
+        samples.append(Sample(image, per_image.get(image["id"], []), lambda path=path, image=image: _load(path, image)))
+    return data, samples
+
+
+def check_images_exist(samples, images):
+    missing = [s.image["file_name"] for s in samples if not os.path.isfile(os.path.join(images, s.image["file_name"]))]
+    if missing:
+        shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
+        raise FileNotFoundError(
+            f"{len(missing)} of the {len(samples)} selected images are missing from {images}: {shown}")
+
+
+def _load(path, image):
+    pixels = load_rgb(path)
+    # As detectron2's check_image_size: a size other than the record's means the annotations do not fit the pixels.
+    if pixels.shape[:2] != (image["height"], image["width"]):
+        raise ValueError(f"image {path} decodes to {pixels.shape[1]}x{pixels.shape[0]} but its annotation record "
+                         f"says {image['width']}x{image['height']} (an EXIF rotation the annotations ignore? "
+                         "data/prepare_coco.py resolves those: evaluate its records=...)")
+    return pixels
+
+
+def record_source(pattern):
+    """(ground truth dict, iterator of Sample) from TFRecords; the ground truth fills in as the stream is read."""
+    from movenet_train.data.tfrecord import read_records  # the data stage's reader and schema
+
+    dataset = read_records(str(pattern))  # raises FileNotFoundError naming the pattern
+    data = {"images": [], "annotations": [], "categories": [dict(PERSON_CATEGORY, keypoints=[], skeleton=[])]}
+
+    def samples():
+        for index, example in enumerate(dataset.as_numpy_iterator()):
+            image, annotations = _record_to_coco(example, index, len(data["annotations"]))
+            data["images"].append(image)
+            data["annotations"].extend(annotations)
+            yield Sample(image, annotations, lambda pixels=example["image"]: pixels)
+
+    return data, samples()
+
+
+def _text(value):
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _record_to_coco(example, index, first_annotation_id):
+    """COCO image record and person annotations of one parsed example (pixels from normalised coordinates)."""
+    height, width = int(example["height"]), int(example["width"])
+    source_id = _text(example["source_id"])
+    image_id = int(source_id) if source_id.isdigit() else index
+    image = {"id": image_id, "file_name": _text(example["filename"]), "height": height, "width": width}
+    annotations = []
+    keypoints = np.asarray(example["keypoints"], np.float64).reshape(-1, NUM_KEYPOINTS, 2)
+    visibility = np.asarray(example["keypoint_visibility"]).reshape(-1, NUM_KEYPOINTS)
+    for i, box in enumerate(np.asarray(example["boxes"], np.float64).reshape(-1, 4)):
+        ymin, xmin, ymax, xmax = box * [height, width, height, width]
+        labelled = visibility[i] > 0
+        coco_keypoints = np.stack([keypoints[i, :, 1] * width, keypoints[i, :, 0] * height, visibility[i]], -1)
+        coco_keypoints[~labelled] = 0  # COCO writes unlabelled keypoints as (0, 0, 0)
+        annotations.append({
+            "id": first_annotation_id + len(annotations) + 1,
+            "image_id": image_id,
+            "category_id": PERSON_CATEGORY["id"],
+            "bbox": [xmin, ymin, xmax - xmin, ymax - ymin],
+            "area": float(np.asarray(example["area"]).reshape(-1)[i]),
+            "iscrowd": int(np.asarray(example["is_crowd"]).reshape(-1)[i]),
+            "num_keypoints": int(labelled.sum()),
+            "keypoints": coco_keypoints.reshape(-1).tolist(),
+        })
+    return image, annotations

@@ -1,0 +1,158 @@
+"""Eval protocols: which images count, what the model sees, and how its output becomes COCO results.
+
+``single_person`` is the protocol of the reference figures in ``reference_models/README.md``: images with
+exactly one person annotation (non-crowd, at least one labelled keypoint), the whole image letterboxed to the
+model size (``crop=none``) or a square person crop (``crop=person``). ``multi_person`` runs the multi-pose
+model on every image at long side 256 (padded to multiples of 32) and keeps every person above a score.
+"""
+
+import dataclasses
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from movenet_train.evaluation import crops
+from movenet_train.keypoints import NUM_KEYPOINTS
+from movenet_train.preprocessing import letterbox, unletterbox
+
+PROTOCOLS = ("single_person", "multi_person")
+CROPS = ("none", "person")
+# Single-pose instance score: mean of the keypoint scores above this (TF.js pose-detection's pose score).
+KEYPOINT_SCORE_THRESHOLD = 0.2
+
+
+def is_person_with_keypoints(annotation):
+    """The annotations COCOeval scores keypoints against (crowd and keypoint-less ones are ignored)."""
+    return not annotation.get("iscrowd", 0) and annotation.get("num_keypoints", 0) > 0
+
+
+def model_input(image, height, width):
+    """Letterboxed uint8 ``[height, width, 3]``.
+
+    The float image is truncated (``tf.cast``), as the reference protocol did for both int32 (TF, TF.js) and
+    uint8 (TFLite) inputs; both give the same values.
+    """
+    return tf.cast(letterbox(image[None], height, width), tf.int32)[0].numpy().astype(np.uint8)
+
+
+def pose_score(scores):
+    above = scores[scores > KEYPOINT_SCORE_THRESHOLD]
+    return float(above.mean()) if above.size else 0.0
+
+
+def coco_result(image_id, yx_pixels, scores, score):
+    """One entry of ``keypoints_results.json``; keypoint scores go where COCO puts visibility (COCOeval ignores it)."""
+    keypoints = np.stack([yx_pixels[:, 1], yx_pixels[:, 0], scores], axis=-1).reshape(-1)
+    return {"image_id": image_id, "category_id": 1, "keypoints": [round(float(v), 3) for v in keypoints],
+            "score": float(score)}
+
+
+@dataclasses.dataclass(frozen=True)
+class Frame:
+    """The region of the original image that was letterboxed into the model input, to map predictions back."""
+
+    height: int
+    width: int
+    input_height: int
+    input_width: int
+    top: int = 0
+    left: int = 0
+
+    def to_pixels(self, yx):
+        """Normalised (y, x) over the model input ``[..., 2]`` -> (y, x) pixels of the original image."""
+        yx = unletterbox(np.asarray(yx, np.float64), self.height, self.width, self.input_height, self.input_width)
+        return yx + np.array([self.top, self.left], np.float64)
+
+
+@dataclasses.dataclass(frozen=True)
+class SinglePerson:
+    input_size: int
+    crop: str = "none"
+    crop_scale: float = 1.25
+
+    name = "single_person"
+
+    def __post_init__(self):
+        if self.crop not in CROPS:
+            raise ValueError(f"crop={self.crop!r}: expected one of {', '.join(CROPS)}")
+        if not self.crop_scale > 0:
+            raise ValueError(f"crop_scale={self.crop_scale}: must be > 0")
+
+    def select(self, annotations):
+        return len(annotations) == 1 and is_person_with_keypoints(annotations[0])
+
+    def prepare(self, image, annotations):
+        """(uint8 model input, Frame) of one selected image."""
+        size = self.input_size
+        if self.crop == "person":
+            top, left, side = crops.person_square(annotations[0]["bbox"], self.crop_scale, *image.shape[:2])
+            return model_input(crops.crop_square(image, top, left, side), size, size), Frame(
+                side, side, size, size, top, left)
+        return model_input(image, size, size), Frame(image.shape[0], image.shape[1], size, size)
+
+    def results(self, output, frame, image_id):
+        keypoints = np.asarray(output).reshape(NUM_KEYPOINTS, 3)  # [1, 17, 3] per image
+        scores = keypoints[:, 2]
+        return [coco_result(image_id, frame.to_pixels(keypoints[:, :2]), scores, pose_score(scores))]
+
+
+@dataclasses.dataclass(frozen=True)
+class MultiPerson:
+    long_side: int = 256
+    multiple: int = 32  # MoveNet MultiPose takes any H, W that are multiples of 32
+    # Low, because COCO AP never drops when lower-scored people are added (TF.js draws people from 0.25).
+    score_threshold: float = 0.1
+
+    name = "multi_person"
+
+    def __post_init__(self):
+        if self.long_side < self.multiple or self.multiple < 1:
+            raise ValueError(f"long_side={self.long_side}, multiple={self.multiple}: need long_side >= multiple >= 1")
+
+    def select(self, annotations):
+        return True  # every image, as the official COCO keypoint eval
+
+    def input_shape(self, height, width):
+        scale = self.long_side / max(height, width)
+        # The 1e-6 keeps a side of exactly k * multiple (up to float error) from rounding up to the next one.
+        return tuple(self.multiple * max(1, math.ceil(side * scale / self.multiple - 1e-6)) for side in (height, width))
+
+    def prepare(self, image, annotations):
+        input_height, input_width = self.input_shape(*image.shape[:2])
+        frame = Frame(image.shape[0], image.shape[1], input_height, input_width)
+        return model_input(image, input_height, input_width), frame
+
+    def results(self, output, frame, image_id):
+        results = []
+        for person in np.asarray(output).reshape(-1, 3 * NUM_KEYPOINTS + 5):
+            if person[-1] < self.score_threshold:
+                continue
+            keypoints = person[:3 * NUM_KEYPOINTS].reshape(NUM_KEYPOINTS, 3)
+            results.append(coco_result(image_id, frame.to_pixels(keypoints[:, :2]), keypoints[:, 2], person[-1]))
+        return results
+
+
+MULTI_PERSON_OPTIONS = tuple(f.name for f in dataclasses.fields(MultiPerson))
+
+
+def build(protocol, predictor, crop="none", crop_scale=1.25, **options):
+    """The protocol object for ``predictor``; ``options`` of the other protocol are ignored, unknown ones raise."""
+    unknown = sorted(set(options) - set(MULTI_PERSON_OPTIONS))
+    if unknown:
+        raise TypeError(f"unknown eval option(s) {', '.join(unknown)}; protocol options are "
+                        f"{', '.join(MULTI_PERSON_OPTIONS)} (multi_person)")
+    if protocol == "single_person":
+        if predictor.multi_pose:
+            raise ValueError("protocol=single_person needs a single-pose model (Lightning, Thunder); this checkpoint "
+                             "is multi-pose: use protocol=multi_person")
+        return SinglePerson(predictor.input_size, crop, crop_scale)
+    if protocol == "multi_person":
+        if not predictor.multi_pose:
+            raise ValueError("protocol=multi_person needs a multi-pose model (+exp=multipose_lightning); this "
+                             "checkpoint is single-pose: use protocol=single_person")
+        if crop != "none":
+            raise ValueError(f"crop={crop!r} applies to protocol=single_person only; use crop=none")
+        return MultiPerson(**options)
+    raise ValueError(f"protocol={protocol!r}: expected one of {', '.join(PROTOCOLS)} "
+                     "(the video protocol belongs to the tracker)")

@@ -1,0 +1,167 @@
+"""``export_model``: every requested format into a staging folder, each file run and compared, then moved into place."""
+
+import contextlib
+import os
+import shutil
+import tempfile
+import time
+
+import numpy as np
+
+from movenet_train.export import report, saved_model, tflite
+
+FORMATS = ("saved_model", "tflite_fp32", "tflite_fp16", "tflite_int8", "tfjs")
+DEFAULT_FORMATS = FORMATS[:4]
+PARITY_RANDOM_IMAGES = 4  # inputs of the parity check when no calibration image is given
+
+
+def check_formats(formats):
+    formats = list(formats)
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise ValueError(f"formats={formats}: expected a non-empty list of {', '.join(FORMATS)}")
+    if len(set(formats)) != len(formats):
+        raise ValueError(f"formats={formats} names a format twice")
+    if "tfjs" in formats:
+        try:
+            import tensorflowjs  # noqa: F401
+        except ImportError as err:
+            raise ValueError("formats=[...,tfjs] needs the optional tensorflowjs package: pip install tensorflowjs") from err
+    return formats
+
+
+def check_output(output, overwrite):
+    if os.path.exists(output) and not overwrite:
+        raise FileExistsError(f"output folder {output} exists; pass overwrite=true to replace it")
+
+
+@contextlib.contextmanager
+def staging_folder(output, overwrite=False):
+    """A temporary sibling of ``output``, renamed to ``output`` when the block succeeds and deleted when it fails."""
+    output = os.path.abspath(output)
+    check_output(output, overwrite)
+    parent = os.path.dirname(output)
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=f".{os.path.basename(output)}.tmp-", dir=parent)
+    os.chmod(staging, 0o755)  # mkdtemp makes it private; the output is for others to read
+    try:
+        yield staging
+        if os.path.exists(output):
+            shutil.rmtree(output) if os.path.isdir(output) else os.remove(output)
+        os.rename(staging, output)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def file_name(spec, fmt):
+    if fmt.startswith("tflite_"):
+        return f"movenet_{spec.name}_{fmt[len('tflite_'):]}.tflite"
+    return fmt  # saved_model/, tfjs/
+
+
+def export_model(model, spec, output, formats=DEFAULT_FORMATS, calibration_images=None, float_parts=tflite.FLOAT_PARTS,
+                 overwrite=False, eval_options=None, num_threads=None, extra_report=None):
+    """Writes ``formats`` of the Keras ``model`` and ``export_report.json`` to ``output``; returns the report.
+
+    ``calibration_images``: uint8 ``[N, H, W, 3]`` model inputs; INT8 calibrates on them, and every file is
+    compared with the Keras model on them (on random inputs when there are none). ``eval_options``: keyword
+    arguments of ``movenet_train.evaluation.evaluate`` (the eval config group); when they name data, the report
+    has the AP of the Keras model and of each file.
+    """
+    from movenet_train.runtime import KerasPredictor, load_predictor
+
+    formats = check_formats(formats)
+    check_output(os.path.abspath(output), overwrite)
+    if "tflite_int8" in formats:
+        tflite.check_int8_options(calibration_images, float_parts)
+    parity_inputs = calibration_images
+    if parity_inputs is None:
+        size = spec.input_size
+        parity_inputs = np.random.default_rng(0).integers(0, 256, [PARITY_RANDOM_IMAGES, size, size, 3], np.uint8)
+    keras = KerasPredictor(model, spec)
+    reference = keras(parity_inputs)
+    evaluating = bool(eval_options and (eval_options.get("annotations") or eval_options.get("records")))
+
+    result = {"model": spec.name, "input_size": spec.input_size, "multi_pose": spec.multi_pose,
+              **(extra_report or {}), "int8_float_parts": list(float_parts), "files": {},
+              "parity_inputs": {"images": "calibration" if calibration_images is not None else "random",
+                                "num_images": len(parity_inputs)}}
+    if evaluating:
+        result["keras"] = {"AP": _ap(keras, eval_options)}
+    with staging_folder(output, overwrite) as staging, tempfile.TemporaryDirectory(dir=staging) as scratch:
+        sources = _Sources(model, spec, scratch)
+        for fmt in formats:
+            name = file_name(spec, fmt)
+            path = os.path.join(staging, name)
+            start = time.perf_counter()
+            if fmt == "saved_model":
+                sources.saved_model = saved_model.write_saved_model(model, spec, path)
+            elif fmt == "tfjs":
+                _write_tfjs(sources.int32(), path)
+            else:
+                content = tflite.convert(sources.uint8(), spec, fmt[len("tflite_"):], calibration_images, float_parts)
+                with open(path, "wb") as f:
+                    f.write(content)
+            entry = {"path": name, "bytes": report.size_of(path), "seconds": round(time.perf_counter() - start, 1)}
+            entry["megabytes"] = round(entry["bytes"] / 1e6, 2)
+            entry["signature"] = _signature(fmt, path)
+            result["files"][fmt] = entry
+            try:
+                predictor = load_predictor(_runnable(fmt, path), num_threads=num_threads)
+            except ValueError as err:
+                if fmt != "tfjs":
+                    raise
+                # TF.js files run through the importer, which knows the released graphs' layout; a tensorflowjs
+                # version that lays the graph out otherwise should not cost the user the other formats.
+                entry["parity"] = {"error": f"cannot run {path}: {err}"}
+                continue
+            entry["parity"] = report.parity(reference, predictor(parity_inputs), spec.multi_pose)
+            if evaluating:
+                entry["AP"] = _ap(predictor, eval_options)
+        report.write_report(result, staging)
+    return result
+
+
+class _Sources:
+    """SavedModels the other formats convert from, written once when first needed."""
+
+    def __init__(self, model, spec, scratch):
+        self.model, self.spec, self.scratch = model, spec, scratch
+        self.saved_model = self.tflite_source = None
+
+    def int32(self):  # TF.js converts the released (int32) signature
+        if self.saved_model is None:
+            self.saved_model = saved_model.write_saved_model(self.model, self.spec, os.path.join(self.scratch, "int32"))
+        return self.saved_model
+
+    def uint8(self):
+        if self.tflite_source is None:
+            self.tflite_source = tflite.write_source(self.model, self.spec, os.path.join(self.scratch, "uint8"))
+        return self.tflite_source
+
+
+def _write_tfjs(source, path):
+    from tensorflowjs.converters import convert_tf_saved_model
+
+    convert_tf_saved_model(source, path)
+
+
+def _runnable(fmt, path):
+    return os.path.join(path, "model.json") if fmt == "tfjs" else path
+
+
+def _signature(fmt, path):
+    if fmt == "saved_model":
+        return report.saved_model_signature(path)
+    if fmt == "tfjs":
+        import json
+
+        with open(_runnable(fmt, path)) as f:
+            return json.load(f).get("signature")
+    return report.tflite_signature(path)
+
+
+def _ap(predictor, eval_options):
+    from movenet_train.evaluation import evaluate
+
+    return report.ap_summary(evaluate(predictor, **{**eval_options, "progress": False}))

@@ -1,0 +1,67 @@
+"""The ``python export/export.py`` job: load the checkpoint, pick calibration images, export, print the report."""
+
+import os
+import types
+
+from omegaconf import OmegaConf
+
+from movenet_train.checkpoints import sha256_of
+from movenet_train.export.calibration import calibration_images
+from movenet_train.export.exporter import check_formats, check_output, export_model
+from movenet_train.modeling import MoveNetSpec
+from movenet_train.runtime import load_keras
+
+
+def run(cfg):
+    """Exports ``cfg.checkpoint`` as configs/export.yaml describes; returns the report dict."""
+    formats = check_formats(cfg.formats)
+    output = os.path.abspath(cfg.output)
+    check_output(output, cfg.overwrite)  # before the slow part
+    spec = MoveNetSpec.from_config(cfg.model) if cfg.get("model") else None
+    model, spec = load_keras(cfg.checkpoint, spec)
+    eval_options = OmegaConf.to_container(cfg.eval, resolve=True) if cfg.get("eval") else None
+    exclude = eval_scored_images(spec, eval_options) if cfg.calibration.exclude_eval_images else []
+    images, names = calibration_images(cfg.calibration, spec.input_size, spec.input_size, exclude)
+    checkpoint = str(cfg.checkpoint)
+    extra = {
+        "checkpoint": os.path.abspath(checkpoint),
+        "checkpoint_sha256": sha256_of(checkpoint) if os.path.exists(checkpoint) else None,
+        "calibration": {"num_images": len(names), "excluded_eval_images": len(exclude), "images": names},
+    }
+    if eval_options and (eval_options.get("annotations") or eval_options.get("records")):
+        extra["eval"] = {k: eval_options.get(k) for k in ("annotations", "records", "protocol", "crop")}
+    result = export_model(model, spec, output, formats, images, list(cfg.int8.float_parts), overwrite=cfg.overwrite,
+                          eval_options=eval_options, num_threads=cfg.get("num_threads"), extra_report=extra)
+    print(summary(result, output))
+    return result
+
+
+def eval_scored_images(spec, eval_options):
+    """File names of the images ``evaluate`` would score with ``eval_options`` (annotation files only)."""
+    if not eval_options or not eval_options.get("annotations"):
+        return []
+    from movenet_train.evaluation import inputs, protocols
+
+    _, samples = inputs.coco_source(eval_options["annotations"], eval_options.get("images"))
+    model_like = types.SimpleNamespace(multi_pose=spec.multi_pose, input_size=spec.input_size)
+    options = {k: eval_options[k] for k in protocols.MULTI_PERSON_OPTIONS if k in eval_options}
+    protocol = protocols.build(eval_options.get("protocol", "single_person"), model_like,
+                               eval_options.get("crop", "none"), eval_options.get("crop_scale", 1.25), **options)
+    return [s.image["file_name"] for s in samples if protocol.select(s.annotations)]
+
+
+def summary(result, output):
+    lines = [f"MoveNet {result['model']} exported to {output}:"]
+    for fmt, entry in result["files"].items():
+        parity = entry.get("parity", {})
+        line = f"  {entry['path']:<40} {entry['megabytes']:6.2f} MB"
+        if parity.get("num_poses"):
+            line += f"  keypoint diff vs Keras: max {parity['keypoint_max']:.2e} mean {parity['keypoint_mean']:.2e}"
+        elif "error" in parity:
+            line += f"  NOT RUN: {parity['error']}"
+        if "AP" in entry:
+            line += f"  AP {entry['AP']['AP']:.3f}"
+        lines.append(line)
+    if "keras" in result:
+        lines.append(f"  Keras model AP {result['keras']['AP']['AP']:.3f}")
+    return "\n".join(lines)

@@ -1,0 +1,93 @@
+"""``export_report.json``: size, signature, parity with the Keras model and AP of every exported file."""
+
+import json
+import os
+
+import numpy as np
+
+from movenet_train.keypoints import NUM_KEYPOINTS
+
+REPORT_FILE = "export_report.json"
+AP_KEYS = ("AP", "AP50", "AP75", "AR", "num_images")
+
+
+def size_of(path):
+    """Bytes of a file, or of every file of a folder."""
+    if os.path.isfile(path):
+        return os.path.getsize(path)
+    return sum(os.path.getsize(os.path.join(root, f)) for root, _, files in os.walk(path) for f in files)
+
+
+def _tensor(dtype, shape):
+    return {"dtype": np.dtype(dtype).name, "shape": [-1 if d is None else int(d) for d in shape]}
+
+
+def tflite_signature(path):
+    """Signature key -> inputs and outputs (name, dtype, shape with -1 for dynamic axes), read by LiteRT."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(path))
+    signatures = {}
+    for key in interpreter.get_signature_list():
+        runner = interpreter.get_signature_runner(key)
+        signatures[key] = {
+            side: {name: _tensor(d["dtype"], d["shape_signature"]) for name, d in details.items()}
+            for side, details in (("inputs", runner.get_input_details()), ("outputs", runner.get_output_details()))
+        }
+    return signatures
+
+
+def saved_model_signature(path):
+    import tensorflow as tf
+
+    signatures = {}
+    for key, fn in tf.saved_model.load(str(path)).signatures.items():
+        inputs = fn.structured_input_signature[1]
+        signatures[key] = {
+            "inputs": {name: _tensor(spec.dtype.as_numpy_dtype, spec.shape.as_list()) for name, spec in inputs.items()},
+            "outputs": {name: _tensor(spec.dtype.as_numpy_dtype, spec.shape.as_list())
+                        for name, spec in fn.structured_outputs.items()},
+        }
+    return signatures
+
+
+def parity(reference, outputs, multi_pose=False, min_instance_score=0.25):
+    """Deviation of decoded outputs from the reference's: normalised (y, x) keypoint coordinates and scores.
+
+    Single-pose outputs are ``[N, 1, 17, 3]``. Multi-pose outputs ``[N, 6, 56]`` list people by score, and an
+    equal-scored pair can swap places, so each person the reference finds (instance score >= ``min_instance_score``)
+    is compared with the nearest person of ``outputs``.
+    """
+    reference, outputs = np.asarray(reference, np.float64), np.asarray(outputs, np.float64)
+    if multi_pose:
+        reference, outputs = _matched_people(reference, outputs, min_instance_score)
+    ref = reference.reshape(-1, NUM_KEYPOINTS, 3)
+    out = outputs.reshape(-1, NUM_KEYPOINTS, 3)
+    if not len(ref):
+        return {"num_images": int(len(np.asarray(reference))), "num_poses": 0}
+    coords, scores = np.abs(ref[..., :2] - out[..., :2]), np.abs(ref[..., 2] - out[..., 2])
+    return {"keypoint_max": float(coords.max()), "keypoint_mean": float(coords.mean()),
+            "score_max": float(scores.max()), "score_mean": float(scores.mean()), "num_poses": int(len(ref))}
+
+
+def _matched_people(reference, outputs, min_instance_score):
+    """(reference people, their nearest output people), keypoints only: ``[P, 17 * 3]`` each."""
+    keypoints = 3 * NUM_KEYPOINTS
+    matched_ref, matched_out = [], []
+    for ref_people, out_people in zip(reference, outputs):
+        for person in ref_people[ref_people[:, -1] >= min_instance_score]:
+            distance = np.abs(out_people[:, :keypoints] - person[:keypoints]).reshape(len(out_people), -1, 3)[..., :2]
+            matched_ref.append(person[:keypoints])
+            matched_out.append(out_people[np.argmin(distance.mean(axis=(1, 2))), :keypoints])
+    return np.array(matched_ref).reshape(-1, keypoints), np.array(matched_out).reshape(-1, keypoints)
+
+
+def ap_summary(metrics):
+    return {k: metrics[k] for k in AP_KEYS if k in metrics}
+
+
+def write_report(report, directory):
+    path = os.path.join(directory, REPORT_FILE)
+    with open(path, "w") as f:
+        json.dump(report, f, indent=2)
+    return path

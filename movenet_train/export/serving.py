@@ -1,0 +1,46 @@
+"""The exported signature: ``serving_default(input) -> output_0``, as Google's released files.
+
+Single-pose models take ``[1, size, size, 3]``; multi-pose models take any height and width that are multiples
+of 32 (the stride of the backbone), checked in the graph so that a wrong size fails with a message that says so
+rather than with a shape mismatch deep in the FPN.
+"""
+
+import tensorflow as tf
+
+from movenet_train.modeling import MoveNetInference
+
+INPUT_NAME = "input"
+SIGNATURE_KEY = "serving_default"
+MULTI_POSE_STRIDE = 32
+
+
+def input_shape(spec, dynamic=True):
+    """Single-pose: the variant's square size. Multi-pose: any size, or its square ``input_size`` if not ``dynamic``."""
+    if spec.multi_pose and dynamic:
+        return [1, None, None, 3]
+    return [1, spec.input_size, spec.input_size, 3]
+
+
+class ServingModule(tf.Module):
+    """``MoveNetInference`` behind the released signature; ``dtype`` int32 (SavedModel, TF.js) or uint8 (TFLite)."""
+
+    def __init__(self, model, spec, dtype, dynamic=True):
+        super().__init__(name="movenet_serving")
+        self.spec = spec
+        self.inference = MoveNetInference(model, spec)
+        shape = input_shape(spec, dynamic)
+        self.check_size = shape[1] is None
+        self.serve = tf.function(self._serve, input_signature=[tf.TensorSpec(shape, dtype, name=INPUT_NAME)])
+
+    def _serve(self, input):  # noqa: A002 - the argument name becomes the signature's input name
+        if self.check_size:
+            size = tf.shape(input)[1:3]
+            check = tf.debugging.assert_equal(
+                size % MULTI_POSE_STRIDE, 0,
+                message=f"MoveNet MultiPose needs an input height and width that are multiples of {MULTI_POSE_STRIDE}")
+            with tf.control_dependencies([check]):
+                input = tf.identity(input)
+        return self.inference(input)
+
+    def concrete_function(self):
+        return self.serve.get_concrete_function()

@@ -1,0 +1,121 @@
+"""TFLite export: uint8 ``[1, H, W, 3]`` in, float32 out, as Google's released files; FP32, FP16 or INT8.
+
+INT8 is post-training full-integer quantisation with per-channel weights, calibrated on real images. Parts of the
+graph can stay in float32 (``float_parts``): with MoveNet's decoding tail (sigmoid, distance weighting, argmax)
+in int8 the keypoints are lost (AP 0 on the COCO sample) and the file is slower, and int8 heads cost AP as well;
+the README records the measurements behind the default.
+"""
+
+import collections
+import warnings
+
+import numpy as np
+import tensorflow as tf
+
+from movenet_train.export import saved_model
+
+PRECISIONS = ("fp32", "fp16", "int8")
+FLOAT_PARTS = ("decoding", "heads")
+
+
+def write_source(model, spec, path):
+    """The SavedModel ``convert`` reads: the released signature with a uint8 input.
+
+    ``TFLiteConverter.from_saved_model`` is the route STACK.md found sound; writing the source once serves
+    every precision (``from_concrete_functions`` writes a temporary SavedModel on each call). Multi-pose models
+    get a fixed square input: the decoder's ``x[None, ..., None]`` on dynamic shapes becomes a StridedSlice
+    with ``new_axis_mask`` that the TFLite builtins cannot run.
+    """
+    return saved_model.write_saved_model(model, spec, path, tf.uint8, dynamic=False)
+
+
+def convert(source, spec, precision, calibration_images=None, float_parts=FLOAT_PARTS):
+    """The ``.tflite`` bytes of the ``write_source`` SavedModel at ``precision``.
+
+    INT8 needs ``calibration_images``, uint8 ``[N, H, W, 3]`` model inputs.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"TFLite precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
+    if precision == "int8":
+        check_int8_options(calibration_images, float_parts)
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(source))
+    if precision == "fp32":
+        return converter.convert()
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if precision == "fp16":
+        converter.target_spec.supported_types = [tf.float16]
+        return converter.convert()
+    return _quantise_int8(converter, spec, calibration_images, float_parts)
+
+
+def check_int8_options(calibration_images, float_parts):
+    unknown = sorted(set(float_parts) - set(FLOAT_PARTS))
+    if unknown:
+        raise ValueError(f"int8.float_parts: unknown part(s) {', '.join(unknown)}; expected some of {', '.join(FLOAT_PARTS)}")
+    if calibration_images is None or len(calibration_images) == 0:
+        raise ValueError("tflite_int8 needs calibration images: set calibration.annotations with calibration.images, "
+                         "calibration.images alone, or calibration.records")
+
+
+def _quantise_int8(converter, spec, calibration_images, float_parts):
+    images = np.asarray(calibration_images, np.uint8)
+    converter.representative_dataset = lambda: ([image[None]] for image in images)
+    # The quantization debugger is TFLite's documented route to selective quantisation: it calibrates once,
+    # then quantises with the denylisted nodes left in float32.
+    with warnings.catch_warnings():  # the debugger checks its models with the deprecated tf.lite.Interpreter
+        warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated")
+        debugger = tf.lite.experimental.QuantizationDebugger(converter=converter)
+        nodes = float_nodes(debugger.calibrated_model, spec, float_parts)
+        debugger.options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=nodes or None)
+        return debugger.get_nondebug_quantized_model()
+
+
+def _graph(model_content):
+    """(ops, tensor index -> name, tensor index -> consuming ops) of a TFLite flatbuffer."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=model_content)
+    names = {t["index"]: t["name"] for t in interpreter.get_tensor_details()}
+    ops = interpreter._get_ops_details()  # noqa: SLF001 - LiteRT's only op-level view of a model
+    consumers = collections.defaultdict(list)
+    for op in ops:
+        for index in op["inputs"]:
+            consumers[index].append(op)
+    return ops, names, consumers
+
+
+def float_nodes(model_content, spec, parts):
+    """Output tensor names of the ops in ``parts`` of a converted MoveNet (the names the quantiser denylists).
+
+    ``heads``: the ops of the prediction heads, found by the released layer names (``center_0``, ...).
+    ``decoding``: every op downstream of the heads' logits, found by following the graph, so it does not depend
+    on how the converter names the decoding ops.
+    """
+    if not parts:
+        return []
+    ops, names, consumers = _graph(model_content)
+    prefixes = list(spec.head_keys.values())
+
+    def in_head(op, final_only=False):
+        patterns = [f"/{p}/" for p in prefixes] + ([] if final_only else [f"/{p}_" for p in prefixes])
+        return any(pattern in names[index] for index in op["outputs"] for pattern in patterns)
+
+    head_ops = [op for op in ops if in_head(op)]
+    logits = [index for op in ops if in_head(op, final_only=True) for index in op["outputs"]]
+    if len(logits) != len(prefixes):
+        raise RuntimeError(f"found {len(logits)} head outputs for the {len(prefixes)} heads {prefixes} in the converted "
+                           "graph; the layer names of build_model changed?")
+    chosen = {}
+    if "heads" in parts:
+        chosen.update((op["index"], op) for op in head_ops)
+    if "decoding" in parts:
+        queue = collections.deque(logits)
+        seen = set(queue)
+        while queue:
+            for op in consumers[queue.popleft()]:
+                chosen[op["index"]] = op
+                for index in op["outputs"]:
+                    if index not in seen:
+                        seen.add(index)
+                        queue.append(index)
+    return sorted({names[index] for op in chosen.values() for index in op["outputs"]})

@@ -1,0 +1,87 @@
+"""The keypoint filter of TF.js pose-detection's MoveNet: a One Euro filter with a soft (asinh) threshold.
+
+One Euro (Casiez et al., CHI 2012) low-passes a signal with a cut-off frequency that rises with its speed:
+still keypoints are smoothed hard, moving ones follow with little lag. TF.js adds a soft threshold to the
+low-pass step, ``out = prev + alpha * t * asinh((v - prev) / t)``: close to the plain low-pass for small
+changes, logarithmic for large ones, so one wrong detection cannot drag the keypoint across the image.
+
+The filters work on numpy arrays elementwise, so one filter smooths all 17x2 coordinates of a pose.
+"""
+
+import dataclasses
+import math
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class OneEuroConfig:
+    """TF.js ``KEYPOINT_FILTER_CONFIG`` (pose-detection/src/movenet/constants.ts), for normalised coordinates."""
+
+    frequency: float = 30.0  # frames per second until timestamps give the real rate
+    min_cutoff: float = 2.5  # Hz; lower smooths still keypoints more
+    beta: float = 300.0  # how fast the cut-off rises with speed (normalised units per second)
+    derivate_cutoff: float = 2.5  # Hz; cut-off of the speed estimate
+    threshold_cutoff: float | None = 0.5  # soft threshold at rest; None gives the plain One Euro filter
+    threshold_beta: float = 5.0  # how fast the threshold rises with speed
+
+
+class LowPassFilter:
+    """Exponential smoothing ``out = prev + alpha * (v - prev)``, optionally with the asinh soft threshold."""
+
+    def __init__(self, alpha):
+        self.alpha = alpha
+        self.raw = None  # last unfiltered input; One Euro differentiates it
+        self.value = None
+
+    def __call__(self, value, alpha=None, threshold=None):
+        value = np.asarray(value, np.float64)
+        if alpha is not None:
+            self.alpha = alpha
+        if self.value is None:
+            result = value
+        elif threshold is None:
+            result = self.value + self.alpha * (value - self.value)
+        else:
+            result = self.value + self.alpha * threshold * np.arcsinh((value - self.value) / threshold)
+        self.raw, self.value = value, result
+        return result
+
+    def reset(self):
+        self.raw = self.value = None
+
+
+class OneEuroFilter:
+    """``filter(value, timestamp_s)``; the sampling rate is re-estimated from consecutive timestamps."""
+
+    def __init__(self, config=OneEuroConfig()):
+        self.config = config
+        self.reset()
+
+    def reset(self):
+        self.frequency = self.config.frequency
+        self.last_timestamp = None
+        self.x = LowPassFilter(self._alpha(self.config.min_cutoff))
+        self.dx = LowPassFilter(self._alpha(self.config.derivate_cutoff))
+
+    def _alpha(self, cutoff):
+        # Smoothing factor of a first-order low-pass at `cutoff` Hz sampled at `frequency` Hz.
+        return 1.0 / (1.0 + self.frequency / (2.0 * math.pi * cutoff))
+
+    def __call__(self, value, timestamp):
+        value = np.asarray(value, np.float64)
+        if self.last_timestamp is not None:
+            if timestamp <= self.last_timestamp:
+                # No time has passed (or the clock went back): no speed to estimate; pass the value through
+                # and keep the state, as TF.js does.
+                return value
+            self.frequency = 1.0 / (timestamp - self.last_timestamp)
+        self.last_timestamp = timestamp
+
+        speed = (value - self.x.raw) * self.frequency if self.x.raw is not None else np.zeros_like(value)
+        speed = np.abs(self.dx(speed, alpha=self._alpha(self.config.derivate_cutoff)))
+        cutoff = self.config.min_cutoff + self.config.beta * speed
+        threshold = None
+        if self.config.threshold_cutoff is not None:
+            threshold = self.config.threshold_cutoff + self.config.threshold_beta * speed
+        return self.x(value, alpha=self._alpha(cutoff), threshold=threshold)

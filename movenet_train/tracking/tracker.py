@@ -1,0 +1,151 @@
+"""``PoseTracker``: MoveNet on a frame stream, as TF.js pose-detection runs it in video mode.
+
+Per frame: crop the region found in the previous frame (or the whole padded frame), run the model, map the
+keypoints back to the frame, smooth them with the One Euro filter, and derive the next crop from the
+smoothed keypoints. A pose scoring below ``min_pose_score`` is not reported and resets crop and filters,
+so a person who leaves and comes back is searched for in the whole frame again.
+"""
+
+import dataclasses
+import logging
+
+import numpy as np
+
+from movenet_train.keypoints import NUM_KEYPOINTS
+from movenet_train.preprocessing import letterbox, unletterbox
+from movenet_train.tracking import crop as crop_lib
+from movenet_train.tracking.one_euro import LowPassFilter, OneEuroConfig, OneEuroFilter
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrackerConfig:
+    """TF.js MoveNet constants (pose-detection/src/movenet/constants.ts); ``configs/predict.yaml`` mirrors them."""
+
+    min_keypoint_score: float = 0.2  # a keypoint counts (pose score, torso visible, body extent) above this
+    min_pose_score: float = 0.25  # below it: no pose, crop and filters reset
+    torso_expansion: float = 1.9
+    body_expansion: float = 1.2
+    crop_filter_alpha: float = 0.9  # plain low-pass on the crop corners
+    multi_pose_input_size: int = 256  # letterboxed square for multi-pose models (no crop there)
+    keypoint_filter: OneEuroConfig = OneEuroConfig()
+
+    @classmethod
+    def from_config(cls, cfg):
+        """From the ``tracking`` block of a Hydra config (or any mapping)."""
+        values = dict(cfg)
+        unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"tracking config: unknown keys {sorted(unknown)}")
+        if "keypoint_filter" in values:
+            keypoint_filter = dict(values["keypoint_filter"])
+            unknown = set(keypoint_filter) - {f.name for f in dataclasses.fields(OneEuroConfig)}
+            if unknown:
+                raise ValueError(f"tracking.keypoint_filter config: unknown keys {sorted(unknown)}")
+            values["keypoint_filter"] = OneEuroConfig(**keypoint_filter)
+        return cls(**values)
+
+
+@dataclasses.dataclass
+class Pose:
+    keypoints: np.ndarray  # [17, 2] (y, x) in pixels of the frame
+    scores: np.ndarray  # [17]
+    score: float  # mean of the keypoint scores above min_keypoint_score (instance score for multi-pose)
+
+
+def pose_score(scores, min_keypoint_score):
+    confident = scores[scores > min_keypoint_score]
+    return float(confident.mean()) if confident.size else 0.0
+
+
+class PoseTracker:
+    """``tracker(frame, timestamp)`` -> list of ``Pose`` (at most one for single-pose models).
+
+    ``predictor``: a ``movenet_train.runtime.load_predictor`` result. ``crop``: run on the region found in the
+    previous frame instead of the whole letterboxed frame. ``smoothing``: One Euro filter on the keypoints.
+    Multi-pose models run on the whole frame, unsmoothed (smoothing them needs identities across frames).
+    """
+
+    def __init__(self, predictor, config=TrackerConfig(), crop=True, smoothing=True):
+        self.predictor, self.config = predictor, config
+        if not predictor.multi_pose and not predictor.input_size:
+            raise ValueError(f"{predictor.kind} single-pose model without a fixed square input size: the tracker "
+                             "needs it to crop frames")
+        if predictor.multi_pose and (crop or smoothing):
+            logger.warning("multi-pose model: crop and smoothing apply to single-pose models only; running "
+                           "each frame whole and unsmoothed")
+            crop = smoothing = False
+        self.crop, self.smoothing = crop, smoothing
+        self.keypoint_filter = OneEuroFilter(config.keypoint_filter)
+        self.crop_filter = LowPassFilter(config.crop_filter_alpha)
+        self.crop_region = None  # where the next frame is cropped; None: the whole padded frame
+        self.last_region = None  # the region the last frame was cropped to (for drawing)
+        self.last_timestamp = None
+        self.reset()
+
+    def reset(self):
+        self.crop_region = None
+        self.keypoint_filter.reset()
+        self.crop_filter.reset()
+
+    def __call__(self, frame, timestamp=None):
+        """``frame``: RGB uint8 ``[H, W, 3]``; ``timestamp`` in seconds (default: frames at the filter frequency)."""
+        frame = np.asarray(frame)
+        if frame.ndim != 3 or frame.shape[-1] != 3:
+            raise ValueError(f"expected an RGB frame [H, W, 3], got shape {frame.shape}")
+        if timestamp is None:
+            step = 1.0 / self.config.keypoint_filter.frequency
+            timestamp = 0.0 if self.last_timestamp is None else self.last_timestamp + step
+        self.last_timestamp = timestamp
+        if self.predictor.multi_pose:
+            return self._multi_pose(frame)
+        height, width = frame.shape[:2]
+
+        yx, scores = self._single_pose(frame)  # yx normalised over the frame
+        score = pose_score(scores, self.config.min_keypoint_score)
+        if score < self.config.min_pose_score:
+            self.reset()
+            return []
+        if self.smoothing:
+            yx = self.keypoint_filter(yx, timestamp)
+        keypoints = yx * [height, width]
+        if self.crop:
+            region = crop_lib.next_crop_region(
+                keypoints, scores, height, width, self.config.min_keypoint_score, self.config.torso_expansion,
+                self.config.body_expansion,
+            )
+            self.crop_region = crop_lib.CropRegion(*self.crop_filter(region.box))
+        return [Pose(keypoints, scores, score)]
+
+    def _single_pose(self, frame):
+        size = self.predictor.input_size
+        height, width = frame.shape[:2]
+        if self.crop:
+            region = self.crop_region or crop_lib.full_image_region(height, width)
+            output = self.predictor(crop_lib.crop_and_resize(frame, region, size)[None])[0, 0]
+            yx = region.to_image(output[:, :2])
+        else:
+            region = crop_lib.full_image_region(height, width)
+            output = self.predictor(self._letterboxed(frame, size))[0, 0]
+            yx = unletterbox(output[:, :2], height, width, size, size) / [height, width]
+        self.last_region = region
+        return yx, output[:, 2].astype(np.float64)
+
+    def _multi_pose(self, frame):
+        size = self.config.multi_pose_input_size
+        height, width = frame.shape[:2]
+        self.last_region = crop_lib.full_image_region(height, width)
+        poses = []
+        for person in self.predictor(self._letterboxed(frame, size))[0]:
+            keypoints = person[: 3 * NUM_KEYPOINTS].reshape(NUM_KEYPOINTS, 3)
+            score = float(person[-1])
+            if score >= self.config.min_pose_score:
+                poses.append(Pose(unletterbox(keypoints[:, :2], height, width, size, size),
+                                  keypoints[:, 2].astype(np.float64), score))
+        return poses
+
+    @staticmethod
+    def _letterboxed(frame, size):
+        # Truncated to integers like the reference outputs' inputs (../shared/reference_models/README.md).
+        return np.asarray(letterbox(frame[None], size, size)).astype(np.uint8)

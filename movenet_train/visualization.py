@@ -1,0 +1,69 @@
+"""Skeleton drawing for predict, the notebooks, plots and TensorBoard image summaries.
+
+Colours follow the usual pose-demo convention: the person's left side in one colour, the right side in
+another, the centre line (face, shoulders, hips) in a third, so a left/right swap shows at a glance.
+"""
+
+import cv2
+import numpy as np
+
+from movenet_train.keypoints import KEYPOINT_NAMES, SKELETON
+
+# RGB
+LEFT_COLOR = (255, 140, 0)
+RIGHT_COLOR = (0, 160, 255)
+CENTER_COLOR = (230, 0, 230)
+BOX_COLOR = (255, 255, 0)
+DEFAULT_THRESHOLD = 0.3  # the model card's advice: hide keypoints scoring below it
+
+
+def _side(index):
+    name = KEYPOINT_NAMES[index]
+    return "left" if name.startswith("left_") else "right" if name.startswith("right_") else "center"
+
+
+def _color(*indices):
+    sides = {_side(i) for i in indices}
+    if sides == {"left"}:
+        return LEFT_COLOR
+    if sides == {"right"}:
+        return RIGHT_COLOR
+    return CENTER_COLOR
+
+
+def line_width(image_shape):
+    """Stroke width that stays visible from thumbnails to 4K frames."""
+    return max(2, int(round(min(image_shape[:2]) / 200)))
+
+
+def draw_skeleton(image, keypoints_yx, scores, threshold=DEFAULT_THRESHOLD):
+    """A copy of RGB uint8 ``image`` with the skeleton drawn over it.
+
+    ``keypoints_yx``: ``[17, 2]`` (y, x) in pixels of ``image``; ``scores``: ``[17]``. Keypoints scoring below
+    ``threshold`` are hidden, and so is every edge that touches one.
+    """
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[-1] != 3:
+        raise ValueError(f"expected an RGB uint8 image [H, W, 3], got {image.dtype} {image.shape}")
+    keypoints_yx, scores = np.asarray(keypoints_yx, np.float64), np.asarray(scores)
+    if keypoints_yx.shape != (len(KEYPOINT_NAMES), 2) or scores.shape != (len(KEYPOINT_NAMES),):
+        raise ValueError(f"expected keypoints [17, 2] and scores [17], got {keypoints_yx.shape} and {scores.shape}")
+    canvas = np.ascontiguousarray(image).copy()
+    width = line_width(image.shape)
+    visible = (scores >= threshold) & np.isfinite(keypoints_yx).all(axis=-1)
+    # cv2 takes integer (x, y) points.
+    points = [tuple(int(round(v)) for v in yx[::-1]) for yx in np.nan_to_num(keypoints_yx)]
+    for a, b in SKELETON:
+        if visible[a] and visible[b]:
+            cv2.line(canvas, points[a], points[b], _color(a, b), width, cv2.LINE_AA)
+    for i in np.flatnonzero(visible):
+        cv2.circle(canvas, points[i], width + 1, _color(i), -1, cv2.LINE_AA)
+    return canvas
+
+
+def draw_box(image, box_yxyx, color=BOX_COLOR):
+    """A copy of ``image`` with the rectangle ``(ymin, xmin, ymax, xmax)`` (pixels) drawn, e.g. a crop region."""
+    canvas = np.ascontiguousarray(image).copy()
+    ymin, xmin, ymax, xmax = (int(round(v)) for v in box_yxyx)
+    cv2.rectangle(canvas, (xmin, ymin), (xmax, ymax), color, max(1, line_width(image.shape) // 2), cv2.LINE_AA)
+    return canvas
