@@ -6,6 +6,7 @@ image is done, so an interrupted run leaves no file that matches ``<split>-*.tfr
 """
 
 import collections
+import concurrent.futures
 import datetime
 import json
 import logging
@@ -43,8 +44,13 @@ def _results(tasks, num_workers):
         yield from map(coco.prepare_task, tasks)
         return
     # spawn: the workers import no TensorFlow, and forking a process that runs TensorFlow threads is unsafe.
-    with multiprocessing.get_context("spawn").Pool(num_workers) as pool:
-        yield from pool.imap(coco.prepare_task, tasks, chunksize=8)
+    # A worker that dies (killed, out of memory) stops the run with BrokenProcessPool instead of a hang.
+    with concurrent.futures.ProcessPoolExecutor(num_workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        try:
+            yield from pool.map(coco.prepare_task, tasks, chunksize=8)
+        except concurrent.futures.process.BrokenProcessPool as err:
+            raise RuntimeError(f"a conversion worker process died ({err}); a script run without a file (python -) "
+                               "cannot start workers: pass num_workers=0 to convert in this process") from err
 
 
 def convert_coco(annotations, images, output, split="train", num_shards=None, num_workers=None, shuffle=True,

@@ -127,7 +127,8 @@ def frame_example(example, seed, size, multi_pose, framing, augment_config, targ
     return pixels, targets
 
 
-def build_dataset(data_cfg, spec, split, batch_size, training, deterministic=False, input_context=None):
+def build_dataset(data_cfg, spec, split, batch_size, training, deterministic=False, input_context=None,
+                  start_step=0):
     """``tf.data.Dataset`` of ``(images, targets)`` batches.
 
     Args:
@@ -138,6 +139,9 @@ def build_dataset(data_cfg, spec, split, batch_size, training, deterministic=Fal
       training: shuffle, repeat forever, augment; otherwise one pass in record order, no augmentation.
       deterministic: fixed seeds and element order (tests, debugging); slower.
       input_context: a ``tf.distribute.InputContext``: this pipeline reads its shard of the data.
+      start_step: training steps already taken (a resumed run): the pipeline starts where that many global
+        batches left it. Training shuffles with a seed (``loader.seed``) and reads records in a fixed order,
+        so the position is exact; the skipped examples are only parsed, not decoded.
 
     Returns:
       images float32 ``[B, S, S, 3]`` RGB 0-255 and a dict of targets on the ``S/4`` grid: ``center_heatmap``
@@ -159,7 +163,8 @@ def build_dataset(data_cfg, spec, split, batch_size, training, deterministic=Fal
     if input_context is not None:
         num_pipelines, pipeline_id = input_context.num_input_pipelines, input_context.input_pipeline_id
         per_replica_batch = input_context.get_per_replica_batch_size(batch_size)
-    seed = loader.seed + pipeline_id if deterministic else None
+    # Seeded training order and record order independent of thread timing: a resumed run finds its place.
+    seed = loader.seed + pipeline_id if deterministic or training else None
     parallel = tf.data.AUTOTUNE if loader.num_parallel_calls in (None, -1) else loader.num_parallel_calls
 
     dataset = tf.data.Dataset.from_tensor_slices(files)
@@ -171,21 +176,25 @@ def build_dataset(data_cfg, spec, split, batch_size, training, deterministic=Fal
     # Training reads several files at once to mix them; validation reads them one after the other, in order.
     dataset = dataset.interleave(tf.data.TFRecordDataset,
                                  cycle_length=min(loader.cycle_length, len(files)) if training else 1,
-                                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic or not training)
+                                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if num_pipelines > 1 and not shard_files:
         dataset = dataset.shard(num_pipelines, pipeline_id)
     if training:
         dataset = dataset.shuffle(loader.shuffle_buffer, seed=seed).repeat()
     in_order = deterministic or not training
     dataset = dataset.map(lambda s: parse_example(s, decode_image=False), num_parallel_calls=parallel,
-                          deterministic=in_order)
+                          deterministic=True)
 
     min_keypoints = 1 if spec.multi_pose else framing.min_target_keypoints
     if loader.skip_images_without_people or not spec.multi_pose:  # single-pose needs a target person
         dataset = dataset.filter(lambda e: tf.reduce_any(_eligible(e, min_keypoints)))
 
     seeds = tf.data.Dataset.random(seed=seed).batch(2, drop_remainder=True)
-    dataset = tf.data.Dataset.zip((dataset, seeds)).map(
+    dataset = tf.data.Dataset.zip((dataset, seeds))
+    if training and start_step:
+        replicas_per_pipeline = input_context.num_replicas_in_sync // num_pipelines if input_context else 1
+        dataset = dataset.skip(int(start_step) * per_replica_batch * replicas_per_pipeline)
+    dataset = dataset.map(
         lambda example, s: frame_example(example, s, spec.input_size, spec.multi_pose, framing, augment_config,
                                          target_config, training),
         num_parallel_calls=parallel, deterministic=in_order)

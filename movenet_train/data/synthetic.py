@@ -33,7 +33,7 @@ MARKER_FILE = "synthetic.json"
 BODY = dict(shoulder_width=0.23, hip_width=0.16, torso=0.30, neck=0.05, head_radius=0.065, upper_arm=0.16,
             forearm=0.15, thigh=0.23, shin=0.22, limb_width=0.045, torso_width=0.2)
 
-# (keypoint a, keypoint b, colour): drawn in this order (back to front is shuffled per person for arms).
+# Colour of each limb segment: warm on the person's left, cool on their right, one colour per segment.
 LEFT, RIGHT = "left", "right"
 LIMB_COLOURS = {
     ("left_shoulder", "left_elbow"): (220, 30, 30),

@@ -119,14 +119,15 @@ def decode_multi_pose(heads, config=MultiPoseDecoding()):
     # Candidate score per cell, person and keypoint: heatmap x Gaussian of the distance to the regressed
     # keypoint x inside the person's box.
     gy, gx = _grid(height, width)
-    gy5, gx5 = gy[None, :, :, None, None], gx[None, :, :, None, None]
+    # expand_dims rather than None-indexing: the TFLite converter handles it with dynamic input sizes.
+    gy5, gx5 = (tf.expand_dims(tf.expand_dims(tf.expand_dims(g, 0), -1), -1) for g in (gy, gx))
     dist2 = (gy5 - reg_y[:, None, None]) ** 2 + (gx5 - reg_x[:, None, None]) ** 2  # [B, H, W, N, K]
     weight = tf.exp(-dist2 / (config.distance_scale * tf.minimum(h_f, w_f)))
-    gy4, gx4 = gy[None, :, :, None], gx[None, :, :, None]
+    gy4, gx4 = (tf.expand_dims(tf.expand_dims(g, 0), -1) for g in (gy, gx))
     in_box = (
         (gy4 >= ymin[:, None, None]) & (gy4 < ymax[:, None, None]) & (gx4 >= xmin[:, None, None]) & (gx4 < xmax[:, None, None])
     )  # [B, H, W, N]
-    candidates = heatmap[:, :, :, None, :] * weight * tf.cast(in_box, tf.float32)[..., None]
+    candidates = tf.expand_dims(heatmap, 3) * weight * tf.expand_dims(tf.cast(in_box, tf.float32), -1)
     best_over_people = tf.reduce_max(candidates, axis=3)  # [B, H, W, K]: the released graph scores from this
 
     ky, kx = _flat_argmax_yx(tf.reshape(candidates, [batch, -1, n * num_kpts]), width)  # [B, N*K]

@@ -2,14 +2,14 @@
 
 import tf_keras as keras
 
-from movenet_train.modeling.mobilenet_v2 import BN_EPSILON, BN_MOMENTUM
+from movenet_train.modeling.mobilenet_v2 import BN_MOMENTUM, batch_norm
 
 # Output channels of the top conv and of each top-down stage (stride 16, 8, 4); the same for all widths.
 TOP_CHANNELS = 64
 STAGE_CHANNELS = {16: (64, 32), 8: (32, 24), 4: (24, 24)}  # stride: (lateral channels, separable-conv channels)
 
 
-def build_fpn(endpoints):
+def build_fpn(endpoints, bn_momentum=BN_MOMENTUM):
     """``endpoints``: ``{4, 8, 16, 32: tensor}`` from the backbone; returns the stride-4 feature map."""
     x = keras.layers.Conv2D(TOP_CHANNELS, 1, padding="same", name="fpn_top")(endpoints[32])
     for stride in (16, 8, 4):
@@ -22,6 +22,6 @@ def build_fpn(endpoints):
         x = keras.layers.SeparableConv2D(
             out_channels, 3, padding="same", use_bias=False, name=f"fpn_separable_{stride}"
         )(x)
-        x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name=f"fpn_bn_{stride}")(x)
+        x = batch_norm(f"fpn_bn_{stride}", bn_momentum)(x)
         x = keras.layers.ReLU(name=f"fpn_relu_{stride}")(x)
     return x

@@ -10,7 +10,10 @@ the released weights map onto it by name, with two differences the graphs show:
 import tf_keras as keras
 
 BN_EPSILON = 1e-3
-BN_MOMENTUM = 0.999
+# Keras' MobileNetV2 uses 0.999; 0.99 (tf-models-official's default) lets the moving statistics follow the
+# weights within ~100 steps, which short and fine-tuning runs need. A training setting only: the released
+# graphs folded BatchNorm away.
+BN_MOMENTUM = 0.99
 
 # (filters, stride, expansion) for blocks 0..16, as in the MobileNetV2 paper.
 _BLOCKS = (
@@ -35,45 +38,45 @@ def make_divisible(value, divisor=8):
     return new_value
 
 
-def _batch_norm(name):
-    return keras.layers.BatchNormalization(epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name=name)
+def batch_norm(name, momentum=BN_MOMENTUM):
+    return keras.layers.BatchNormalization(epsilon=BN_EPSILON, momentum=momentum, name=name)
 
 
-def _inverted_residual(x, filters, stride, expansion, alpha, block_id):
+def _inverted_residual(x, filters, stride, expansion, alpha, block_id, bn_momentum):
     in_channels = x.shape[-1]
     out_channels = make_divisible(int(filters * alpha), 8)
     inputs = x
     if block_id:
         prefix = f"block_{block_id}_"
         x = keras.layers.Conv2D(expansion * in_channels, 1, padding="same", use_bias=False, name=prefix + "expand")(x)
-        x = _batch_norm(prefix + "expand_BN")(x)
+        x = batch_norm(prefix + "expand_BN", bn_momentum)(x)
         x = keras.layers.ReLU(6.0, name=prefix + "expand_relu")(x)
     else:
         prefix = "expanded_conv_"
     x = keras.layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False, name=prefix + "depthwise")(x)
-    x = _batch_norm(prefix + "depthwise_BN")(x)
+    x = batch_norm(prefix + "depthwise_BN", bn_momentum)(x)
     x = keras.layers.ReLU(6.0, name=prefix + "depthwise_relu")(x)
     x = keras.layers.Conv2D(out_channels, 1, padding="same", use_bias=False, name=prefix + "project")(x)
-    x = _batch_norm(prefix + "project_BN")(x)
+    x = batch_norm(prefix + "project_BN", bn_momentum)(x)
     if in_channels == out_channels and stride == 1:
         x = keras.layers.Add(name=prefix + "add")([inputs, x])
     return x
 
 
-def build_mobilenet_v2(inputs, alpha):
+def build_mobilenet_v2(inputs, alpha, bn_momentum=BN_MOMENTUM):
     """Returns ``{stride: tensor}`` for the FPN endpoints of a MobileNetV2 of width ``alpha`` on ``inputs``."""
     x = keras.layers.Conv2D(
         make_divisible(32 * alpha, 8), 3, strides=2, padding="same", use_bias=False, name="Conv1"
     )(inputs)
-    x = _batch_norm("bn_Conv1")(x)
+    x = batch_norm("bn_Conv1", bn_momentum)(x)
     x = keras.layers.ReLU(6.0, name="Conv1_relu")(x)
     endpoints = {}
     block_strides = {block: stride for stride, block in FPN_LATERAL_BLOCKS.items()}
     for block_id, (filters, stride, expansion) in enumerate(_BLOCKS):
-        x = _inverted_residual(x, filters, stride, expansion, alpha, block_id)
+        x = _inverted_residual(x, filters, stride, expansion, alpha, block_id, bn_momentum)
         if block_id in block_strides:
             endpoints[block_strides[block_id]] = x
     x = keras.layers.Conv2D(LAST_CONV_CHANNELS, 1, padding="same", use_bias=False, name="Conv_1")(x)
-    x = _batch_norm("Conv_1_bn")(x)
+    x = batch_norm("Conv_1_bn", bn_momentum)(x)
     endpoints[32] = keras.layers.ReLU(6.0, name="out_relu")(x)
     return endpoints

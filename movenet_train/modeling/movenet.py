@@ -18,6 +18,7 @@ class MoveNetSpec:
     multi_pose: bool = False
     num_keypoints: int = NUM_KEYPOINTS
     heatmap_bias_init: float = -2.19
+    batch_norm_momentum: float = 0.99
 
     @classmethod
     def from_config(cls, cfg):
@@ -37,8 +38,8 @@ def build_model(spec: MoveNetSpec, name=None):
     images = keras.Input(shape=(None, None, 3), name="image")
     # Preprocessing as in the released graphs: x / 127.5 - 1.
     x = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="preprocess")(images)
-    endpoints = mobilenet_v2.build_mobilenet_v2(x, spec.alpha)
-    features = fpn.build_fpn(endpoints)
+    endpoints = mobilenet_v2.build_mobilenet_v2(x, spec.alpha, spec.batch_norm_momentum)
+    features = fpn.build_fpn(endpoints, spec.batch_norm_momentum)
     outputs = {
         key: heads.build_head(
             features, key, prefix, heads.head_channels(key, spec.num_keypoints), spec.heatmap_bias_init

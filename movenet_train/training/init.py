@@ -82,3 +82,27 @@ def recalibrate_batch_norm(model, images):
             (scale * np.sqrt(var + layer.epsilon)).astype(np.float32), (shift + scale * mean).astype(np.float32),
             mean.astype(np.float32), var.astype(np.float32),
         ])
+
+
+def estimate_batch_norm_statistics(model, batches):
+    """Precise BatchNorm: replaces the moving statistics by their average over ``batches`` of training images.
+
+    The moving averages lag behind the weights (and start from mean 0, variance 1), which costs a short run
+    most of its accuracy in inference mode. Each BatchNorm input is taken as in training (upstream layers
+    normalised by batch statistics) and its batch mean and variance are averaged over the batches.
+    """
+    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    probe = keras.Model(model.inputs, [layer.input for layer in norms])
+    sums = [None] * len(norms)
+    count = 0
+    for images in batches:
+        for i, x in enumerate(probe(images, training=True)):
+            x = tf.cast(x, tf.float32)
+            stats = (tf.reduce_mean(x, axis=[0, 1, 2]), tf.math.reduce_variance(x, axis=[0, 1, 2]))
+            sums[i] = stats if sums[i] is None else (sums[i][0] + stats[0], sums[i][1] + stats[1])
+        count += 1
+    if not count:
+        raise ValueError("estimate_batch_norm_statistics needs at least one batch")
+    for layer, (mean, var) in zip(norms, sums):
+        layer.moving_mean.assign(mean / count)
+        layer.moving_variance.assign(var / count)

@@ -17,7 +17,7 @@ from official.modeling.optimization import ema_optimizer
 from movenet_train import checkpoints
 from movenet_train.losses import LossConfig
 from movenet_train.modeling import MoveNetSpec, build_model
-from movenet_train.training.init import initialize_model, recalibrate_batch_norm
+from movenet_train.training.init import estimate_batch_norm_statistics, initialize_model, recalibrate_batch_norm
 from movenet_train.training.optimizer import build_optimizer
 from movenet_train.training.strategy import build_strategy, is_chief, worker_id
 from movenet_train.training.trainer import MoveNetEvaluator, MoveNetTrainer
@@ -72,13 +72,12 @@ class NonFiniteLossGuard:
             )
 
 
-def _distributed_dataset(strategy, data_cfg, spec, split, batch_size, training, deterministic):
+def _distributed_dataset(strategy, data_cfg, spec, split, batch_size, training, deterministic, start_step=0):
     from movenet_train.data import build_dataset
 
     def dataset_fn(input_context):
-        dataset = build_dataset(data_cfg, spec, split, batch_size, training=training, deterministic=deterministic,
-                                input_context=input_context)
-        return dataset
+        return build_dataset(data_cfg, spec, split, batch_size, training=training, deterministic=deterministic,
+                             input_context=input_context, start_step=start_step)
 
     return strategy.distribute_datasets_from_function(dataset_fn)
 
@@ -86,8 +85,16 @@ def _distributed_dataset(strategy, data_cfg, spec, split, batch_size, training, 
 def _validation(cfg, spec, run_dir, chief, worker):
     """Callback of the evaluator: COCO AP through the eval code, a skeleton image summary, the EMA model saved."""
 
+    precise_batches = cfg.train.get("precise_batch_norm_batches", 0)
+    if precise_batches:
+        # Training-distribution images for precise BatchNorm; a local pipeline, read on demand.
+        batches = iter(_distributed_dataset(tf.distribute.get_strategy(), cfg.data, spec, "train",
+                                            cfg.train.batch_size, True, False).map(lambda images, _: images))
+
     def validate(model, step):
         output = {}
+        if precise_batches:
+            estimate_batch_norm_statistics(model, [next(batches) for _ in range(precise_batches)])
         # Every worker saves (reading synced BatchNorm statistics is a collective op); only the chief's copy stays.
         target = os.path.join(run_dir, INFERENCE_MODEL_DIR if chief else f".worker_{worker}/{INFERENCE_MODEL_DIR}")
         checkpoints.save_model_checkpoint(model, spec, target,
@@ -137,6 +144,14 @@ def _skeleton_summary(predictor, annotations, images_dir, step, count):
         tf.summary.image("val/predictions", np.stack(rendered), step=step, max_outputs=count)
 
 
+def _checkpoint_step(prefix):
+    if not prefix:
+        return 0
+    reader = tf.train.load_checkpoint(prefix)
+    (key,) = [k for k in reader.get_variable_to_shape_map() if k.startswith("optimizer/") and "/iter/" in k]
+    return int(reader.get_tensor(key))
+
+
 def _configure_precision(train_cfg):
     policy = train_cfg.get("mixed_precision")
     if policy:
@@ -166,9 +181,6 @@ def train(cfg):
         optimizer, learning_rate = build_optimizer(cfg.train)
         if cfg.train.get("mixed_precision") == "mixed_float16":
             optimizer = performance.configure_optimizer(optimizer, use_float16=True)
-    train_dataset = _distributed_dataset(strategy, cfg.data, spec, "train", cfg.train.batch_size, True,
-                                         cfg.train.get("deterministic", False))
-    train_iterator = iter(train_dataset)
     checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer)
     # Non-chief workers of a multi-worker run write to their own folder (MultiWorkerMirroredStrategy needs
     # every worker to save, but only the chief's copy is the run's).
@@ -187,13 +199,17 @@ def train(cfg):
             recalibrate_batch_norm(model, images)
     if isinstance(optimizer, ema_optimizer.ExponentialMovingAverage):
         optimizer.shadow_copy(model)
+    # The data position: tf.data iterators under a strategy cannot be checkpointed, so the pipeline skips
+    # the examples of the steps already taken (at the latest checkpoint, which Orbit restores below).
+    start_step = _checkpoint_step(manager.latest_checkpoint)
+    train_dataset = _distributed_dataset(strategy, cfg.data, spec, "train", cfg.train.batch_size, True,
+                                         cfg.train.get("deterministic", False), start_step)
     if chief:
         OmegaConf.save(cfg, os.path.join(run_dir, "train_config.yaml"))
 
     loss_config = LossConfig.from_config(cfg.train.get("loss"))
     trainer = MoveNetTrainer(model, spec, optimizer, learning_rate, train_dataset, loss_config, strategy,
                              cfg.train.batch_size, jit_compile=cfg.train.get("jit_compile", False))
-    trainer._train_iter = train_iterator  # the checkpointed iterator: resume continues at the saved data position
     val_dataset = _distributed_dataset(strategy, cfg.data, spec, "val", cfg.train.batch_size, False, True)
     evaluator = MoveNetEvaluator(model, spec, optimizer, val_dataset, loss_config, strategy,
                                  _validation(cfg, spec, run_dir, chief, worker_id(strategy)))

@@ -119,9 +119,10 @@ def test_resume_after_sigkill(synthetic_root, tmp_path):
     # Same step counter, schedule and data position: the resumed run ends with the same weights.
     a = tf.train.load_checkpoint(str(run_dir / "checkpoints" / "ckpt-12"))
     b = tf.train.load_checkpoint(str(fresh_dir / "checkpoints" / "ckpt-12"))
-    for name in a.get_variable_to_shape_map():
-        if "model/" in name and name.endswith("VARIABLE_VALUE"):
-            np.testing.assert_allclose(a.get_tensor(name), b.get_tensor(name), atol=1e-5, err_msg=name)
+    names = [n for n in a.get_variable_to_shape_map() if n.startswith("model/") and n.endswith("VARIABLE_VALUE")]
+    assert len(names) > 100
+    for name in names:
+        np.testing.assert_allclose(a.get_tensor(name), b.get_tensor(name), atol=1e-5, err_msg=name)
 
 
 @pytest.mark.slow

@@ -1,0 +1,25 @@
+"""Generate the synthetic person set as COCO JSON + JPEGs.
+
+    python data/make_synthetic.py output=<dir> [num_images=N] [data.generator.seed=S]
+"""
+
+import logging
+import os
+import sys
+
+import hydra
+from omegaconf import DictConfig
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run from a checkout
+
+
+@hydra.main(version_base="1.3", config_path="../configs", config_name="make_synthetic")
+def main(cfg: DictConfig):
+    from movenet_train.data.synthetic import GeneratorConfig, generate_synthetic
+
+    path = generate_synthetic(cfg.output, cfg.num_images, GeneratorConfig.from_config(cfg.data.generator))
+    logging.getLogger(__name__).info("%d images -> %s", cfg.num_images, path)
+
+
+if __name__ == "__main__":
+    main()

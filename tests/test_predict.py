@@ -1,0 +1,142 @@
+"""``python -m movenet_train.predict`` and the skeleton drawing it uses."""
+
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+from hydra import compose, initialize
+
+from movenet_train.keypoints import KEYPOINT_INDEX, NUM_KEYPOINTS
+from movenet_train.runtime import load_predictor
+from movenet_train.tracking import TrackerConfig, media
+from movenet_train.tracking.annotate import annotate, predict
+from movenet_train.visualization import CENTER_COLOR, LEFT_COLOR, RIGHT_COLOR, draw_skeleton
+from tests.conftest import COCO_SAMPLE, REPO, SHARED, TFJS, require_shared
+
+POSE_SQUATS = SHARED / "data" / "video_sample" / "pose_squats.mp4"
+LIGHTNING_KEY = "tfjs_human_models/movenet-lightning.json"
+
+
+def run_cli(*overrides):
+    return subprocess.run([sys.executable, "-m", "movenet_train.predict", *map(str, overrides)], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+
+
+# --- drawing -------------------------------------------------------------------------------------------------
+
+def hand_made_pose():
+    keypoints = np.zeros((NUM_KEYPOINTS, 2))
+    scores = np.zeros(NUM_KEYPOINTS)
+    parts = {"left_hip": (20, 80), "left_knee": (80, 80), "right_hip": (20, 20), "right_knee": (80, 20)}
+    for name, yx in parts.items():
+        keypoints[KEYPOINT_INDEX[name]] = yx
+        scores[KEYPOINT_INDEX[name]] = 0.9
+    return keypoints, scores
+
+
+def test_draw_skeleton_colours_sides_and_leaves_the_input_alone():
+    image = np.zeros((100, 100, 3), np.uint8)
+    keypoints, scores = hand_made_pose()
+    drawn = draw_skeleton(image, keypoints, scores)
+    assert drawn.shape == image.shape and drawn.dtype == np.uint8 and not image.any()
+    assert tuple(drawn[50, 80]) == LEFT_COLOR  # left_hip - left_knee
+    assert tuple(drawn[50, 20]) == RIGHT_COLOR  # right_hip - right_knee
+    assert tuple(drawn[20, 50]) == CENTER_COLOR  # left_hip - right_hip crosses the body
+    assert not drawn[80, 30:70].any()  # the knees are not joined in the skeleton
+
+
+def test_draw_skeleton_hides_keypoints_below_the_threshold():
+    keypoints, scores = hand_made_pose()
+    scores[KEYPOINT_INDEX["left_knee"]] = 0.29
+    drawn = draw_skeleton(np.zeros((100, 100, 3), np.uint8), keypoints, scores)
+    assert not drawn[50:, 75:85].any()  # neither the knee nor its edge to the hip
+    assert drawn[20, 80].any()
+    shown = draw_skeleton(np.zeros((100, 100, 3), np.uint8), keypoints, scores, threshold=0.2)
+    assert shown[50:, 75:85].any()
+
+
+def test_draw_skeleton_rejects_bad_shapes():
+    with pytest.raises(ValueError, match=r"keypoints \[17, 2\]"):
+        draw_skeleton(np.zeros((10, 10, 3), np.uint8), np.zeros((17, 3)), np.zeros(17))
+    with pytest.raises(ValueError, match="RGB uint8"):
+        draw_skeleton(np.zeros((10, 10, 3), np.float32), np.zeros((17, 2)), np.zeros(17))
+
+
+# --- config --------------------------------------------------------------------------------------------------
+
+def test_config_defaults_are_the_tfjs_constants():
+    with initialize(version_base="1.3", config_path="../configs"):
+        cfg = compose("predict", overrides=["checkpoint=x", "input=y", "output=z", "exp=thunder"])
+    assert TrackerConfig.from_config(cfg.tracking) == TrackerConfig()
+    assert cfg.model.name == "thunder" and cfg.crop and cfg.smoothing and cfg.threshold == 0.3
+
+
+# --- still images --------------------------------------------------------------------------------------------
+
+def test_still_image_keypoints_are_the_released_models_in_original_pixels(tmp_path, reference_outputs):
+    name = "000000000785.jpg"
+    require_shared(TFJS["lightning"], COCO_SAMPLE / "images" / name)
+    predictor = load_predictor(TFJS["lightning"])
+    result = annotate(predictor, media.open_media(COCO_SAMPLE / "images" / name), tmp_path, progress=False)
+    (frame,) = result["frames"]
+    (pose,) = frame["poses"]
+    found = np.array([[k["y"], k["x"]] for k in pose["keypoints"]])
+
+    # Reference output (normalised over the 192x192 letterbox of the 640x425 image) mapped by hand:
+    # scale 192 / 640 = 0.3, the 127.5-px-high image centred vertically (32.25 px of padding above).
+    reference = np.array(reference_outputs["images"][name][LIGHTNING_KEY])[0, 0]
+    expected = np.stack([(reference[:, 0] * 192 - 32.25) / 0.3, reference[:, 1] * 192 / 0.3], axis=-1)
+    np.testing.assert_allclose(found, expected, atol=1.0)
+    np.testing.assert_allclose([k["score"] for k in pose["keypoints"]], reference[:, 2], atol=0.01)
+
+    annotated = cv2.imread(str(tmp_path / name))
+    assert annotated.shape == (425, 640, 3)
+
+
+# --- the command line ----------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_cli_on_pose_squats(tmp_path):
+    require_shared(TFJS["lightning"], POSE_SQUATS)
+    result = run_cli(f"checkpoint={TFJS['lightning']}", f"input={POSE_SQUATS}", f"output={tmp_path}")
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    with open(tmp_path / "keypoints.json") as f:
+        frames = json.load(f)["frames"]
+    assert len(frames) == 65
+    assert all(len(f["poses"]) == 1 for f in frames), "the woman is in every frame"
+    for frame in frames:
+        keypoints = frame["poses"][0]["keypoints"]
+        assert [k["name"] for k in keypoints][:2] == ["nose", "left_eye"] and len(keypoints) == NUM_KEYPOINTS
+        shown = [k for k in keypoints if k["score"] >= 0.3]
+        assert all(0 <= k["x"] < 720 and 0 <= k["y"] < 1280 for k in shown)
+
+    capture = cv2.VideoCapture(str(tmp_path / "pose_squats.mp4"))
+    assert capture.get(cv2.CAP_PROP_FRAME_COUNT) == 65
+    ok, annotated = capture.read()
+    assert ok and annotated.shape == (1280, 720, 3)
+    # The skeleton is drawn where keypoints.json says: a shown keypoint's pixel has its dot's colour
+    # (within the MP4 codec's error), which the raw frame does not.
+    annotated = cv2.cvtColor(annotated, cv2.COLOR_BGR2RGB)
+    raw = cv2.cvtColor(cv2.VideoCapture(str(POSE_SQUATS)).read()[1], cv2.COLOR_BGR2RGB)
+    hits = []
+    for index, k in enumerate(frames[0]["poses"][0]["keypoints"]):
+        if k["score"] >= 0.3 and index >= 5:  # body keypoints; the face's dots overlap
+            y, x = int(round(k["y"])), int(round(k["x"]))
+            color = LEFT_COLOR if k["name"].startswith("left") else RIGHT_COLOR
+            hits.append(np.abs(annotated[y, x].astype(int) - color).max() < 60
+                        and np.abs(raw[y, x].astype(int) - color).max() >= 60)
+    assert len(hits) >= 6 and np.mean(hits) >= 0.8
+
+
+def test_predict_names_a_file_it_cannot_decode_before_loading_the_model(tmp_path):
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video" * 100)
+    with initialize(version_base="1.3", config_path="../configs"):
+        cfg = compose("predict", overrides=["checkpoint=missing.json", f"input={broken}", f"output={tmp_path / 'out'}"])
+    with pytest.raises(ValueError, match=f"cannot decode video {broken}"):
+        predict(cfg)  # the checkpoint does not exist either: the input is checked first
+    assert not (tmp_path / "out").exists()
