@@ -35,6 +35,7 @@ class KeypointDataset:
     annotations: dict  # image id -> list of annotation dicts
     category_id: int
     num_ignored_annotations: int  # annotations of other categories
+    raw: dict = dataclasses.field(repr=False, default=None)  # the parsed JSON, for pycocotools
 
 
 def _fail(path, where, message):
@@ -137,7 +138,7 @@ def load_keypoint_annotations(path):
             continue
         _check_annotation(path, index, ann, image_ids)
         annotations[ann["image_id"]].append(ann)
-    return KeypointDataset(path, images, dict(annotations), category_id, ignored)
+    return KeypointDataset(path, images, dict(annotations), category_id, ignored, data)
 
 
 # ---------------------------------------------------------------------------------------------------------

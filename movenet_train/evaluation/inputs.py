@@ -5,7 +5,6 @@ Both give the same thing: the ground truth as a COCO dataset dict (what pycocoto
 """
 
 import dataclasses
-import json
 import os
 from typing import Callable
 
@@ -25,43 +24,13 @@ class Sample:
 
 
 def read_annotations(path):
-    """The COCO dataset dict of ``path``, checked to be person keypoints; errors name the file and the key."""
+    """The COCO dataset dict of ``path``, validated as person keypoints by the data package's reader."""
+    from movenet_train.data.coco import load_keypoint_annotations
+
     path = str(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"annotation file {path} does not exist")
-    try:
-        with open(path) as f:
-            data = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(f"annotation file {path} is not valid JSON: {err}") from err
-    if not isinstance(data, dict):
-        raise ValueError(f"annotation file {path} is not a COCO dataset (top level is not an object)")
-    for key in ("images", "annotations", "categories"):
-        if not isinstance(data.get(key), list):
-            raise ValueError(f"annotation file {path} has no '{key}' list (expected COCO person_keypoints_*.json)")
-    persons = [c for c in data["categories"] if c.get("keypoints")]
-    if not persons:
-        raise ValueError(f"annotation file {path} has no keypoints: no category lists 'keypoints' "
-                         "(instances_*.json instead of person_keypoints_*.json?)")
-    person_id = persons[0]["id"]
-    if len(persons[0]["keypoints"]) != NUM_KEYPOINTS:
-        raise ValueError(f"annotation file {path}: category {person_id} has {len(persons[0]['keypoints'])} "
-                         f"keypoints, MoveNet predicts the {NUM_KEYPOINTS} of COCO")
-    for image in data["images"]:
-        for key in ("id", "file_name", "height", "width"):
-            if key not in image:
-                raise ValueError(f"annotation file {path}: image record {image.get('id', image)} has no '{key}'")
-    for ann in data["annotations"]:
-        if ann.get("category_id") != person_id:
-            continue
-        keypoints = ann.get("keypoints")
-        if keypoints is None or len(keypoints) != 3 * NUM_KEYPOINTS:
-            raise ValueError(f"annotation file {path}: annotation {ann.get('id')} has no {NUM_KEYPOINTS}x3 "
-                             "'keypoints' list")
-        for key in ("image_id", "bbox", "area"):
-            if key not in ann:
-                raise ValueError(f"annotation file {path}: annotation {ann.get('id')} has no '{key}'")
-    return data
+    return load_keypoint_annotations(path).raw
 
 
 def coco_source(annotations, images):

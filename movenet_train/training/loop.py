@@ -222,6 +222,9 @@ def train(cfg):
         eval_summary_dir=os.path.join(run_dir, "tensorboard", "val") if chief else None,
     )
     progress.start()
+    if progress.enabled:
+        # Orbit logs every loop's outputs at INFO; with the bar on, TensorBoard and the bar carry them.
+        logging.getLogger("absl").setLevel(logging.WARNING)
     try:
         metrics = controller.train_and_evaluate(train_steps=cfg.train.steps, eval_steps=cfg.train.val_batches,
                                                 eval_interval=cfg.train.validate_every)
