@@ -60,6 +60,7 @@ def bench(variant, batch_size, steps):
     print(f"{variant:20s} batch {batch_size}: {steps * batch_size / elapsed:7.1f} images/s "
           f"({elapsed / steps * 1000:.0f} ms/step; first step with tracing {trace:.1f} s)")
     tf.keras.backend.clear_session()
+    return steps * batch_size / elapsed
 
 
 def main():
