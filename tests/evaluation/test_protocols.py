@@ -115,7 +115,9 @@ def test_multi_person_ground_truth_fed_back_scores_ap_1(coco_sample, tmp_path):
         if protocols.is_person_with_keypoints(ann):
             people.setdefault(ann["image_id"], []).append(ann)
     images = [image for image in coco_sample["images"] if len(people.get(image["id"], [])) <= 6]
-    subset = dict(coco_sample, images=images)
+    kept = {image["id"] for image in images}
+    subset = dict(coco_sample, images=images,
+                  annotations=[ann for ann in coco_sample["annotations"] if ann["image_id"] in kept])
     (tmp_path / "subset.json").write_text(json.dumps(subset))
     proto = protocols.MultiPerson()
     outputs = []
