@@ -10,11 +10,10 @@ import glob
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 
 import tensorflow as tf
 
+from movenet_train.atomic import staging_folder
 from movenet_train.modeling.movenet import MoveNetSpec, build_model
 
 SPEC_FILE = "movenet.json"
@@ -51,23 +50,11 @@ def sha256_of(path):
 def save_model_checkpoint(model, spec, directory, metadata=None, overwrite=False):
     """Writes ``directory`` atomically: a temporary sibling folder is renamed into place at the end."""
     directory = os.path.abspath(directory)
-    if os.path.exists(directory) and not overwrite:
-        raise FileExistsError(f"{directory} exists; pass overwrite=true to replace it")
-    parent = os.path.dirname(directory)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".tmp-", dir=parent)
-    os.chmod(tmp, 0o755)  # mkdtemp makes it private
-    try:
+    with staging_folder(directory, overwrite) as tmp:
         prefix = tf.train.Checkpoint(model=model).write(os.path.join(tmp, "model"))
         with open(os.path.join(tmp, SPEC_FILE), "w") as f:
             json.dump({"spec": dataclasses.asdict(spec), "checkpoint": os.path.basename(prefix), **(metadata or {})},
                       f, indent=2)
-        if os.path.exists(directory):
-            shutil.rmtree(directory)
-        os.rename(tmp, directory)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return directory
 
 

@@ -1,12 +1,11 @@
 """What the model is fed: a grid of pipeline outputs with their targets drawn over them (data/show_samples.py)."""
 
-import os
-import tempfile
 
 import numpy as np
 from matplotlib import colormaps
 from PIL import Image
 
+from movenet_train.atomic import atomic_path
 from movenet_train.visualization import draw_skeleton
 
 HEATMAP_OPACITY = 0.6
@@ -52,16 +51,8 @@ def render_grid(images, targets, columns=4):
 
 def save_png(image, path):
     """Writes ``path`` through a temporary file, so a crash never leaves half a PNG."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=directory)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         Image.fromarray(image).save(tmp, "PNG")
-        os.replace(tmp, path)
-    except BaseException:
-        os.remove(tmp)
-        raise
     return path
 
 

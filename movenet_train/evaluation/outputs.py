@@ -1,33 +1,16 @@
 """Writes the eval's files so that none is ever left half-written: temporary sibling, then rename."""
 
-import contextlib
 import csv
 import json
 import os
-import tempfile
+
+from movenet_train.atomic import atomic_path
 
 METRICS_FILE = "metrics.json"
 RESULTS_FILE = "keypoints_results.json"
 PER_KEYPOINT_FILE = "per_keypoint.csv"
 PRECISION_RECALL_PLOT = "precision_recall.png"
 PER_KEYPOINT_PLOT = "per_keypoint.png"
-
-
-@contextlib.contextmanager
-def atomic_path(path):
-    """Yields a temporary path in the same folder; renamed to ``path`` only if the block succeeds."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.splitext(path)[1], dir=folder)
-    os.close(fd)
-    os.chmod(tmp, 0o644)  # mkstemp makes it private; results are for sharing
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def write_json(path, value, indent=None):

@@ -1,13 +1,12 @@
 """``export_model``: every requested format into a staging folder, each file run and compared, then moved into place."""
 
-import contextlib
 import os
-import shutil
 import tempfile
 import time
 
 import numpy as np
 
+from movenet_train.atomic import check_output, staging_folder
 from movenet_train.export import report, saved_model, tflite
 
 FORMATS = ("saved_model", "tflite_fp32", "tflite_fp16", "tflite_int8", "tfjs")
@@ -28,29 +27,6 @@ def check_formats(formats):
         except ImportError as err:
             raise ValueError("formats=[...,tfjs] needs the optional tensorflowjs package: pip install tensorflowjs") from err
     return formats
-
-
-def check_output(output, overwrite):
-    if os.path.exists(output) and not overwrite:
-        raise FileExistsError(f"output folder {output} exists; pass overwrite=true to replace it")
-
-
-@contextlib.contextmanager
-def staging_folder(output, overwrite=False):
-    """A temporary sibling of ``output``, renamed to ``output`` when the block succeeds and deleted when it fails."""
-    output = os.path.abspath(output)
-    check_output(output, overwrite)
-    parent = os.path.dirname(output)
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=f".{os.path.basename(output)}.tmp-", dir=parent)
-    os.chmod(staging, 0o755)  # mkdtemp makes it private; the output is for others to read
-    try:
-        yield staging
-        if os.path.exists(output):
-            shutil.rmtree(output) if os.path.isdir(output) else os.remove(output)
-        os.rename(staging, output)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def file_name(spec, fmt):

@@ -5,9 +5,10 @@ import types
 
 from omegaconf import OmegaConf
 
+from movenet_train.atomic import check_output
 from movenet_train.checkpoints import sha256_of
 from movenet_train.export.calibration import calibration_images
-from movenet_train.export.exporter import check_formats, check_output, export_model
+from movenet_train.export.exporter import check_formats, export_model
 from movenet_train.modeling import MoveNetSpec
 from movenet_train.runtime import load_keras
 

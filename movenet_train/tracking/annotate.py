@@ -11,6 +11,7 @@ import os
 from omegaconf import OmegaConf
 from tqdm import tqdm
 
+from movenet_train.atomic import atomic_path
 from movenet_train.keypoints import KEYPOINT_NAMES
 from movenet_train.modeling import MoveNetSpec
 from movenet_train.runtime import load_predictor
@@ -110,15 +111,8 @@ def annotate(predictor, reader, output_dir, tracker_config=TrackerConfig(), crop
 
 
 def _write_json(path, content):
-    tmp = path + ".tmp"
-    try:
-        with open(tmp, "w") as f:
-            json.dump(content, f, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "w") as f:
+        json.dump(content, f, indent=1)
 
 
 def predict(cfg):

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageSequence
 
+from movenet_train.atomic import atomic_path
 from movenet_train.preprocessing import load_rgb
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
@@ -141,14 +142,8 @@ def _temporary_path(path):
 
 def write_image(path, image):
     """RGB uint8 ``image`` to ``path`` (format from the extension), atomically."""
-    tmp = _temporary_path(path)
-    try:
+    with atomic_path(path) as tmp:
         Image.fromarray(image).save(tmp, format=Image.registered_extensions()[os.path.splitext(path)[1].lower()])
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 class MediaWriter:

@@ -15,6 +15,7 @@ import tensorflow as tf
 from hydra import compose, initialize
 from omegaconf import OmegaConf
 
+from movenet_train import atomic
 from movenet_train.evaluation import evaluate
 from movenet_train.evaluation.protocols import model_input
 from movenet_train.export import exporter, run
@@ -207,17 +208,17 @@ def test_existing_output_is_kept_without_overwrite(lightning_export):
 def test_staging_folder_is_all_or_nothing(tmp_path):
     output = tmp_path / "out"
     with pytest.raises(RuntimeError):
-        with exporter.staging_folder(output) as staging:
+        with atomic.staging_folder(output) as staging:
             (tmp_path / "marker").write_text("")
             open(os.path.join(staging, "half_written.tflite"), "w").close()
             raise RuntimeError("conversion failed")
     assert sorted(os.listdir(tmp_path)) == ["marker"]
-    with exporter.staging_folder(output) as staging:
+    with atomic.staging_folder(output) as staging:
         open(os.path.join(staging, "old"), "w").close()
     with pytest.raises(FileExistsError):
-        with exporter.staging_folder(output):
+        with atomic.staging_folder(output):
             pass
-    with exporter.staging_folder(output, overwrite=True) as staging:
+    with atomic.staging_folder(output, overwrite=True) as staging:
         open(os.path.join(staging, "new"), "w").close()
     assert sorted(os.listdir(output)) == ["new"]
     assert sorted(os.listdir(tmp_path)) == ["marker", "out"]
