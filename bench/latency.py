@@ -39,7 +39,7 @@ def parse_args(argv=None):
 
 
 def model_input(predictor, args):
-    from movenet_train.evaluation.protocols import model_input as letterboxed
+    from movenet_train.preprocessing import model_input as letterboxed
     from movenet_train.preprocessing import load_rgb
 
     shape = [int(d) for d in predictor.input["shape"]]

@@ -22,6 +22,15 @@ def letterbox(images, height, width):
     return tf.image.resize_with_pad(tf.cast(images, tf.float32), height, width)
 
 
+def model_input(image, height, width):
+    """Letterboxed uint8 ``[height, width, 3]`` of one RGB image: what every runtime is fed.
+
+    The float image is truncated (``tf.cast``), as the reference protocol did for both int32 (TF, TF.js) and
+    uint8 (TFLite) inputs; both give the same values.
+    """
+    return tf.cast(letterbox(image[None], height, width), tf.int32)[0].numpy().astype(np.uint8)
+
+
 def letterbox_window(image_height, image_width, height, width):
     """(top, left, scaled height, scaled width) of the image inside the letterboxed ``height x width`` input."""
     scale = min(height / image_height, width / image_width)

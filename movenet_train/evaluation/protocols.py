@@ -10,11 +10,10 @@ import dataclasses
 import math
 
 import numpy as np
-import tensorflow as tf
 
 from movenet_train.evaluation import crops
 from movenet_train.keypoints import NUM_KEYPOINTS
-from movenet_train.preprocessing import letterbox, unletterbox
+from movenet_train.preprocessing import model_input, unletterbox
 
 PROTOCOLS = ("single_person", "multi_person")
 CROPS = ("none", "person")
@@ -25,15 +24,6 @@ KEYPOINT_SCORE_THRESHOLD = 0.2
 def is_person_with_keypoints(annotation):
     """The annotations COCOeval scores keypoints against (crowd and keypoint-less ones are ignored)."""
     return not annotation.get("iscrowd", 0) and annotation.get("num_keypoints", 0) > 0
-
-
-def model_input(image, height, width):
-    """Letterboxed uint8 ``[height, width, 3]``.
-
-    The float image is truncated (``tf.cast``), as the reference protocol did for both int32 (TF, TF.js) and
-    uint8 (TFLite) inputs; both give the same values.
-    """
-    return tf.cast(letterbox(image[None], height, width), tf.int32)[0].numpy().astype(np.uint8)
 
 
 def pose_score(scores):

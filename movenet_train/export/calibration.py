@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from movenet_train.preprocessing import load_rgb
+from movenet_train.preprocessing import load_rgb, model_input
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
@@ -18,7 +18,6 @@ def calibration_images(cfg, height, width, exclude=()):
     (its folder), or ``images`` alone (a folder or a glob). The first ``num_images`` images are taken in file
     order, skipping the names in ``exclude``. Returns (None, []) when no source is configured.
     """
-    from movenet_train.evaluation.protocols import model_input  # the preprocessing eval measures AP with
 
     if cfg.get("num_images") is None or int(cfg.num_images) < 1:
         raise ValueError(f"calibration.num_images={cfg.get('num_images')}: must be a positive number of images")

@@ -12,7 +12,7 @@ import logging
 import numpy as np
 
 from movenet_train.keypoints import NUM_KEYPOINTS
-from movenet_train.preprocessing import letterbox, unletterbox
+from movenet_train.preprocessing import model_input, unletterbox
 from movenet_train.tracking import crop as crop_lib
 from movenet_train.tracking.one_euro import LowPassFilter, OneEuroConfig, OneEuroFilter
 
@@ -127,7 +127,7 @@ class PoseTracker:
             yx = region.to_image(output[:, :2])
         else:
             region = crop_lib.full_image_region(height, width)
-            output = self.predictor(self._letterboxed(frame, size))[0, 0]
+            output = self.predictor(model_input(frame, size, size)[None])[0, 0]
             yx = unletterbox(output[:, :2], height, width, size, size) / [height, width]
         self.last_region = region
         return yx, output[:, 2].astype(np.float64)
@@ -137,15 +137,10 @@ class PoseTracker:
         height, width = frame.shape[:2]
         self.last_region = crop_lib.full_image_region(height, width)
         poses = []
-        for person in self.predictor(self._letterboxed(frame, size))[0]:
+        for person in self.predictor(model_input(frame, size, size)[None])[0]:
             keypoints = person[: 3 * NUM_KEYPOINTS].reshape(NUM_KEYPOINTS, 3)
             score = float(person[-1])
             if score >= self.config.min_pose_score:
                 poses.append(Pose(unletterbox(keypoints[:, :2], height, width, size, size),
                                   keypoints[:, 2].astype(np.float64), score))
         return poses
-
-    @staticmethod
-    def _letterboxed(frame, size):
-        # Truncated to integers like the reference outputs' inputs (../shared/reference_models/README.md).
-        return np.asarray(letterbox(frame[None], size, size)).astype(np.uint8)

@@ -88,8 +88,10 @@ def _validation(cfg, spec, run_dir, chief, worker):
     precise_batches = cfg.train.get("precise_batch_norm_batches", 0)
     if precise_batches:
         # Training-distribution images for precise BatchNorm; a local pipeline, read on demand.
-        batches = iter(_distributed_dataset(tf.distribute.get_strategy(), cfg.data, spec, "train",
-                                            cfg.train.batch_size, True, False).map(lambda images, _: images))
+        from movenet_train.data import build_dataset
+
+        batches = iter(build_dataset(cfg.data, spec, "train", cfg.train.batch_size, training=True)
+                       .map(lambda images, _: images))
 
     def validate(model, step):
         output = {}
@@ -118,24 +120,22 @@ def _validation(cfg, spec, run_dir, chief, worker):
     return validate
 
 
-def _skeleton_summary(predictor, annotations, images_dir, step, count):
+def _skeleton_summary(predictor, annotations, images_dir, step, count, min_pose_score=0.25):
     import json
 
-    from movenet_train.preprocessing import letterbox, load_rgb, unletterbox
+    from movenet_train.preprocessing import load_rgb, model_input, unletterbox
+    from movenet_train.visualization import draw_skeleton
 
-    try:
-        from movenet_train.visualization import draw_skeleton
-    except ImportError:  # the video module is optional for training
-        return
     with open(annotations) as f:
         files = [image["file_name"] for image in json.load(f)["images"]][:count]
     size = predictor.input_size or 256
     rendered = []
     for name in files:
         image = load_rgb(os.path.join(images_dir, name))
-        out = predictor(tf.cast(letterbox(image[None], size, size), tf.uint8).numpy())
-        people = out[0] if predictor.multi_pose else out[0]
-        for person in people:
+        people = predictor(model_input(image, size, size)[None])[0]  # [1, 17, 3] or [6, 56]
+        for person in people.reshape(len(people), -1):
+            if predictor.multi_pose and person[-1] < min_pose_score:  # empty multi-pose slots
+                continue
             kpts = person[:51].reshape(-1, 3)
             yx = unletterbox(kpts[:, :2], image.shape[0], image.shape[1], size, size)
             image = draw_skeleton(image, yx, kpts[:, 2])
@@ -194,8 +194,10 @@ def train(cfg):
         init = cfg.get("checkpoint") or cfg.model.get("init", "scratch")
         initialize_model(model, spec, init)
         if init not in (None, "scratch", "imagenet") and cfg.model.get("recalibrate_batch_norm", True):
-            images, _ = next(iter(_distributed_dataset(tf.distribute.get_strategy(), cfg.data, spec, "train",
-                                                       cfg.train.batch_size, True, True)))
+            from movenet_train.data import build_dataset
+
+            images, _ = next(iter(build_dataset(cfg.data, spec, "train", cfg.train.batch_size, training=True,
+                                                deterministic=True)))
             recalibrate_batch_norm(model, images)
     if isinstance(optimizer, ema_optimizer.ExponentialMovingAverage):
         optimizer.shadow_copy(model)

@@ -17,11 +17,10 @@ from omegaconf import OmegaConf
 
 from movenet_train import atomic
 from movenet_train.evaluation import evaluate
-from movenet_train.evaluation.protocols import model_input
 from movenet_train.export import exporter, run
 from movenet_train.export.calibration import calibration_images
 from movenet_train.export.report import REPORT_FILE
-from movenet_train.preprocessing import load_rgb
+from movenet_train.preprocessing import load_rgb, model_input
 from movenet_train.pretrained import import_released
 from movenet_train.runtime import KerasPredictor, load_predictor
 from tests.conftest import COCO_SAMPLE, REPO, TFJS, TFLITE_INT8_LIGHTNING, require_shared
