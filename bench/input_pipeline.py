@@ -62,7 +62,7 @@ def pipeline_rate(cfg, batch_size, batches):
 def step_rate(variant, batch_size, steps):
     import train_step
 
-    return train_step.bench(variant, batch_size, steps)
+    return train_step.in_memory(variant, batch_size, steps)
 
 
 def main():

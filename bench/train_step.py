@@ -1,14 +1,24 @@
-"""Benchmark: training images/s of the MoveNet training step (Orbit trainer, one in-memory batch repeated).
+"""Benchmark: training images/s of the step the quickstart runs, and of the model step alone.
 
-    python bench/train_step.py [--variants lightning thunder] [--batch-size 32] [--steps 20]
+    python bench/train_step.py                       # the quickstart's run: exp=lightning data=synthetic
+    python bench/train_step.py exp=thunder train.batch_size=32     # any train.py overrides
+    python bench/train_step.py --in-memory [--variants lightning thunder] [--batch-size 32]
 
-Isolates the model's forward + backward + optimizer update from the input pipeline
-(bench/input_pipeline.py measures that side).
+Default (real pipeline): composes ``configs/train.yaml`` exactly as ``python train.py +exp=lightning
+data=synthetic`` does (plus the overrides given), builds the same training run (``build_training_run``: the
+tf.data pipeline with augmentation and target encoding, the EMA optimizer, Orbit with its summaries,
+checkpoints and progress actions) in a temporary folder, trains ``--warmup`` steps (tracing, autotuning,
+shuffle buffer), then times ``--steps`` more. Its images/s is what the quickstart's progress bar and last lines
+report.
+
+``--in-memory``: one random batch repeated, so the figure isolates forward + backward + optimizer update from
+the input pipeline (``bench/input_pipeline.py`` measures that side).
 """
 
 import argparse
 import os
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
@@ -22,18 +32,45 @@ from movenet_train.modeling import MoveNetSpec, build_model  # noqa: E402
 from movenet_train.training.optimizer import build_optimizer  # noqa: E402
 from movenet_train.training.trainer import MoveNetTrainer  # noqa: E402
 
-CONFIGS = os.path.join(os.path.dirname(__file__), "..", "configs")
+CONFIGS = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "configs"))
+QUICKSTART = ["exp=lightning", "data=synthetic"]
+
+
+def real_pipeline(overrides, warmup, steps):
+    """Images/s of ``steps`` training steps of the run ``train.py`` builds from ``overrides``."""
+    from hydra import compose, initialize_config_dir
+
+    from movenet_train.training import build_training_run
+
+    with tempfile.TemporaryDirectory() as workdir:
+        with initialize_config_dir(version_base="1.3", config_dir=CONFIGS):
+            cfg = compose("train", overrides=[*QUICKSTART, f"output_dir={workdir}/run", *overrides])
+        run = build_training_run(cfg)  # generates the synthetic set on first use (cached under data.root)
+        run.progress.enabled = False
+        run.progress.start()
+        start = time.perf_counter()
+        run.controller.train(steps=warmup)
+        trace = time.perf_counter() - start
+        start = time.perf_counter()
+        run.controller.train(steps=warmup + steps)
+        elapsed = time.perf_counter() - start
+        run.progress.close()
+    batch = cfg.train.batch_size
+    print(f"real pipeline {cfg.model.name}-{cfg.data.name} batch {batch}: {steps * batch / elapsed:7.1f} images/s "
+          f"({elapsed / steps * 1000:.0f} ms/step over {steps} steps, after {warmup} warm-up steps in {trace:.1f} s)")
+    return steps * batch / elapsed
 
 
 def fake_batch(spec, batch_size):
     grid = spec.input_size // 4
+    k = spec.num_keypoints
     rng = np.random.default_rng(0)
     zeros = lambda c: np.zeros([batch_size, grid, grid, c], np.float32)  # noqa: E731
     targets = {
-        "center_heatmap": zeros(1), "keypoint_heatmap": zeros(17), "keypoint_heatmap_mask": zeros(17) + 1,
-        "keypoint_offset": zeros(34), "keypoint_offset_mask": zeros(34), "keypoint_regression": zeros(34),
-        "keypoint_regression_mask": zeros(34), "num_people": np.ones([batch_size], np.float32),
-        "num_keypoints": np.full([batch_size], 17, np.float32),
+        "center_heatmap": zeros(1), "keypoint_heatmap": zeros(k), "keypoint_heatmap_mask": zeros(k) + 1,
+        "keypoint_offset": zeros(2 * k), "keypoint_offset_mask": zeros(2 * k), "keypoint_regression": zeros(2 * k),
+        "keypoint_regression_mask": zeros(2 * k), "num_people": np.ones([batch_size], np.float32),
+        "num_keypoints": np.full([batch_size], k, np.float32),
     }
     targets["center_heatmap"][:, grid // 2, grid // 2] = 1.0
     if spec.multi_pose:
@@ -42,7 +79,8 @@ def fake_batch(spec, batch_size):
     return images, targets
 
 
-def bench(variant, batch_size, steps):
+def in_memory(variant, batch_size, steps):
+    """Images/s of the model step alone (one in-memory batch, default optimizer with EMA)."""
     spec = MoveNetSpec.from_config(OmegaConf.load(os.path.join(CONFIGS, "model", f"{variant}.yaml")))
     train_cfg = OmegaConf.load(os.path.join(CONFIGS, "train", "default.yaml"))
     strategy = tf.distribute.get_strategy()
@@ -57,7 +95,7 @@ def bench(variant, batch_size, steps):
     start = time.perf_counter()
     trainer.train(tf.constant(steps))
     elapsed = time.perf_counter() - start
-    print(f"{variant:20s} batch {batch_size}: {steps * batch_size / elapsed:7.1f} images/s "
+    print(f"in-memory {variant:20s} batch {batch_size}: {steps * batch_size / elapsed:7.1f} images/s "
           f"({elapsed / steps * 1000:.0f} ms/step; first step with tracing {trace:.1f} s)")
     tf.keras.backend.clear_session()
     return steps * batch_size / elapsed
@@ -65,13 +103,20 @@ def bench(variant, batch_size, steps):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", nargs="+", default=["lightning", "thunder"])
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("overrides", nargs="*", help="train.py overrides (real-pipeline mode)")
+    parser.add_argument("--in-memory", action="store_true", help="time the model step on one repeated batch")
+    parser.add_argument("--variants", nargs="+", default=["lightning", "thunder"], help="--in-memory only")
+    parser.add_argument("--batch-size", type=int, default=32, help="--in-memory only")
+    parser.add_argument("--warmup", type=int, default=100, help="real pipeline: untimed steps first")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="timed steps (default: 300 with the real pipeline, 20 in memory)")
     args = parser.parse_args()
     print(f"TensorFlow {tf.__version__}, {os.cpu_count()} CPU cores, GPUs: {len(tf.config.list_physical_devices('GPU'))}")
-    for variant in args.variants:
-        bench(variant, args.batch_size, args.steps)
+    if args.in_memory:
+        for variant in args.variants:
+            in_memory(variant, args.batch_size, args.steps or 20)
+    else:
+        real_pipeline(args.overrides, args.warmup, args.steps or 300)
 
 
 if __name__ == "__main__":

@@ -17,10 +17,9 @@ def main(cfg: DictConfig):
     from movenet_train.data.samples import show_samples
     from movenet_train.modeling import MoveNetSpec
 
-    if cfg.data.name == "synthetic":
-        from movenet_train.data.synthetic import ensure_synthetic_dataset
+    from movenet_train.data import prepare_dataset
 
-        ensure_synthetic_dataset(cfg.data)
+    prepare_dataset(cfg.data)
     path = show_samples(cfg.data, MoveNetSpec.from_config(cfg.model), cfg.output, split=cfg.split,
                         training=cfg.training, num_images=cfg.num_images, columns=cfg.columns)
     logging.getLogger(__name__).info("wrote %s", path)

@@ -12,7 +12,17 @@ _LAZY = {
     "ensure_synthetic_dataset": "movenet_train.data.synthetic",
 }
 
-__all__ = sorted(_LAZY)
+
+def prepare_dataset(data_cfg):
+    """Makes a generated dataset (one whose config has a ``generator`` block) on first use; others are read
+    as they are."""
+    if data_cfg.get("generator") is not None:
+        from movenet_train.data.synthetic import ensure_synthetic_dataset
+
+        ensure_synthetic_dataset(data_cfg)
+
+
+__all__ = sorted([*_LAZY, "prepare_dataset"])
 
 
 def __getattr__(name):

@@ -14,12 +14,13 @@ def run(cfg):
                          "a .tflite or a SavedModel directory")
     spec = MoveNetSpec.from_config(cfg.model) if cfg.get("model") else None
     predictor = load_predictor(cfg.checkpoint, spec, num_threads=cfg.num_threads)
+    protocol = cfg.protocol or ("multi_person" if predictor.multi_pose else "single_person")
     metrics = evaluate(
         predictor,
         annotations=cfg.annotations,
         images=cfg.images,
         records=cfg.records,
-        protocol=cfg.protocol,
+        protocol=protocol,
         crop=cfg.crop,
         crop_scale=cfg.crop_scale,
         output_dir=cfg.output,
@@ -31,7 +32,7 @@ def run(cfg):
         multiple=cfg.multiple,
         score_threshold=cfg.score_threshold,
     )
-    print(f"{cfg.checkpoint} ({predictor.kind}), protocol={cfg.protocol}: {metrics['num_images']} images, "
+    print(f"{cfg.checkpoint} ({predictor.kind}), protocol={protocol}: {metrics['num_images']} images, "
           f"{metrics['num_people']} people")
     print("  ".join(f"{k} {metrics[k]:.3f}" for k in ("AP50", "AP75", "APm", "APl", "AR")))
     if cfg.output:

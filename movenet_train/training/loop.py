@@ -1,10 +1,11 @@
 """``train(cfg)``: the job behind ``python train.py``, on Orbit under a ``tf.distribute`` strategy."""
 
+import dataclasses
 import logging
 import math
 import os
 import shutil
-import sys
+import time
 
 import numpy as np
 import orbit
@@ -83,19 +84,23 @@ def _distributed_dataset(strategy, data_cfg, spec, split, batch_size, training, 
 
 
 def _validation(cfg, spec, run_dir, chief, worker):
-    """Callback of the evaluator: COCO AP through the eval code, a skeleton image summary, the EMA model saved."""
+    """Callback of the evaluator: COCO AP through the eval code, a skeleton image summary, the EMA model saved.
 
-    precise_batches = cfg.train.get("precise_batch_norm_batches", 0)
-    if precise_batches:
-        # Training-distribution images for precise BatchNorm; a local pipeline, read on demand.
-        from movenet_train.data import build_dataset
-
-        batches = iter(build_dataset(cfg.data, spec, "train", cfg.train.batch_size, training=True)
-                       .map(lambda images, _: images))
+    The AP is computed as ``eval/evaluate.py`` computes it, with the ``eval`` group's keys (protocol, crop,
+    batch size, max_images, ...); its ``annotations``/``images`` default to the data's validation split.
+    """
+    precise_batches = cfg.train.precise_batch_norm_batches
+    batches = None
 
     def validate(model, step):
+        nonlocal batches
         output = {}
         if precise_batches:
+            if batches is None:  # created on first use: an idle pipeline would hold its buffers all run long
+                from movenet_train.data import build_dataset
+
+                batches = iter(build_dataset(cfg.data, spec, "train", cfg.train.batch_size, training=True)
+                               .map(lambda images, _: images))
             estimate_batch_norm_statistics(model, [next(batches) for _ in range(precise_batches)])
         # Every worker saves (reading synced BatchNorm statistics is a collective op); only the chief's copy stays.
         target = os.path.join(run_dir, INFERENCE_MODEL_DIR if chief else f".worker_{worker}/{INFERENCE_MODEL_DIR}")
@@ -104,20 +109,33 @@ def _validation(cfg, spec, run_dir, chief, worker):
                                           overwrite=True)
         if not chief:
             shutil.rmtree(os.path.dirname(target), ignore_errors=True)
-        annotations, images = cfg.data.get("val_annotations"), cfg.data.get("val_images")
-        if annotations and images and os.path.exists(annotations):
+        options = validation_eval_options(cfg, spec)
+        if options is not None:
             from movenet_train.evaluation import evaluate
             from movenet_train.runtime import KerasPredictor
 
             predictor = KerasPredictor(model, spec)
-            metrics = evaluate(predictor, annotations, images,
-                               protocol="multi_person" if spec.multi_pose else "single_person",
-                               progress=False, max_images=cfg.train.get("val_max_images"))
+            metrics = evaluate(predictor, progress=False, **options)
             output.update({f"coco/{k}": float(metrics[k]) for k in ("AP", "AP50", "AP75", "AR") if k in metrics})
-            _skeleton_summary(predictor, annotations, images, step, cfg.train.get("val_summary_images", 4))
+            if options.get("annotations"):
+                _skeleton_summary(predictor, options["annotations"], options["images"], step,
+                                  cfg.train.val_summary_images)
         return output
 
     return validate
+
+
+def validation_eval_options(cfg, spec):
+    """Keyword arguments of ``evaluation.evaluate`` for validation: the ``eval`` group, with the data's val split
+    as the default annotations and images; ``None`` when there is nothing to score."""
+    options = {k: v for k, v in OmegaConf.to_container(cfg.eval, resolve=True).items()}
+    if not options.get("records"):
+        options["annotations"] = options.get("annotations") or cfg.data.get("val_annotations")
+        options["images"] = options.get("images") or cfg.data.get("val_images")
+        if not (options["annotations"] and options["images"] and os.path.exists(options["annotations"])):
+            return None
+    options["protocol"] = options.get("protocol") or ("multi_person" if spec.multi_pose else "single_person")
+    return options
 
 
 def _skeleton_summary(predictor, annotations, images_dir, step, count, min_pose_score=0.25):
@@ -152,95 +170,130 @@ def _checkpoint_step(prefix):
     return int(reader.get_tensor(key))
 
 
-def _configure_precision(train_cfg):
-    policy = train_cfg.get("mixed_precision")
-    if policy:
-        keras.mixed_precision.set_global_policy(policy)
+@dataclasses.dataclass
+class TrainingRun:
+    """Everything ``train`` sets up, ready to run: ``bench/train_step.py`` times the same objects."""
+
+    cfg: object
+    run_dir: str
+    spec: MoveNetSpec
+    strategy: object
+    chief: bool
+    model: object
+    optimizer: object
+    trainer: MoveNetTrainer
+    controller: orbit.Controller
+    progress: ProgressBar
+
+    @property
+    def step(self):
+        return int(self.optimizer.iterations.numpy())
+
+    def fit(self):
+        """Trains to ``train.steps`` with validation every ``train.validate_every``; the final metrics."""
+        train_cfg = self.cfg.train
+        self.progress.start()
+        if self.progress.enabled:
+            # Orbit logs every loop's outputs at INFO; with the bar on, TensorBoard and the bar carry them.
+            logging.getLogger("absl").setLevel(logging.WARNING)
+        try:
+            metrics = self.controller.train_and_evaluate(train_steps=train_cfg.steps, eval_steps=train_cfg.val_batches,
+                                                         eval_interval=train_cfg.validate_every)
+        finally:
+            self.progress.close()
+        if metrics is None:  # the run had already reached train.steps
+            metrics = self.controller.evaluate(steps=train_cfg.val_batches)
+        return {k: float(v) for k, v in metrics.items()}
 
 
-def train(cfg):
-    """Trains (or resumes) the run in ``cfg.output_dir``; returns the final validation metrics."""
+def _initial_weights(cfg, spec, model, manager):
+    if manager.latest_checkpoint:
+        log.info("resuming from %s", manager.latest_checkpoint)
+        return
+    init = cfg.get("checkpoint") or cfg.model.init
+    initialize_model(model, spec, init)
+    if init not in (None, "scratch", "imagenet") and cfg.model.recalibrate_batch_norm:
+        from movenet_train.data import build_dataset
+
+        images, _ = next(iter(build_dataset(cfg.data, spec, "train", cfg.train.batch_size, training=True,
+                                            deterministic=True)))
+        recalibrate_batch_norm(model, images)
+
+
+def build_training_run(cfg):
+    """Sets up the run in ``cfg.output_dir`` (or restores it): data, strategy, model, optimizer, Orbit."""
+    from movenet_train.data import prepare_dataset
+
+    train_cfg = cfg.train
     run_dir = os.path.abspath(cfg.output_dir)
     os.makedirs(run_dir, exist_ok=True)
     spec = MoveNetSpec.from_config(cfg.model)
     tf.keras.utils.set_random_seed(cfg.seed)
-    if cfg.train.get("deterministic"):
+    if train_cfg.deterministic:
         tf.config.experimental.enable_op_determinism()
-    _configure_precision(cfg.train)
-    strategy = build_strategy(cfg.train)
-    chief = is_chief(strategy)
+    if train_cfg.mixed_precision:
+        keras.mixed_precision.set_global_policy(train_cfg.mixed_precision)
+    strategy = build_strategy(train_cfg)
+    chief, worker = is_chief(strategy), worker_id(strategy)
     print(f"strategy {type(strategy).__name__}: num_replicas_in_sync={strategy.num_replicas_in_sync}, "
-          f"global batch {cfg.train.batch_size}, run folder {run_dir}")
-    if cfg.data.name == "synthetic":
-        from movenet_train.data.synthetic import ensure_synthetic_dataset
-
-        ensure_synthetic_dataset(cfg.data)
+          f"global batch {train_cfg.batch_size}, run folder {run_dir}")
+    prepare_dataset(cfg.data)
 
     with strategy.scope():
         model = build_model(spec)
-        optimizer, learning_rate = build_optimizer(cfg.train)
-        if cfg.train.get("mixed_precision") == "mixed_float16":
+        optimizer, learning_rate = build_optimizer(train_cfg)
+        if train_cfg.mixed_precision == "mixed_float16":
             optimizer = performance.configure_optimizer(optimizer, use_float16=True)
-    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer)
     # Non-chief workers of a multi-worker run write to their own folder (MultiWorkerMirroredStrategy needs
     # every worker to save, but only the chief's copy is the run's).
-    ckpt_dir = os.path.join(run_dir, CHECKPOINT_DIR if chief else f"{CHECKPOINT_DIR}/worker_{worker_id(strategy)}")
-    manager = tf.train.CheckpointManager(checkpoint, ckpt_dir, max_to_keep=cfg.train.max_checkpoints,
-                                         step_counter=optimizer.iterations,
-                                         checkpoint_interval=cfg.train.checkpoint_every)
-    if manager.latest_checkpoint:
-        log.info("resuming from %s", manager.latest_checkpoint)
-    else:
-        init = cfg.get("checkpoint") or cfg.model.get("init", "scratch")
-        initialize_model(model, spec, init)
-        if init not in (None, "scratch", "imagenet") and cfg.model.get("recalibrate_batch_norm", True):
-            from movenet_train.data import build_dataset
-
-            images, _ = next(iter(build_dataset(cfg.data, spec, "train", cfg.train.batch_size, training=True,
-                                                deterministic=True)))
-            recalibrate_batch_norm(model, images)
+    ckpt_dir = os.path.join(run_dir, CHECKPOINT_DIR if chief else f"{CHECKPOINT_DIR}/worker_{worker}")
+    manager = tf.train.CheckpointManager(tf.train.Checkpoint(model=model, optimizer=optimizer), ckpt_dir,
+                                         max_to_keep=train_cfg.max_checkpoints, step_counter=optimizer.iterations,
+                                         checkpoint_interval=train_cfg.checkpoint_every)
+    _initial_weights(cfg, spec, model, manager)
     if isinstance(optimizer, ema_optimizer.ExponentialMovingAverage):
         optimizer.shadow_copy(model)
     # The data position: tf.data iterators under a strategy cannot be checkpointed, so the pipeline skips
     # the examples of the steps already taken (at the latest checkpoint, which Orbit restores below).
     start_step = _checkpoint_step(manager.latest_checkpoint)
-    train_dataset = _distributed_dataset(strategy, cfg.data, spec, "train", cfg.train.batch_size, True,
-                                         cfg.train.get("deterministic", False), start_step)
+    train_dataset = _distributed_dataset(strategy, cfg.data, spec, "train", train_cfg.batch_size, True,
+                                         train_cfg.deterministic, start_step)
     if chief:
         OmegaConf.save(cfg, os.path.join(run_dir, "train_config.yaml"))
 
-    loss_config = LossConfig.from_config(cfg.train.get("loss"))
+    loss_config = LossConfig.from_config(train_cfg.loss)
     trainer = MoveNetTrainer(model, spec, optimizer, learning_rate, train_dataset, loss_config, strategy,
-                             cfg.train.batch_size, jit_compile=cfg.train.get("jit_compile", False))
-    val_dataset = _distributed_dataset(strategy, cfg.data, spec, "val", cfg.train.batch_size, False, True)
+                             train_cfg.batch_size, jit_compile=train_cfg.jit_compile)
+    val_dataset = _distributed_dataset(strategy, cfg.data, spec, "val", train_cfg.batch_size, False, True)
     evaluator = MoveNetEvaluator(model, spec, optimizer, val_dataset, loss_config, strategy,
-                                 _validation(cfg, spec, run_dir, chief, worker_id(strategy)))
-    progress = ProgressBar(optimizer.iterations, cfg.train.steps, enabled=cfg.train.get("progress_bar", True) and chief)
+                                 _validation(cfg, spec, run_dir, chief, worker))
+    progress = ProgressBar(optimizer.iterations, train_cfg.steps, enabled=train_cfg.progress_bar and chief)
     controller = orbit.Controller(  # restores the latest checkpoint of ckpt_dir, if any
         global_step=optimizer.iterations, trainer=trainer, evaluator=evaluator, strategy=strategy,
         train_actions=[NonFiniteLossGuard(optimizer.iterations, manager), progress],
-        steps_per_loop=cfg.train.steps_per_loop, checkpoint_manager=manager,
+        steps_per_loop=train_cfg.steps_per_loop, checkpoint_manager=manager,
         summary_dir=os.path.join(run_dir, "tensorboard", "train") if chief else None,
         eval_summary_dir=os.path.join(run_dir, "tensorboard", "val") if chief else None,
     )
-    progress.start()
-    if progress.enabled:
-        # Orbit logs every loop's outputs at INFO; with the bar on, TensorBoard and the bar carry them.
-        logging.getLogger("absl").setLevel(logging.WARNING)
-    try:
-        metrics = controller.train_and_evaluate(train_steps=cfg.train.steps, eval_steps=cfg.train.val_batches,
-                                                eval_interval=cfg.train.validate_every)
-    except TrainingDiverged as err:
-        sys.exit(f"error: {err}")
-    finally:
-        progress.close()
-    if metrics is None:  # the run had already reached train.steps
-        metrics = controller.evaluate(steps=cfg.train.val_batches)
-    summary = {k: float(v) for k, v in metrics.items()}
-    if chief:
-        print(f"final step {int(optimizer.iterations.numpy())}: "
+    return TrainingRun(cfg, run_dir, spec, strategy, chief, model, optimizer, trainer, controller, progress)
+
+
+def train(cfg):
+    """Trains (or resumes) the run in ``cfg.output_dir``; returns the final validation metrics.
+
+    Raises ``TrainingDiverged`` on a NaN/inf loss (the message names the last good checkpoint).
+    """
+    started = time.perf_counter()
+    run = build_training_run(cfg)
+    summary = run.fit()
+    if run.chief:
+        speed = run.trainer.throughput()
+        print(f"final step {run.step}: "
               + " ".join(f"{k}={v:.4f}" for k, v in sorted(summary.items()) if k.startswith("coco/")))
-        print(f"inference checkpoint (EMA weights): {os.path.join(run_dir, INFERENCE_MODEL_DIR)}")
+        if speed:
+            print(f"training speed {speed:.1f} images/s (after the first loop, which traces the step); "
+                  f"{time.perf_counter() - started:.0f} s in train() including data preparation and validation")
+        print(f"inference checkpoint (EMA weights): {os.path.join(run.run_dir, INFERENCE_MODEL_DIR)}")
         if "coco/AP" in summary:
             print(f"AP={summary['coco/AP']:.4f}")
     return summary

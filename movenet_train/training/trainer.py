@@ -27,6 +27,8 @@ class MoveNetTrainer(orbit.StandardTrainer):
             self.metrics = {key: keras.metrics.Mean(key, dtype=tf.float32) for key in _loss_keys(spec.multi_pose)}
         self._step_fn = tf.function(self._replica_step, jit_compile=True) if jit_compile else self._replica_step
         self._clock = None
+        self._timed = [0, 0.0]
+        self._loops_done = 0  # images and seconds of the loops after the first (which traces the step)
         super().__init__(train_dataset, orbit.StandardTrainerOptions(use_tf_while_loop=False))
 
     def _replica_step(self, images, targets):
@@ -64,10 +66,20 @@ class MoveNetTrainer(orbit.StandardTrainer):
         now = time.perf_counter()
         start, start_step = self._clock
         self._clock = (now, step)
+        if self._loops_done:
+            self._timed[0] += (step - start_step) * self.global_batch_size
+            self._timed[1] += now - start
+        self._loops_done += 1
         output = {f"loss/{key}": metric.result() for key, metric in self.metrics.items()}
         output["learning_rate"] = self.learning_rate(self.optimizer.iterations)
         output["images_per_second"] = (step - start_step) * self.global_batch_size / max(now - start, 1e-9)
         return output
+
+
+    def throughput(self):
+        """Images/s over this process's loops after the first; ``None`` before the second loop ends."""
+        images, seconds = self._timed
+        return images / seconds if seconds else None
 
 
 class MoveNetEvaluator(orbit.StandardEvaluator):

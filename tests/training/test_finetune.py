@@ -28,7 +28,7 @@ def test_finetuning_released_lightning_keeps_its_ap(tmp_path):
         f"data.val_records={records}/train-*.tfrecord", f"data.val_annotations={SAMPLE_JSON}",
         f"data.val_images={COCO_SAMPLE / 'images'}", f"checkpoint={TFJS['lightning']}", f"output_dir={tmp_path / 'run'}",
         "train.steps=10", "train.batch_size=8", "train.steps_per_loop=5", "train.checkpoint_every=10",
-        "train.validate_every=10", "train.val_batches=1", "train.val_max_images=null", "train.progress_bar=false",
+        "train.validate_every=10", "train.val_batches=1", "eval.max_images=null", "train.progress_bar=false",
         "train.optimizer.learning_rate=1e-5", "train.optimizer.warmup_steps=0", "train.ema_decay=null",
     ]
     with initialize_config_dir(version_base="1.3", config_dir=str(REPO / "configs")):

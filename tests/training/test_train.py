@@ -36,10 +36,10 @@ def synthetic_root(tmp_path_factory):
 
 def _overrides(root, run_dir, **train):
     settings = {"batch_size": 4, "steps_per_loop": 2, "checkpoint_every": 2, "validate_every": 1000,
-                "val_batches": 1, "val_max_images": 2, "val_summary_images": 1, "progress_bar": False,
+                "val_batches": 1, "val_summary_images": 1, "progress_bar": False,
                 "optimizer.warmup_steps": 2, **train}
     return (["exp=lightning", "data=synthetic", f"data.root={root}", "data.num_train_images=8",
-             "data.num_val_images=4", f"output_dir={run_dir}"] + [f"train.{k}={v}" for k, v in settings.items()])
+             "data.num_val_images=4", f"output_dir={run_dir}", "eval.max_images=2"] + [f"train.{k}={v}" for k, v in settings.items()])
 
 
 def _scalars(event_dir, tag):
