@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+import tf_keras  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 
 from movenet_train.losses import LossConfig  # noqa: E402
@@ -97,7 +98,7 @@ def in_memory(variant, batch_size, steps):
     elapsed = time.perf_counter() - start
     print(f"in-memory {variant:20s} batch {batch_size}: {steps * batch_size / elapsed:7.1f} images/s "
           f"({elapsed / steps * 1000:.0f} ms/step; first step with tracing {trace:.1f} s)")
-    tf.keras.backend.clear_session()
+    tf_keras.backend.clear_session()
     return steps * batch_size / elapsed
 
 

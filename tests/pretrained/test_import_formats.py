@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 import tensorflow as tf
+import tf_keras
 
 from movenet_train import checkpoints, runtime
 from movenet_train.modeling import MoveNetInference, MoveNetSpec, build_model
@@ -51,10 +52,11 @@ def test_saved_model_import_round_trip(tmp_path):
     model = build_model(LIGHTNING)
     # Non-trivial BatchNorm statistics, so that folding is exercised.
     rng = np.random.default_rng(1)
-    for layer in model.layers:
-        if isinstance(layer, tf.keras.layers.Layer) and layer.__class__.__name__ == "BatchNormalization":
-            c = layer.gamma.shape[0]
-            layer.set_weights([rng.uniform(0.5, 1.5, c), rng.normal(0, 0.1, c), rng.normal(0, 0.1, c), rng.uniform(0.5, 2, c)])
+    norms = [layer for layer in model.layers if isinstance(layer, tf_keras.layers.BatchNormalization)]
+    assert len(norms) > 50  # every conv of the network has one
+    for layer in norms:
+        c = layer.gamma.shape[0]
+        layer.set_weights([rng.uniform(0.5, 1.5, c), rng.normal(0, 0.1, c), rng.normal(0, 0.1, c), rng.uniform(0.5, 2, c)])
     inference = MoveNetInference(model, LIGHTNING)
     path = str(tmp_path / "saved_model")
     tf.saved_model.save(inference, path, signatures=inference.__call__.get_concrete_function(
