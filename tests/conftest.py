@@ -61,7 +61,7 @@ def single_person_images(coco_sample):
 
 @pytest.fixture(autouse=True)
 def _clear_keras_session():
-    """Models pile up memory in one process (STACK.md): clear after each test."""
+    """Models pile up memory in one process (docs/stack.md): clear after each test."""
     yield
     import tf_keras
 

@@ -21,7 +21,7 @@ FLOAT_PARTS = ("decoding", "heads")
 def write_source(model, spec, path):
     """The SavedModel ``convert`` reads: the released signature with a uint8 input.
 
-    ``TFLiteConverter.from_saved_model`` is the route STACK.md found sound; writing the source once serves
+    ``TFLiteConverter.from_saved_model`` is the route docs/stack.md records as sound; writing the source once serves
     every precision (``from_concrete_functions`` writes a temporary SavedModel on each call). Multi-pose models
     get a fixed square input: the decoder's ``x[None, ..., None]`` on dynamic shapes becomes a StridedSlice
     with ``new_axis_mask`` that the TFLite builtins cannot run.

@@ -1,4 +1,4 @@
-"""Crop regions from hand-made keypoints, worked out by hand from the TF.js rules (MOVENET_SPEC.md "Video")."""
+"""Crop regions from hand-made keypoints, worked out by hand from the TF.js rules (docs/model.md "Video tracking")."""
 
 import numpy as np
 import pytest
