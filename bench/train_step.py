@@ -9,13 +9,15 @@ data=synthetic`` does (plus the overrides given), builds the same training run (
 tf.data pipeline with augmentation and target encoding, the EMA optimizer, Orbit with its summaries,
 checkpoints and progress actions) in a temporary folder, trains ``--warmup`` steps (tracing, autotuning,
 shuffle buffer), then times ``--steps`` more. Its images/s is what the quickstart's progress bar and last lines
-report.
+report. Then it shows where the time goes: the same step on one cached batch of the pipeline (no input work)
+and the input pipeline alone; ``--profile DIR`` adds a TF profiler trace of 20 steps for TensorBoard.
 
 ``--in-memory``: one random batch repeated, so the figure isolates forward + backward + optimizer update from
 the input pipeline (``bench/input_pipeline.py`` measures that side).
 """
 
 import argparse
+import logging
 import os
 import sys
 import tempfile
@@ -37,15 +39,18 @@ CONFIGS = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "configs
 QUICKSTART = ["exp=lightning", "data=synthetic"]
 
 
-def real_pipeline(overrides, warmup, steps):
-    """Images/s of ``steps`` training steps of the run ``train.py`` builds from ``overrides``."""
+def real_pipeline(overrides, warmup, steps, profile_dir=None):
+    """Images/s of ``steps`` training steps of the run ``train.py`` builds from ``overrides``, then where the
+    time goes: the same step on one cached batch (no input pipeline) and the input pipeline alone."""
     from hydra import compose, initialize_config_dir
 
+    from movenet_train.data import build_dataset
     from movenet_train.training import build_training_run
 
     with tempfile.TemporaryDirectory() as workdir:
         with initialize_config_dir(version_base="1.3", config_dir=CONFIGS):
             cfg = compose("train", overrides=[*QUICKSTART, f"output_dir={workdir}/run", *overrides])
+        logging.getLogger("absl").setLevel(logging.WARNING)  # Orbit's per-loop logs
         run = build_training_run(cfg)  # generates the synthetic set on first use (cached under data.root)
         run.progress.enabled = False
         run.progress.start()
@@ -55,11 +60,38 @@ def real_pipeline(overrides, warmup, steps):
         start = time.perf_counter()
         run.controller.train(steps=warmup + steps)
         elapsed = time.perf_counter() - start
+        if profile_dir:  # a TensorBoard profile of a few more steps (Profile tab, tensorboard-plugin-profile)
+            tf.profiler.experimental.start(profile_dir)
+            run.controller.train(steps=warmup + steps + 20)
+            tf.profiler.experimental.stop()
+            print(f"profile of 20 steps written to {profile_dir}")
         run.progress.close()
-    batch = cfg.train.batch_size
-    print(f"real pipeline {cfg.model.name}-{cfg.data.name} batch {batch}: {steps * batch / elapsed:7.1f} images/s "
-          f"({elapsed / steps * 1000:.0f} ms/step over {steps} steps, after {warmup} warm-up steps in {trace:.1f} s)")
-    return steps * batch / elapsed
+        batch = cfg.train.batch_size
+        rate = steps * batch / elapsed
+        print(f"real run {cfg.model.name}-{cfg.data.name} batch {batch}: {rate:7.1f} images/s "
+              f"({elapsed / steps * 1000:.0f} ms/step over {steps} steps, after {warmup} warm-up steps in {trace:.1f} s)")
+
+        # The same model, optimizer and step on one cached batch of the real pipeline: no input work.
+        dataset = build_dataset(cfg.data, run.spec, "train", batch, training=True)
+        cached = tf.data.Dataset.from_tensors(next(iter(dataset))).repeat()
+        alone = MoveNetTrainer(run.model, run.spec, run.optimizer, run.trainer.learning_rate, cached,
+                               run.trainer.loss_config, run.strategy, batch)
+        alone.train(tf.constant(5))  # traces
+        n = max(steps // 3, 10)
+        start = time.perf_counter()
+        alone.train(tf.constant(n))
+        step_rate = n * batch / (time.perf_counter() - start)
+        # The input pipeline alone, on all cores.
+        iterator = iter(dataset)
+        for _ in range(5):
+            next(iterator)
+        start = time.perf_counter()
+        for _ in range(n):
+            next(iterator)
+        pipeline_rate = n * batch / (time.perf_counter() - start)
+    print(f"  same step on one cached batch: {step_rate:7.1f} images/s; input pipeline alone: {pipeline_rate:7.1f} "
+          f"images/s; the run reaches {rate / step_rate:.0%} of the step alone")
+    return rate
 
 
 def fake_batch(spec, batch_size):
@@ -109,6 +141,7 @@ def main():
     parser.add_argument("--variants", nargs="+", default=["lightning", "thunder"], help="--in-memory only")
     parser.add_argument("--batch-size", type=int, default=32, help="--in-memory only")
     parser.add_argument("--warmup", type=int, default=100, help="real pipeline: untimed steps first")
+    parser.add_argument("--profile", metavar="DIR", help="real pipeline: also write a TF profiler trace of 20 steps")
     parser.add_argument("--steps", type=int, default=None,
                         help="timed steps (default: 300 with the real pipeline, 20 in memory)")
     args = parser.parse_args()
@@ -117,7 +150,7 @@ def main():
         for variant in args.variants:
             in_memory(variant, args.batch_size, args.steps or 20)
     else:
-        real_pipeline(args.overrides, args.warmup, args.steps or 300)
+        real_pipeline(args.overrides, args.warmup, args.steps or 300, args.profile)
 
 
 if __name__ == "__main__":
