@@ -1,31 +1,10 @@
 """Shared fixtures. Tests that read ../shared skip without it, and fail when MOVENET_REQUIRE_SHARED=1 (CI)."""
 
 import json
-import os
-import pathlib
 
 import pytest
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
-SHARED = pathlib.Path(os.environ.get("MOVENET_SHARED_DIR", REPO.parent / "shared"))
-REFERENCE_MODELS = SHARED / "reference_models"
-COCO_SAMPLE = SHARED / "data" / "coco_sample"
-TFJS = {
-    "lightning": REFERENCE_MODELS / "tfjs_human_models" / "movenet-lightning.json",
-    "thunder": REFERENCE_MODELS / "tfjs_human_models" / "movenet-thunder.json",
-    "multipose_lightning": REFERENCE_MODELS / "tfjs_human_models" / "movenet-multipose.json",
-}
-TFLITE_INT8_LIGHTNING = REFERENCE_MODELS / "tflite" / "lite-model_movenet_singlepose_lightning_tflite_int8_4.tflite"
-
-
-def require_shared(*paths):
-    """Skip (or fail under MOVENET_REQUIRE_SHARED=1) when a ../shared file is absent."""
-    missing = [str(p) for p in paths if not pathlib.Path(p).exists()]
-    if missing:
-        message = f"../shared data not found: {missing[0]} (set MOVENET_SHARED_DIR or place shared/ beside the repo)"
-        if os.environ.get("MOVENET_REQUIRE_SHARED") == "1":
-            pytest.fail(message + "; MOVENET_REQUIRE_SHARED=1 requires it")
-        pytest.skip(message)
+from tests.helpers import COCO_SAMPLE, REFERENCE_MODELS, require_shared
 
 
 @pytest.fixture(scope="session")

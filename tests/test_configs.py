@@ -9,7 +9,7 @@ from hydra.errors import ConfigCompositionException
 
 from movenet_train.cli import accept_both_experiment_forms
 from movenet_train.modeling import MoveNetSpec
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 @pytest.mark.parametrize("variant,alpha,size", [("lightning", 1.0, 192), ("thunder", 1.75, 256),

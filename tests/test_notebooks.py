@@ -4,7 +4,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from tests.conftest import REPO, SHARED, TFJS, require_shared
+from tests.helpers import REPO, SHARED, TFJS, require_shared
 
 NOTEBOOKS = REPO / "notebooks"
 

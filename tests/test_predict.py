@@ -14,7 +14,7 @@ from movenet_train.runtime import load_predictor
 from movenet_train.tracking import TrackerConfig, media
 from movenet_train.tracking.annotate import annotate, predict
 from movenet_train.visualization import CENTER_COLOR, LEFT_COLOR, RIGHT_COLOR, draw_skeleton
-from tests.conftest import COCO_SAMPLE, REPO, SHARED, TFJS, require_shared
+from tests.helpers import COCO_SAMPLE, REPO, SHARED, TFJS, require_shared
 
 POSE_SQUATS = SHARED / "data" / "video_sample" / "pose_squats.mp4"
 LIGHTNING_KEY = "tfjs_human_models/movenet-lightning.json"

@@ -3,7 +3,7 @@
 import pytest
 from hydra import compose, initialize
 
-from tests.conftest import COCO_SAMPLE, require_shared
+from tests.helpers import COCO_SAMPLE, require_shared
 
 SAMPLE_JSON = COCO_SAMPLE / "person_keypoints_sample.json"
 

@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from movenet_train.data.tfrecord import read_records
 from movenet_train.preprocessing import load_rgb
-from tests.conftest import COCO_SAMPLE
+from tests.helpers import COCO_SAMPLE
 from tests.data.conftest import SAMPLE_JSON
 
 # The TF Object Detection API's keypoint feature names (create_coco_tf_record.py).

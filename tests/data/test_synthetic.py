@@ -11,7 +11,7 @@ from PIL import Image
 
 from movenet_train.data.synthetic import GeneratorConfig, ensure_synthetic_dataset, generate_synthetic
 from movenet_train.keypoints import KEYPOINT_INDEX
-from tests.conftest import REPO
+from tests.helpers import REPO
 from tests.data.conftest import compose_config
 
 

@@ -9,8 +9,7 @@ from movenet_train.evaluation import evaluate
 from movenet_train.modeling import MoveNetSpec
 from movenet_train.pretrained.folded import ReleasedGraphError
 from movenet_train.runtime import load_predictor
-from tests.conftest import COCO_SAMPLE, TFJS, TFLITE_INT8_LIGHTNING, require_shared
-from tests.evaluation.test_protocols import ReplayPredictor
+from tests.helpers import COCO_SAMPLE, TFJS, TFLITE_INT8_LIGHTNING, ReplayPredictor, require_shared
 
 ANNOTATIONS = COCO_SAMPLE / "person_keypoints_sample.json"
 IMAGES = COCO_SAMPLE / "images"

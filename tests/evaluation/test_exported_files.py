@@ -7,7 +7,7 @@ from movenet_train.evaluation import evaluate
 from movenet_train.export import export_model
 from movenet_train.pretrained import import_released
 from movenet_train.runtime import load_predictor
-from tests.conftest import COCO_SAMPLE, TFJS, require_shared
+from tests.helpers import COCO_SAMPLE, TFJS, require_shared
 
 
 @pytest.mark.slow

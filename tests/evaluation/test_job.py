@@ -10,7 +10,7 @@ from hydra import compose, initialize
 from omegaconf import OmegaConf
 
 from movenet_train.evaluation import evaluate
-from tests.conftest import COCO_SAMPLE, REPO, TFLITE_INT8_LIGHTNING, require_shared
+from tests.helpers import COCO_SAMPLE, REPO, TFLITE_INT8_LIGHTNING, require_shared
 
 DATA = [f"annotations={COCO_SAMPLE / 'person_keypoints_sample.json'}", f"images={COCO_SAMPLE / 'images'}"]
 

@@ -8,27 +8,10 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from movenet_train.evaluation import coco_metrics, crops, evaluate, protocols
-from movenet_train.runtime import Predictor
-from tests.conftest import COCO_SAMPLE
+from tests.helpers import COCO_SAMPLE, ReplayPredictor
 
 ANNOTATIONS = COCO_SAMPLE / "person_keypoints_sample.json"
 IMAGES = COCO_SAMPLE / "images"
-
-
-class ReplayPredictor(Predictor):
-    """Returns prepared outputs in call order (evaluate() runs the selected images in file order)."""
-
-    kind = "replay"
-
-    def __init__(self, outputs, input_size=None, multi_pose=False):
-        self.outputs, self.input_size, self.multi_pose = list(outputs), input_size, multi_pose
-        self.shapes = []
-
-    def __call__(self, images):
-        self.shapes.extend(image.shape for image in images)
-        assert images.dtype == np.uint8
-        batch, self.outputs = self.outputs[:len(images)], self.outputs[len(images):]
-        return np.stack(batch)
 
 
 def test_person_square_by_hand():

@@ -5,7 +5,7 @@ import pytest
 from movenet_train.data.convert import convert_coco
 from movenet_train.evaluation import evaluate
 from movenet_train.runtime import load_predictor
-from tests.conftest import COCO_SAMPLE, TFJS, require_shared
+from tests.helpers import COCO_SAMPLE, TFJS, require_shared
 
 
 @pytest.mark.slow

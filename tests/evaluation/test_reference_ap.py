@@ -16,7 +16,7 @@ from pycocotools.cocoeval import COCOeval
 from movenet_train.evaluation import evaluate
 from movenet_train.keypoints import KEYPOINT_NAMES
 from movenet_train.runtime import load_predictor
-from tests.conftest import COCO_SAMPLE, TFJS, TFLITE_INT8_LIGHTNING, require_shared
+from tests.helpers import COCO_SAMPLE, TFJS, TFLITE_INT8_LIGHTNING, require_shared
 
 ANNOTATIONS = COCO_SAMPLE / "person_keypoints_sample.json"
 IMAGES = COCO_SAMPLE / "images"

@@ -23,7 +23,7 @@ from movenet_train.export.report import REPORT_FILE
 from movenet_train.preprocessing import load_rgb, model_input
 from movenet_train.pretrained import import_released
 from movenet_train.runtime import KerasPredictor, load_predictor
-from tests.conftest import COCO_SAMPLE, REPO, TFJS, TFLITE_INT8_LIGHTNING, require_shared
+from tests.helpers import COCO_SAMPLE, REPO, TFJS, TFLITE_INT8_LIGHTNING, require_shared
 
 ANNOTATIONS = COCO_SAMPLE / "person_keypoints_sample.json"
 IMAGES = COCO_SAMPLE / "images"

@@ -4,7 +4,7 @@ import tensorflow as tf
 
 from movenet_train.modeling import MoveNetInference, MoveNetSpec, build_model, folded_parameter_count
 from movenet_train.pretrained import tfjs
-from tests.conftest import TFJS, require_shared
+from tests.helpers import TFJS, require_shared
 
 SPECS = {
     "lightning": MoveNetSpec("lightning", 1.0, 192),

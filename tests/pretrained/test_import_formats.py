@@ -11,7 +11,7 @@ from movenet_train import checkpoints, runtime
 from movenet_train.modeling import MoveNetInference, MoveNetSpec, build_model
 from movenet_train.pretrained import import_released
 from movenet_train.pretrained.folded import ReleasedGraphError
-from tests.conftest import TFJS, require_shared
+from tests.helpers import TFJS, require_shared
 
 LIGHTNING = MoveNetSpec("lightning", 1.0, 192)
 

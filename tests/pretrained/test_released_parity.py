@@ -7,7 +7,7 @@ import tensorflow as tf
 from movenet_train.modeling import MoveNetInference
 from movenet_train.preprocessing import letterbox, load_rgb
 from movenet_train.pretrained import import_released
-from tests.conftest import COCO_SAMPLE, TFJS, require_shared
+from tests.helpers import COCO_SAMPLE, TFJS, require_shared
 
 
 def _inputs(file_names, size):
@@ -50,7 +50,7 @@ def test_imported_int8_tflite_agrees_with_the_file(single_person_images):
     keypoint deviation, and on the mean over the sample.
     """
     from movenet_train.runtime import TFLitePredictor
-    from tests.conftest import TFLITE_INT8_LIGHTNING
+    from tests.helpers import TFLITE_INT8_LIGHTNING
 
     require_shared(TFLITE_INT8_LIGHTNING)
     assert len(single_person_images) == 16

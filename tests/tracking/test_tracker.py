@@ -7,7 +7,7 @@ import pytest
 from movenet_train.keypoints import KEYPOINT_INDEX, NUM_KEYPOINTS
 from movenet_train.runtime import load_predictor
 from movenet_train.tracking import PoseTracker, TrackerConfig
-from tests.conftest import SHARED, TFJS, require_shared
+from tests.helpers import SHARED, TFJS, require_shared
 
 POSE_1 = SHARED / "data" / "video_sample" / "pose_1.mp4"
 TORSO = [KEYPOINT_INDEX[n] for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]

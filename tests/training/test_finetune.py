@@ -5,7 +5,7 @@ from hydra import compose, initialize_config_dir
 
 from movenet_train.evaluation import evaluate
 from movenet_train.runtime import load_predictor
-from tests.conftest import COCO_SAMPLE, REPO, TFJS, require_shared
+from tests.helpers import COCO_SAMPLE, REPO, TFJS, require_shared
 
 SAMPLE_JSON = COCO_SAMPLE / "person_keypoints_sample.json"
 

@@ -7,7 +7,7 @@ import tensorflow as tf
 from movenet_train.modeling import MoveNetSpec, build_model
 from movenet_train.pretrained import import_released
 from movenet_train.training.init import copy_matching_weights, initialize_model, recalibrate_batch_norm
-from tests.conftest import TFJS, require_shared
+from tests.helpers import TFJS, require_shared
 
 
 def test_partial_load_reports_heads_of_another_size():
@@ -36,5 +36,18 @@ def test_recalibrated_batch_norm_keeps_inference_and_matches_batch_statistics():
 
 def test_imagenet_without_weights_for_the_width_is_a_clear_error():
     spec = MoveNetSpec("thunder", 1.75, 256)
-    with pytest.raises((ValueError, RuntimeError), match="imagenet"):
+    # Keras checks the width before it downloads anything, so this holds offline too.
+    with pytest.raises(ValueError, match="no ImageNet MobileNetV2 weights for alpha 1.75"):
+        initialize_model(build_model(spec), spec, "imagenet")
+
+
+def test_imagenet_offline_is_a_clear_error(monkeypatch):
+    import tf_keras
+
+    def offline(*args, **kwargs):
+        raise OSError("URL fetch failure: [Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(tf_keras.applications, "MobileNetV2", offline)
+    spec = MoveNetSpec("lightning", 1.0, 192)
+    with pytest.raises(RuntimeError, match="are you offline"):
         initialize_model(build_model(spec), spec, "imagenet")

@@ -16,7 +16,7 @@ from hydra import compose, initialize_config_dir
 
 from movenet_train.preprocessing import letterbox, load_rgb, unletterbox
 from movenet_train.runtime import load_predictor
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 RUNNER = os.path.join(os.path.dirname(__file__), "run_training.py")
 

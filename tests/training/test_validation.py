@@ -7,7 +7,7 @@ from hydra import compose, initialize_config_dir
 
 from movenet_train.modeling import MoveNetSpec, build_model
 from movenet_train.training import loop
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 @pytest.fixture

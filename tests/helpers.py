@@ -1,0 +1,46 @@
+"""Paths of the shared reference files and helpers that tests import (fixtures live in conftest.py)."""
+
+import os
+import pathlib
+
+import numpy as np
+import pytest
+
+from movenet_train.runtime import Predictor
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+SHARED = pathlib.Path(os.environ.get("MOVENET_SHARED_DIR", REPO.parent / "shared"))
+REFERENCE_MODELS = SHARED / "reference_models"
+COCO_SAMPLE = SHARED / "data" / "coco_sample"
+TFJS = {
+    "lightning": REFERENCE_MODELS / "tfjs_human_models" / "movenet-lightning.json",
+    "thunder": REFERENCE_MODELS / "tfjs_human_models" / "movenet-thunder.json",
+    "multipose_lightning": REFERENCE_MODELS / "tfjs_human_models" / "movenet-multipose.json",
+}
+TFLITE_INT8_LIGHTNING = REFERENCE_MODELS / "tflite" / "lite-model_movenet_singlepose_lightning_tflite_int8_4.tflite"
+
+
+def require_shared(*paths):
+    """Skip (or fail under MOVENET_REQUIRE_SHARED=1) when a ../shared file is absent."""
+    missing = [str(p) for p in paths if not pathlib.Path(p).exists()]
+    if missing:
+        message = f"../shared data not found: {missing[0]} (set MOVENET_SHARED_DIR or place shared/ beside the repo)"
+        if os.environ.get("MOVENET_REQUIRE_SHARED") == "1":
+            pytest.fail(message + "; MOVENET_REQUIRE_SHARED=1 requires it")
+        pytest.skip(message)
+
+
+class ReplayPredictor(Predictor):
+    """Returns prepared outputs in call order (evaluate() runs the selected images in file order)."""
+
+    kind = "replay"
+
+    def __init__(self, outputs, input_size=None, multi_pose=False):
+        self.outputs, self.input_size, self.multi_pose = list(outputs), input_size, multi_pose
+        self.shapes = []
+
+    def __call__(self, images):
+        self.shapes.extend(image.shape for image in images)
+        assert images.dtype == np.uint8
+        batch, self.outputs = self.outputs[:len(images)], self.outputs[len(images):]
+        return np.stack(batch)
