@@ -1,0 +1,75 @@
+"""One way from a Hydra/OmegaConf node to a typed config object: ``config_from(cls, node, key)``.
+
+Every config group the library reads is a frozen dataclass; ``config_from`` is the only converter. Its policy
+is strict and the same everywhere: an unknown key is an error naming its full key (``data.augment.flip_prob``),
+a missing required key too, nested dataclass fields are converted recursively, and lists become tuples where
+the field is a tuple. Defaults live in the YAML files under ``configs/``; a dataclass default only serves
+callers that build the object in code (tests, benchmarks).
+"""
+
+import dataclasses
+import typing
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+
+class ConfigError(ValueError):
+    """A config key that is unknown, missing or of the wrong kind; the message names it."""
+
+
+def _plain(value):
+    if isinstance(value, (DictConfig, ListConfig)):
+        return OmegaConf.to_container(value, resolve=True)
+    return value
+
+
+def _dataclass_type(annotation):
+    """The dataclass inside ``annotation`` (``X``, ``Optional[X]``, ``X | None``), else None."""
+    if dataclasses.is_dataclass(annotation):
+        return annotation
+    for arg in typing.get_args(annotation):
+        if dataclasses.is_dataclass(arg):
+            return arg
+    return None
+
+
+def _is_tuple_field(field, annotation):
+    return (annotation is tuple or typing.get_origin(annotation) is tuple
+            or isinstance(field.default, tuple))
+
+
+def config_from(cls, node, key):
+    """``cls(**node)`` with the strict policy above; ``node`` may already be a ``cls`` (returned as is)."""
+    if isinstance(node, cls):
+        return node
+    values = _plain(node)
+    if values is None:
+        values = {}
+    if not isinstance(values, dict):
+        raise ConfigError(f"{key}: expected a mapping of {cls.__name__} keys, got {values!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ConfigError(f"{key}: unknown key{'s' if len(unknown) > 1 else ''} "
+                          + ", ".join(f"{key}.{name}" for name in unknown)
+                          + f" (known: {', '.join(sorted(fields))})")
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for name, value in values.items():
+        nested = _dataclass_type(hints.get(name))
+        if nested is not None and value is not None:
+            value = config_from(nested, value, f"{key}.{name}")
+        elif isinstance(value, list) and _is_tuple_field(fields[name], hints.get(name)):
+            value = tuple(value)
+        kwargs[name] = value
+    missing = sorted(name for name, f in fields.items() if name not in kwargs and f.default is dataclasses.MISSING
+                     and f.default_factory is dataclasses.MISSING)
+    if missing:
+        raise ConfigError(f"{key}: missing key{'s' if len(missing) > 1 else ''} "
+                          + ", ".join(f"{key}.{name}" for name in missing))
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as err:
+        if isinstance(err, ConfigError) or str(err).startswith(key):
+            raise
+        raise ConfigError(f"{key}: {err}") from err
