@@ -11,6 +11,8 @@ import tensorflow as tf
 
 @dataclasses.dataclass(frozen=True)
 class LossConfig:
+    """``train.loss`` (ODAPI's defaults)."""
+
     focal_alpha: float = 2.0
     focal_beta: float = 4.0
     sigmoid_clip: float = 1e-4
@@ -20,11 +22,6 @@ class LossConfig:
     keypoint_regression_weight: float = 0.1
     box_scale_weight: float = 0.1
     box_offset_weight: float = 1.0
-
-    @classmethod
-    def from_config(cls, cfg):
-        fields = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in dict(cfg or {}).items() if k in fields})
 
 
 def penalty_reduced_focal_loss(target, logits, mask, alpha=2.0, beta=4.0, clip=1e-4):

@@ -16,8 +16,9 @@ from official.modeling import performance
 from official.modeling.optimization import ema_optimizer
 
 from movenet_train import checkpoints
-from movenet_train.losses import LossConfig
+from movenet_train.config import config_from
 from movenet_train.modeling import MoveNetSpec, build_model
+from movenet_train.training.config import TrainConfig
 from movenet_train.training.init import estimate_batch_norm_statistics, initialize_model, recalibrate_batch_norm
 from movenet_train.training.optimizer import build_optimizer
 from movenet_train.training.strategy import build_strategy, is_chief, worker_id
@@ -128,7 +129,9 @@ def _validation(cfg, spec, run_dir, chief, worker):
 def validation_eval_options(cfg, spec):
     """Keyword arguments of ``evaluation.evaluate`` for validation: the ``eval`` group, with the data's val split
     as the default annotations and images; ``None`` when there is nothing to score."""
-    options = {k: v for k, v in OmegaConf.to_container(cfg.eval, resolve=True).items()}
+    from movenet_train.evaluation.config import EvalOptions
+
+    options = dataclasses.asdict(config_from(EvalOptions, cfg.eval, "eval"))
     if not options.get("records"):
         options["annotations"] = options.get("annotations") or cfg.data.get("val_annotations")
         options["images"] = options.get("images") or cfg.data.get("val_images")
@@ -175,6 +178,7 @@ class TrainingRun:
     """Everything ``train`` sets up, ready to run: ``bench/train_step.py`` times the same objects."""
 
     cfg: object
+    train_cfg: TrainConfig
     run_dir: str
     spec: MoveNetSpec
     strategy: object
@@ -191,7 +195,7 @@ class TrainingRun:
 
     def fit(self):
         """Trains to ``train.steps`` with validation every ``train.validate_every``; the final metrics."""
-        train_cfg = self.cfg.train
+        train_cfg = self.train_cfg
         self.progress.start()
         if self.progress.enabled:
             # Orbit logs every loop's outputs at INFO; with the bar on, TensorBoard and the bar carry them.
@@ -224,7 +228,7 @@ def build_training_run(cfg):
     """Sets up the run in ``cfg.output_dir`` (or restores it): data, strategy, model, optimizer, Orbit."""
     from movenet_train.data import prepare_dataset
 
-    train_cfg = cfg.train
+    train_cfg = config_from(TrainConfig, cfg.train, "train")
     run_dir = os.path.abspath(cfg.output_dir)
     os.makedirs(run_dir, exist_ok=True)
     spec = MoveNetSpec.from_config(cfg.model)
@@ -261,7 +265,7 @@ def build_training_run(cfg):
     if chief:
         OmegaConf.save(cfg, os.path.join(run_dir, "train_config.yaml"))
 
-    loss_config = LossConfig.from_config(train_cfg.loss)
+    loss_config = train_cfg.loss
     trainer = MoveNetTrainer(model, spec, optimizer, learning_rate, train_dataset, loss_config, strategy,
                              train_cfg.batch_size, jit_compile=train_cfg.jit_compile)
     val_dataset = _distributed_dataset(strategy, cfg.data, spec, "val", train_cfg.batch_size, False, True)
@@ -275,7 +279,7 @@ def build_training_run(cfg):
         summary_dir=os.path.join(run_dir, "tensorboard", "train") if chief else None,
         eval_summary_dir=os.path.join(run_dir, "tensorboard", "val") if chief else None,
     )
-    return TrainingRun(cfg, run_dir, spec, strategy, chief, model, optimizer, trainer, controller, progress)
+    return TrainingRun(cfg, train_cfg, run_dir, spec, strategy, chief, model, optimizer, trainer, controller, progress)
 
 
 def train(cfg):

@@ -4,6 +4,11 @@ from official.modeling import optimization
 
 
 def build_optimizer(train_cfg):
+    """(optimizer, learning-rate schedule) from a ``TrainConfig`` (or the ``train`` node, converted)."""
+    from movenet_train.config import config_from
+    from movenet_train.training.config import TrainConfig
+
+    train_cfg = config_from(TrainConfig, train_cfg, "train")
     opt = train_cfg.optimizer
     decay_steps = max(int(train_cfg.steps) - int(opt.warmup_steps), 1)
     config = {
@@ -22,7 +27,7 @@ def build_optimizer(train_cfg):
     if opt.warmup_steps:
         config["warmup"] = {"type": "linear", "linear": {"warmup_steps": int(opt.warmup_steps),
                                                          "warmup_learning_rate": 0.0}}
-    if train_cfg.get("ema_decay"):
+    if train_cfg.ema_decay:
         # Trainable weights only: BatchNorm statistics are already moving averages (and per replica).
         config["ema"] = {"average_decay": float(train_cfg.ema_decay), "trainable_weights_only": True}
     factory = optimization.OptimizerFactory(optimization.OptimizationConfig(config))

@@ -10,12 +10,12 @@ def build_strategy(train_cfg):
     name = train_cfg.strategy
     if name not in _NAMES:
         raise ValueError(f"train.strategy={name!r}: expected one of {sorted(_NAMES)}")
-    if name == "mirrored" and train_cfg.get("devices"):
+    if name == "mirrored" and train_cfg.devices:
         # Explicit devices, e.g. two logical CPUs in tests or a subset of GPUs.
         return tf.distribute.MirroredStrategy(devices=list(train_cfg.devices))
     num_gpus = len(tf.config.list_physical_devices("GPU"))
     return distribute_utils.get_distribution_strategy(
-        distribution_strategy=_NAMES[name], num_gpus=num_gpus, tpu_address=train_cfg.get("tpu_address")
+        distribution_strategy=_NAMES[name], num_gpus=num_gpus, tpu_address=train_cfg.tpu_address
     )
 
 
