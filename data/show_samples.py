@@ -15,13 +15,13 @@ from movenet_train.cli import accept_both_experiment_forms  # noqa: E402
 @hydra.main(version_base="1.3", config_path="../configs", config_name="show_samples")
 def main(cfg: DictConfig):
     from movenet_train.data.samples import show_samples
+    from movenet_train.data.synthetic import ensure_synthetic_dataset
     from movenet_train.modeling import MoveNetSpec
 
+    spec = MoveNetSpec.from_config(cfg.model, cfg.keypoints)
     if cfg.data.name == "synthetic":
-        from movenet_train.data.synthetic import ensure_synthetic_dataset
-
-        ensure_synthetic_dataset(cfg.data)
-    path = show_samples(cfg.data, MoveNetSpec.from_config(cfg.model), cfg.output, split=cfg.split,
+        ensure_synthetic_dataset(cfg.data, schema=spec.schema)
+    path = show_samples(cfg.data, spec, cfg.output, split=cfg.split,
                         training=cfg.training, num_images=cfg.num_images, columns=cfg.columns)
     logging.getLogger(__name__).info("wrote %s", path)
 
