@@ -132,16 +132,24 @@ def _skeleton_summary(predictor, annotations, images_dir, step, count, min_pose_
     rendered = []
     for name in files:
         image = load_rgb(os.path.join(images_dir, name))
-        people = predictor(model_input(image, size, size)[None])[0]  # [1, 17, 3] or [6, 56]
+        people = predictor(model_input(image, size, size)[None])[0]  # [1, N, 3] or [6, 3N + 5]
         for person in people.reshape(len(people), -1):
             if predictor.multi_pose and person[-1] < min_pose_score:  # empty multi-pose slots
                 continue
-            kpts = person[:51].reshape(-1, 3)
+            kpts = person[:3 * predictor.schema.num_keypoints].reshape(-1, 3)
             yx = unletterbox(kpts[:, :2], image.shape[0], image.shape[1], size, size)
-            image = draw_skeleton(image, yx, kpts[:, 2])
+            image = draw_skeleton(image, yx, kpts[:, 2], schema=predictor.schema)
         rendered.append(tf.image.resize_with_pad(image, 256, 256).numpy().astype(np.uint8))
     if rendered:
         tf.summary.image("val/predictions", np.stack(rendered), step=step, max_outputs=count)
+
+
+def _check_run_schema(run_dir, spec):
+    """A run folder resumes only with the keypoint schema it was started with."""
+    stored, _ = checkpoints.read_spec(os.path.join(run_dir, INFERENCE_MODEL_DIR))
+    if stored is not None and stored.schema != spec.schema:
+        raise ValueError(f"run folder {run_dir} was trained with the keypoint schema {stored.schema.name!r} "
+                         f"({stored.schema.num_keypoints} joints), not {spec.schema.name!r}; pass another run_name=")
 
 
 def _checkpoint_step(prefix):
@@ -162,7 +170,7 @@ def train(cfg):
     """Trains (or resumes) the run in ``cfg.output_dir``; returns the final validation metrics."""
     run_dir = os.path.abspath(cfg.output_dir)
     os.makedirs(run_dir, exist_ok=True)
-    spec = MoveNetSpec.from_config(cfg.model)
+    spec = MoveNetSpec.from_config(cfg.model, cfg.get("keypoints")).with_schema()
     tf.keras.utils.set_random_seed(cfg.seed)
     if cfg.train.get("deterministic"):
         tf.config.experimental.enable_op_determinism()
@@ -174,7 +182,7 @@ def train(cfg):
     if cfg.data.name == "synthetic":
         from movenet_train.data.synthetic import ensure_synthetic_dataset
 
-        ensure_synthetic_dataset(cfg.data)
+        ensure_synthetic_dataset(cfg.data, schema=spec.schema)
 
     with strategy.scope():
         model = build_model(spec)
@@ -189,6 +197,7 @@ def train(cfg):
                                          step_counter=optimizer.iterations,
                                          checkpoint_interval=cfg.train.checkpoint_every)
     if manager.latest_checkpoint:
+        _check_run_schema(run_dir, spec)
         log.info("resuming from %s", manager.latest_checkpoint)
     else:
         init = cfg.get("checkpoint") or cfg.model.get("init", "scratch")
