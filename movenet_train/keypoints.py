@@ -174,9 +174,13 @@ class KeypointSchema:
         except ImportError:  # pragma: no cover - omegaconf is a dependency
             values = dict(cfg)
         source = source or _config_source(values)
+        from_coco = "from_coco" in values
         coco_file = values.pop("from_coco", None)
         if coco_file:
             return from_coco_file(coco_file, overrides=values, source=source)
+        if from_coco and values.get("names") is None:
+            raise KeypointSchemaError(f"{source}: keypoints.from_coco: missing: the COCO annotation file whose "
+                                      "categories[].keypoints name the joints")
         return cls.from_dict(values, source)
 
 

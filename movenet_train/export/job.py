@@ -21,7 +21,7 @@ def run(cfg):
     check_config_schema(cfg, spec.schema, cfg.checkpoint)
     eval_options = OmegaConf.to_container(cfg.eval, resolve=True) if cfg.get("eval") else None
     exclude = eval_scored_images(spec, eval_options) if cfg.calibration.exclude_eval_images else []
-    images, names = calibration_images(cfg.calibration, spec.input_size, spec.input_size, exclude)
+    images, names = calibration_images(cfg.calibration, spec.input_size, spec.input_size, exclude, spec.schema)
     checkpoint = str(cfg.checkpoint)
     extra = {
         "checkpoint": os.path.abspath(checkpoint),
