@@ -175,3 +175,31 @@ def test_checkpoint_records_the_schema(tmp_path):
     # ... and a different one given is an error.
     with pytest.raises(ValueError, match="predicts the keypoint schema 'body13'"):
         checkpoints.restore_model(path, MoveNetSpec("lightning", 1.0, 192, keypoints=COCO_17))
+
+
+def test_decoders_and_tracker_follow_the_number_of_joints():
+    import tensorflow as tf
+
+    from movenet_train.modeling import decode
+    from movenet_train.tracking.crop import TorsoLayout, next_crop_region
+
+    rng = np.random.default_rng(0)
+    grid, n = 8, 13
+    logits = lambda c: tf.constant(rng.normal(size=(1, grid, grid, c)), tf.float32)  # noqa: E731
+    heads = {"center": logits(1), "keypoint_heatmap": logits(n), "keypoint_regression": logits(2 * n),
+             "keypoint_offset": logits(2 * n), "box_scale": logits(2), "box_offset": logits(2)}
+    assert decode.decode_single_pose(heads).shape == (1, 1, 13, 3)
+    assert decode.decode_multi_pose(heads).shape == (1, 6, 3 * 13 + 5)
+
+    # A schema without COCO's hips and shoulders: the crop centres on its torso joints' mean.
+    schema = KeypointSchema(names=("head", "withers", "croup", "tail"), torso=("withers", "croup"),
+                            sigmas=(0.1,) * 4)
+    layout = TorsoLayout.of(schema)
+    assert layout.centre == (1, 2) and layout.required == ((1, 2),)
+    yx = np.array([[10.0, 10.0], [40.0, 40.0], [40.0, 80.0], [45.0, 95.0]])
+    region = next_crop_region(yx, np.array([0.9, 0.9, 0.9, 0.9]), 200, 200, layout=layout)
+    # centre (40, 60); half = max(1.9 x torso range 20, 1.2 x body range 50) = 60
+    np.testing.assert_allclose(region.box, np.array([-20, 0, 100, 120]) / 200)
+    assert next_crop_region(yx, np.array([0.9, 0.1, 0.1, 0.9]), 200, 200, layout=layout).box[0] == 0.0  # whole frame
+    # body13 keeps TF.js' rule: the hip midpoint.
+    assert TorsoLayout.of(load("body13")).centre == (7, 8)
