@@ -129,8 +129,8 @@ def check_config_schema(cfg, schema, checkpoint):
         return
     wanted = KeypointSchema.from_config(cfg.keypoints)
     if wanted != schema:
-        raise ValueError(f"{checkpoint} predicts the keypoint schema {schema.name!r} ({schema.num_keypoints} joints) but "
-                         f"keypoints={wanted.name} ({wanted.source}) was given; drop it to use the model's own")
+        raise ValueError(f"{checkpoint} predicts the keypoint schema {schema.name!r} ({schema.num_keypoints} joints) "
+                         f"but keypoints={wanted.name} ({wanted.source}) was given; drop it to use the model's own")
 
 
 def load_keras(checkpoint, spec=None):

@@ -137,7 +137,8 @@ def test_synthetic_generator_labels_derived_joints(tmp_path):
         coco13 = json.load(f)
     columns = [COCO_17.index[n] for n in load("body13").names]
     for a19, a13 in zip(coco["annotations"], coco13["annotations"]):
-        np.testing.assert_array_equal(np.reshape(a19["keypoints"], (19, 3))[columns], np.reshape(a13["keypoints"], (13, 3)))
+        np.testing.assert_array_equal(np.reshape(a19["keypoints"], (19, 3))[columns],
+                                      np.reshape(a13["keypoints"], (13, 3)))
     with pytest.raises(ValueError, match="cannot label 'tail'"):
         generate_synthetic(str(tmp_path / "bad"), 1, schema=KeypointSchema(names=("nose", "tail"), sigmas=(0.1, 0.1)))
 

@@ -148,8 +148,8 @@ def build_dataset(data_cfg, spec, split, batch_size, training, deterministic=Fal
       images float32 ``[B, S, S, 3]`` RGB 0-255 and a dict of targets on the ``S/4`` grid: ``center_heatmap``
       (+ ``center_mask``), ``keypoint_heatmap`` (+ ``_mask``), ``keypoint_offset`` (+ ``_mask``),
       ``keypoint_regression`` (+ ``_mask``), for multi-pose ``box_scale``, ``box_offset``, ``box_mask``; and
-      ``num_people``, ``num_keypoints``, ``keypoints`` ``[B, P, K, 3]`` (K: ``spec.schema``'s joints), ``num_valid`` (single-pose: the target
-      person first).
+      ``num_people``, ``num_keypoints``, ``keypoints`` ``[B, P, K, 3]`` (K: ``spec.schema``'s joints),
+      ``num_valid`` (single-pose: the target person first).
     """
     loader = data_cfg.loader
     framing = SinglePoseFraming.from_config(loader.single_pose)
