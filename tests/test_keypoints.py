@@ -204,3 +204,18 @@ def test_decoders_and_tracker_follow_the_number_of_joints():
     assert next_crop_region(yx, np.array([0.9, 0.1, 0.1, 0.9]), 200, 200, layout=layout).box[0] == 0.0  # whole frame
     # body13 keeps TF.js' rule: the hip midpoint.
     assert TorsoLayout.of(load("body13")).centre == (7, 8)
+
+
+def test_synthetic_cache_is_kept_apart_by_schema(tmp_path):
+    from movenet_train.data.synthetic import ensure_synthetic_dataset
+    from movenet_train.data.tfrecord import record_keypoint_names
+
+    with initialize(version_base="1.3", config_path="../configs"):
+        cfg = compose("train", overrides=["data=synthetic", f"data.root={tmp_path / 'synthetic'}",
+                                          "data.num_train_images=2", "data.num_val_images=1"])
+    for schema in (COCO_17, load("body13"), COCO_17):
+        ensure_synthetic_dataset(cfg.data, progress=False, schema=schema)
+        files = sorted(str(p) for p in (tmp_path / "synthetic" / "records").glob("train-*.tfrecord"))
+        assert record_keypoint_names(files) == schema.names
+        with open(tmp_path / "synthetic" / "val" / "annotations.json") as f:
+            assert json.load(f)["categories"][0]["keypoints"] == list(schema.names)
