@@ -19,8 +19,9 @@ def main(cfg: DictConfig):
 
     from movenet_train.data import prepare_dataset
 
-    prepare_dataset(cfg.data)
-    path = show_samples(cfg.data, MoveNetSpec.from_config(cfg.model), cfg.output, split=cfg.split,
+    spec = MoveNetSpec.from_config(cfg.model, cfg.keypoints)
+    prepare_dataset(cfg.data, schema=spec.schema)
+    path = show_samples(cfg.data, spec, cfg.output, split=cfg.split,
                         training=cfg.training, num_images=cfg.num_images, columns=cfg.columns)
     logging.getLogger(__name__).info("wrote %s", path)
 

@@ -14,6 +14,7 @@ import os
 import tensorflow as tf
 
 from movenet_train.atomic import staging_folder
+from movenet_train.keypoints import KeypointSchema
 from movenet_train.modeling.movenet import MoveNetSpec, build_model
 
 SPEC_FILE = "movenet.json"
@@ -50,10 +51,12 @@ def sha256_of(path):
 def save_model_checkpoint(model, spec, directory, metadata=None, overwrite=False):
     """Writes ``directory`` atomically: a temporary sibling folder is renamed into place at the end."""
     directory = os.path.abspath(directory)
+    spec = spec.with_schema()  # eval, export and predict of the checkpoint read its keypoint schema from here
     with staging_folder(directory, overwrite) as tmp:
         prefix = tf.train.Checkpoint(model=model).write(os.path.join(tmp, "model"))
         with open(os.path.join(tmp, SPEC_FILE), "w") as f:
-            json.dump({"spec": dataclasses.asdict(spec), "checkpoint": os.path.basename(prefix), **(metadata or {})},
+            spec_dict = {**dataclasses.asdict(spec), "keypoints": spec.keypoints.to_dict()}
+            json.dump({"spec": spec_dict, "checkpoint": os.path.basename(prefix), **(metadata or {})},
                       f, indent=2)
     return directory
 
@@ -64,7 +67,11 @@ def read_spec(directory):
         return None, None
     with open(path) as f:
         meta = json.load(f)
-    return MoveNetSpec(**meta["spec"]), os.path.join(directory, meta["checkpoint"])
+    values = dict(meta["spec"])
+    keypoints = values.pop("keypoints", None)  # absent in checkpoints written before schemas: COCO-17
+    if keypoints is not None:
+        values["keypoints"] = KeypointSchema.from_dict(keypoints, f"{path}: spec.keypoints")
+    return MoveNetSpec(**values), os.path.join(directory, meta["checkpoint"])
 
 
 def checkpoint_prefix(path):
@@ -83,6 +90,18 @@ def checkpoint_prefix(path):
     raise FileNotFoundError(f"checkpoint {path} does not exist")
 
 
+def with_stored_schema(spec, stored, path):
+    """``spec`` with the keypoint schema the checkpoint was made with; a different one given is an error."""
+    if spec.keypoints is None:
+        return dataclasses.replace(spec, keypoints=stored.keypoints, num_keypoints=stored.num_keypoints)
+    if spec.keypoints != stored.schema:
+        raise ValueError(
+            f"checkpoint {path} predicts the keypoint schema {stored.schema.name!r} ({stored.schema.num_keypoints} "
+            f"joints: {list(stored.schema.names)}) but the config asks for {spec.keypoints.name!r} "
+            f"({spec.keypoints.num_keypoints} joints); drop the keypoints= override to use the checkpoint's")
+    return spec
+
+
 def restore_model(path, spec=None):
     """Keras model restored from a checkpoint; ``spec`` from the config is checked against the stored one.
 
@@ -97,6 +116,8 @@ def restore_model(path, spec=None):
             f"checkpoint {path} is MoveNet {stored.name} (alpha {stored.alpha}) but the config asks for "
             f"{spec.name} (alpha {spec.alpha}); use +exp={stored.name}"
         )
+    if stored and spec:
+        spec = with_stored_schema(spec, stored, path)
     spec = spec or stored
     if spec is None:
         raise ValueError(f"{path} has no {SPEC_FILE}; pass the model config (+exp=...) to restore it")

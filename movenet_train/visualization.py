@@ -7,7 +7,7 @@ another, the centre line (face, shoulders, hips) in a third, so a left/right swa
 import cv2
 import numpy as np
 
-from movenet_train.keypoints import KEYPOINT_NAMES, SKELETON
+from movenet_train.keypoints import COCO_17, KeypointSchema
 
 # RGB
 LEFT_COLOR = (255, 140, 0)
@@ -17,13 +17,8 @@ BOX_COLOR = (255, 255, 0)
 DEFAULT_THRESHOLD = 0.3  # the model card's advice: hide keypoints scoring below it
 
 
-def _side(index):
-    name = KEYPOINT_NAMES[index]
-    return "left" if name.startswith("left_") else "right" if name.startswith("right_") else "center"
-
-
-def _color(*indices):
-    sides = {_side(i) for i in indices}
+def _color(schema, *indices):
+    sides = {schema.side(i) for i in indices}
     if sides == {"left"}:
         return LEFT_COLOR
     if sides == {"right"}:
@@ -36,28 +31,41 @@ def line_width(image_shape):
     return max(2, int(round(min(image_shape[:2]) / 200)))
 
 
-def draw_skeleton(image, keypoints_yx, scores, threshold=DEFAULT_THRESHOLD):
+def _schema_for(count, schema):
+    if schema is None:
+        if count != COCO_17.num_keypoints:
+            raise ValueError(f"{count} keypoints: pass the keypoint schema (schema=) to draw them")
+        return COCO_17
+    if not isinstance(schema, KeypointSchema):
+        raise TypeError(f"schema must be a KeypointSchema, got {type(schema).__name__}")
+    return schema
+
+
+def draw_skeleton(image, keypoints_yx, scores, threshold=DEFAULT_THRESHOLD, schema=None):
     """A copy of RGB uint8 ``image`` with the skeleton drawn over it.
 
-    ``keypoints_yx``: ``[17, 2]`` (y, x) in pixels of ``image``; ``scores``: ``[17]``. Keypoints scoring below
-    ``threshold`` are hidden, and so is every edge that touches one.
+    ``keypoints_yx``: ``[N, 2]`` (y, x) in pixels of ``image``; ``scores``: ``[N]``; ``schema``: the keypoint
+    schema (edges, left/right colours; default COCO-17). Keypoints scoring below ``threshold`` are hidden, and
+    so is every edge that touches one.
     """
     image = np.asarray(image)
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[-1] != 3:
         raise ValueError(f"expected an RGB uint8 image [H, W, 3], got {image.dtype} {image.shape}")
     keypoints_yx, scores = np.asarray(keypoints_yx, np.float64), np.asarray(scores)
-    if keypoints_yx.shape != (len(KEYPOINT_NAMES), 2) or scores.shape != (len(KEYPOINT_NAMES),):
-        raise ValueError(f"expected keypoints [17, 2] and scores [17], got {keypoints_yx.shape} and {scores.shape}")
+    schema = _schema_for(len(keypoints_yx), schema)
+    n = schema.num_keypoints
+    if keypoints_yx.shape != (n, 2) or scores.shape != (n,):
+        raise ValueError(f"expected keypoints [{n}, 2] and scores [{n}], got {keypoints_yx.shape} and {scores.shape}")
     canvas = np.ascontiguousarray(image).copy()
     width = line_width(image.shape)
     visible = (scores >= threshold) & np.isfinite(keypoints_yx).all(axis=-1)
     # cv2 takes integer (x, y) points.
     points = [tuple(int(round(v)) for v in yx[::-1]) for yx in np.nan_to_num(keypoints_yx)]
-    for a, b in SKELETON:
+    for a, b in schema.skeleton_indices:
         if visible[a] and visible[b]:
-            cv2.line(canvas, points[a], points[b], _color(a, b), width, cv2.LINE_AA)
+            cv2.line(canvas, points[a], points[b], _color(schema, a, b), width, cv2.LINE_AA)
     for i in np.flatnonzero(visible):
-        cv2.circle(canvas, points[i], width + 1, _color(i), -1, cv2.LINE_AA)
+        cv2.circle(canvas, points[i], width + 1, _color(schema, i), -1, cv2.LINE_AA)
     return canvas
 
 

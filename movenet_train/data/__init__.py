@@ -13,13 +13,13 @@ _LAZY = {
 }
 
 
-def prepare_dataset(data_cfg):
-    """Makes a generated dataset (one whose config has a ``generator`` block) on first use; others are read
-    as they are."""
+def prepare_dataset(data_cfg, schema=None):
+    """Makes a generated dataset (one whose config has a ``generator`` block) on first use, with the joints of
+    ``schema`` (a ``KeypointSchema``; COCO-17 by default); others are read as they are."""
     if data_cfg.get("generator") is not None:
         from movenet_train.data.synthetic import ensure_synthetic_dataset
 
-        ensure_synthetic_dataset(data_cfg)
+        ensure_synthetic_dataset(data_cfg, **({} if schema is None else {"schema": schema}))
 
 
 __all__ = sorted([*_LAZY, "prepare_dataset"])

@@ -110,9 +110,9 @@ def warp_image(image, matrix, size):
     return tf.cast(warped[0], tf.float32)
 
 
-def flip_keypoints(keypoints, visibility):
+def flip_keypoints(keypoints, visibility, permutation=FLIP_PERMUTATION):
     """After a horizontal mirror, the person's left keypoints are the right ones: permute the channels."""
-    return tf.gather(keypoints, FLIP_PERMUTATION, axis=-2), tf.gather(visibility, FLIP_PERMUTATION, axis=-1)
+    return tf.gather(keypoints, permutation, axis=-2), tf.gather(visibility, permutation, axis=-1)
 
 
 def _uniform(seed, low, high):

@@ -15,12 +15,11 @@ import io
 import json
 import math
 import os
-import re
 
 import numpy as np
 from PIL import Image, ImageOps
 
-from movenet_train.keypoints import KEYPOINT_NAMES, NUM_KEYPOINTS
+from movenet_train.keypoints import COCO_17, normalise_name
 
 EXIF_ORIENTATION = 0x0112
 PASS_THROUGH_FORMATS = ("JPEG",)  # stored byte for byte when already RGB with no EXIF rotation
@@ -42,12 +41,17 @@ def _fail(path, where, message):
     raise ValueError(f"{path}: {where}: {message}")
 
 
-def _normalise_name(name):
-    return re.sub(r"[\s\-]+", "_", str(name).strip().lower())
+_normalise_name = normalise_name
 
 
-def _person_category(path, categories):
-    """The category whose ``keypoints`` are COCO's 17, in COCO's order."""
+def _schema_description(schema):
+    if schema == COCO_17:
+        return f"the {schema.num_keypoints} COCO keypoints"
+    return f"the {schema.num_keypoints} keypoints of the schema {schema.name!r} ({schema.source})"
+
+
+def _person_category(path, categories, schema=COCO_17):
+    """The category whose ``keypoints`` are the schema's joints, in the schema's order."""
     if not isinstance(categories, list):
         _fail(path, "'categories'", f"expected a list, got {type(categories).__name__}")
     with_keypoints = [c for c in categories if isinstance(c, dict) and c.get("keypoints")]
@@ -62,10 +66,10 @@ def _person_category(path, categories):
         with_keypoints = named
     category = with_keypoints[0]
     names = [_normalise_name(n) for n in category["keypoints"]]
-    if names != list(KEYPOINT_NAMES):
+    if names != list(schema.names):
         _fail(path, f"category {category.get('id')!r} 'keypoints'",
-              f"expected the {NUM_KEYPOINTS} COCO keypoints {list(KEYPOINT_NAMES)} in this order, got "
-              f"{category['keypoints']}")
+              f"expected {_schema_description(schema)} {list(schema.names)} in this order, got "
+              f"{category['keypoints']} (convert with keypoints=<schema> naming these joints, see configs/keypoints)")
     if "id" not in category:
         _fail(path, "the person category", "has no 'id'")
     return category["id"]
@@ -75,7 +79,7 @@ def _is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _check_annotation(path, index, ann, image_ids):
+def _check_annotation(path, index, ann, image_ids, schema=COCO_17):
     where = f"annotations[{index}] (id {ann.get('id')!r})"
     if ann.get("image_id") not in image_ids:
         _fail(path, where, f"'image_id' {ann.get('image_id')!r} is not the id of any entry of 'images'")
@@ -87,17 +91,17 @@ def _check_annotation(path, index, ann, image_ids):
         if not ann.get("iscrowd"):
             _fail(path, where, "has no 'keypoints': this is not a COCO keypoint file")
         return
-    if not (isinstance(keypoints, list) and len(keypoints) == 3 * NUM_KEYPOINTS
-            and all(_is_number(v) for v in keypoints)):
-        _fail(path, where, f"'keypoints' must be {3 * NUM_KEYPOINTS} numbers (17 x [x, y, v]), got "
-              f"{len(keypoints) if isinstance(keypoints, list) else type(keypoints).__name__}")
+    n = schema.num_keypoints
+    if not (isinstance(keypoints, list) and len(keypoints) == 3 * n and all(_is_number(v) for v in keypoints)):
+        _fail(path, where, f"'keypoints' must be {3 * n} numbers ({n} x [x, y, v], {_schema_description(schema)}), "
+              f"got {len(keypoints) if isinstance(keypoints, list) else type(keypoints).__name__}")
     visibility = keypoints[2::3]
     if any(v not in (0, 1, 2) for v in visibility):
         _fail(path, where, f"keypoint visibility must be 0, 1 or 2, got {sorted(set(visibility))}")
 
 
-def load_keypoint_annotations(path):
-    """Reads and validates a COCO person-keypoint JSON; raises ``ValueError`` naming the file and key."""
+def load_keypoint_annotations(path, schema=COCO_17):
+    """Reads and validates a COCO keypoint JSON against ``schema``; raises ``ValueError`` naming the file and key."""
     try:
         with open(path) as f:
             data = json.load(f)
@@ -109,7 +113,7 @@ def load_keypoint_annotations(path):
     for key in ("images", "annotations", "categories"):
         if key not in data:
             _fail(path, f"key {key!r}", "missing: this is not a COCO annotation file")
-    category_id = _person_category(path, data["categories"])
+    category_id = _person_category(path, data["categories"], schema)
 
     images, image_ids = [], set()
     for index, image in enumerate(data["images"]):
@@ -136,7 +140,7 @@ def load_keypoint_annotations(path):
         if ann.get("category_id") != category_id:
             ignored += 1
             continue
-        _check_annotation(path, index, ann, image_ids)
+        _check_annotation(path, index, ann, image_ids, schema)
         annotations[ann["image_id"]].append(ann)
     return KeypointDataset(path, images, dict(annotations), category_id, ignored, data)
 
@@ -188,9 +192,9 @@ def _read_image(path, width, height, jpeg_quality, counters):
         return (buffer.getvalue(), "jpeg"), None
 
 
-def _clean_person(ann, width, height, counters):
-    """(box [4] pixels x0,y0,x1,y1, keypoints [17,3] x,y,v, area) or None when the person is dropped."""
-    keypoints = np.asarray(ann.get("keypoints") or [0] * (3 * NUM_KEYPOINTS), np.float64).reshape(NUM_KEYPOINTS, 3)
+def _clean_person(ann, width, height, counters, num_keypoints):
+    """(box [4] pixels x0,y0,x1,y1, keypoints [N,3] x,y,v, area) or None when the person is dropped."""
+    keypoints = np.asarray(ann.get("keypoints") or [0] * (3 * num_keypoints), np.float64).reshape(num_keypoints, 3)
     labelled = keypoints[:, 2] > 0
     x, y = keypoints[:, 0], keypoints[:, 1]
     outside = labelled & ((x < 0) | (x > width) | (y < 0) | (y > height))
@@ -220,8 +224,9 @@ def _clean_person(ann, width, height, counters):
     return box, keypoints, float(area)
 
 
-def prepare_image(image_info, annotations, images_dir, jpeg_quality=95):
+def prepare_image(image_info, annotations, images_dir, jpeg_quality=95, keypoint_names=COCO_17.names):
     """One image record and its person annotations -> ``PreparedImage`` (fields of ``encode_example``)."""
+    num_keypoints = len(keypoint_names)
     filename = image_info["file_name"]
     path = os.path.join(images_dir, filename)
     width, height = image_info["width"], image_info["height"]
@@ -237,7 +242,7 @@ def prepare_image(image_info, annotations, images_dir, jpeg_quality=95):
 
     boxes, keypoints, visibility, is_crowd, areas = [], [], [], [], []
     for ann in annotations:
-        person = _clean_person(ann, width, height, counters)
+        person = _clean_person(ann, width, height, counters, num_keypoints)
         if person is None:
             continue
         box, kpts, area = person
@@ -263,9 +268,10 @@ def prepare_image(image_info, annotations, images_dir, jpeg_quality=95):
         boxes=np.asarray(boxes, np.float32).reshape(-1, 4),
         is_crowd=np.asarray(is_crowd, np.int64),
         area=np.asarray(areas, np.float32),
-        keypoints=np.asarray(keypoints, np.float32).reshape(-1, NUM_KEYPOINTS, 2),
-        keypoint_visibility=np.asarray(visibility, np.int64).reshape(-1, NUM_KEYPOINTS),
+        keypoints=np.asarray(keypoints, np.float32).reshape(-1, num_keypoints, 2),
+        keypoint_visibility=np.asarray(visibility, np.int64).reshape(-1, num_keypoints),
         sha256=hashlib.sha256(image_bytes).hexdigest(),
+        keypoint_names=tuple(keypoint_names),
     )
     return PreparedImage(filename, counters, fields=fields)
 

@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from movenet_train.data import augment
 from movenet_train.data.targets import OUTPUT_STRIDE, TargetConfig, encode_targets, person_centres
-from movenet_train.data.tfrecord import decode_image_bytes, parse_example
+from movenet_train.data.tfrecord import check_record_schema, decode_image_bytes, parse_example
 
 SPLIT_KEYS = {"train": "train_records", "val": "val_records"}
 
@@ -84,7 +84,8 @@ def person_window(keypoints, visibility, box, crop_scale):
     return centre, tf.maximum(tf.reduce_max(high - low) * crop_scale, 1.0)
 
 
-def frame_example(example, seed, size, multi_pose, framing, augment_config, target_config, training):
+def frame_example(example, seed, size, multi_pose, framing, augment_config, target_config, training,
+                  flip_permutation=augment.FLIP_PERMUTATION):
     """One parsed example (image still encoded) -> (float32 ``[size, size, 3]`` image, targets)."""
     image = decode_image_bytes(example["image"])
     hw = tf.cast(tf.shape(image)[:2], tf.float32)
@@ -114,7 +115,7 @@ def frame_example(example, seed, size, multi_pose, framing, augment_config, targ
     keypoints = augment.transform_points(matrix, keypoints)
     boxes = augment.transform_boxes(matrix, boxes, size)
     if augmenting:
-        flipped = augment.flip_keypoints(keypoints, visibility)
+        flipped = augment.flip_keypoints(keypoints, visibility, flip_permutation)
         keypoints = tf.where(flip, flipped[0], keypoints)
         visibility = tf.where(flip, flipped[1], visibility)
         pixels = augment.photometric(pixels, augment_config, seeds[3])
@@ -147,16 +148,18 @@ def build_dataset(data_cfg, spec, split, batch_size, training, deterministic=Fal
       images float32 ``[B, S, S, 3]`` RGB 0-255 and a dict of targets on the ``S/4`` grid: ``center_heatmap``
       (+ ``center_mask``), ``keypoint_heatmap`` (+ ``_mask``), ``keypoint_offset`` (+ ``_mask``),
       ``keypoint_regression`` (+ ``_mask``), for multi-pose ``box_scale``, ``box_offset``, ``box_mask``; and
-      ``num_people``, ``num_keypoints``, ``keypoints`` ``[B, P, 17, 3]``, ``num_valid`` (single-pose: the target
-      person first).
+      ``num_people``, ``num_keypoints``, ``keypoints`` ``[B, P, K, 3]`` (K: ``spec.schema``'s joints),
+      ``num_valid`` (single-pose: the target person first).
     """
     loader = data_cfg.loader
     framing = SinglePoseFraming.from_config(loader.single_pose)
     augment_config = augment.AugmentConfig.from_config(data_cfg.augment)
-    target_config = TargetConfig.from_config(data_cfg.targets)
+    schema = spec.schema
+    target_config = TargetConfig.from_config(data_cfg.targets, schema)
     if spec.input_size % 32:
         raise ValueError(f"model.input_size must be a multiple of 32, got {spec.input_size}")
     files = record_files(data_cfg, split)
+    check_record_schema(files, schema, f"data.{SPLIT_KEYS[split]}")
 
     num_pipelines, pipeline_id = 1, 0
     per_replica_batch = batch_size
@@ -182,7 +185,7 @@ def build_dataset(data_cfg, spec, split, batch_size, training, deterministic=Fal
     if training:
         dataset = dataset.shuffle(loader.shuffle_buffer, seed=seed).repeat()
     in_order = deterministic or not training
-    dataset = dataset.map(lambda s: parse_example(s, decode_image=False), num_parallel_calls=parallel,
+    dataset = dataset.map(lambda s: parse_example(s, False, schema.num_keypoints), num_parallel_calls=parallel,
                           deterministic=True)
 
     min_keypoints = 1 if spec.multi_pose else framing.min_target_keypoints
@@ -196,7 +199,7 @@ def build_dataset(data_cfg, spec, split, batch_size, training, deterministic=Fal
         dataset = dataset.skip(int(start_step) * per_replica_batch * replicas_per_pipeline)
     dataset = dataset.map(
         lambda example, s: frame_example(example, s, spec.input_size, spec.multi_pose, framing, augment_config,
-                                         target_config, training),
+                                         target_config, training, schema.flip_permutation),
         num_parallel_calls=parallel, deterministic=in_order)
     dataset = dataset.batch(per_replica_batch, drop_remainder=training)
     dataset = dataset.prefetch(tf.data.AUTOTUNE if loader.prefetch in (None, -1) else loader.prefetch)

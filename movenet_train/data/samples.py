@@ -17,7 +17,7 @@ def _upsample(grid_map, size):
     return np.repeat(np.repeat(grid_map, repeat, axis=0), repeat, axis=1)
 
 
-def render_example(image, targets):
+def render_example(image, targets, schema=None):
     """One input image (float 0-255 ``[S, S, 3]``) with the keypoint heatmaps (max over channels, "inferno"),
     the centre heatmap (green) and the listed people's skeletons; the target person first, drawn last."""
     size = image.shape[0]
@@ -33,13 +33,14 @@ def render_example(image, targets):
     canvas = (np.clip(canvas, 0, 1) * 255).astype(np.uint8)
     people = targets["keypoints"][: int(targets["num_valid"])]
     for person in people[::-1]:
-        canvas = draw_skeleton(canvas, person[:, :2] * size, (person[:, 2] > 0).astype(np.float32), threshold=0.5)
+        canvas = draw_skeleton(canvas, person[:, :2] * size, (person[:, 2] > 0).astype(np.float32), threshold=0.5,
+                               schema=schema)
     return canvas
 
 
-def render_grid(images, targets, columns=4):
+def render_grid(images, targets, columns=4, schema=None):
     """``[B, S, S, 3]`` images and their batched targets (NumPy) -> one uint8 grid image."""
-    tiles = [render_example(images[i], {k: v[i] for k, v in targets.items()}) for i in range(len(images))]
+    tiles = [render_example(images[i], {k: v[i] for k, v in targets.items()}, schema) for i in range(len(images))]
     size = tiles[0].shape[0]
     rows = -(-len(tiles) // columns)
     grid = np.full((rows * (size + 4), columns * (size + 4), 3), 255, np.uint8)
@@ -62,4 +63,5 @@ def show_samples(data_cfg, spec, output, split="train", training=True, num_image
 
     dataset = build_dataset(data_cfg, spec, split, num_images, training=training, deterministic=True)
     images, targets = next(iter(dataset))
-    return save_png(render_grid(images.numpy(), {k: v.numpy() for k, v in targets.items()}, columns), output)
+    return save_png(render_grid(images.numpy(), {k: v.numpy() for k, v in targets.items()}, columns, spec.schema),
+                    output)

@@ -22,7 +22,7 @@ import tempfile
 import numpy as np
 from PIL import Image, ImageDraw
 
-from movenet_train.keypoints import KEYPOINT_NAMES, SKELETON
+from movenet_train.keypoints import COCO_17, KEYPOINT_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,8 @@ LIMB_COLOURS = {
     ("right_knee", "right_ankle"): (130, 230, 50),
 }
 SIDE_MARK = {LEFT: (200, 0, 0), RIGHT: (0, 0, 200)}
+# Joints a keypoint schema may add to COCO's 17, as midpoints of two drawn joints.
+DERIVED_JOINTS = {"neck": ("left_shoulder", "right_shoulder"), "pelvis": ("left_hip", "right_hip")}
 TORSO_COLOUR = (245, 235, 140)
 SKIN = (250, 215, 175)
 
@@ -189,8 +191,27 @@ def draw_background(rng, width, height):
     return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
 
 
-def render_image(rng, config):
-    """One image and its people: (PIL image, list of (keypoints [17, 3] x,y,v, bbox [x, y, w, h], area))."""
+def schema_points(keypoints, schema):
+    """``[17, 2]`` COCO-ordered points of a figure -> ``[N, 2]`` in the schema's order (derived joints added)."""
+    index = dict(zip(KEYPOINT_NAMES, range(len(KEYPOINT_NAMES))))
+    points = []
+    for name in schema.names:
+        if name in index:
+            points.append(keypoints[index[name]])
+        elif name in DERIVED_JOINTS:
+            a, b = DERIVED_JOINTS[name]
+            points.append((keypoints[index[a]] + keypoints[index[b]]) / 2)
+        else:
+            raise ValueError(f"{schema.source}: keypoints.names: the synthetic generator cannot label {name!r}; it "
+                             f"draws the COCO joints and {sorted(DERIVED_JOINTS)}")
+    return np.stack(points)
+
+
+def render_image(rng, config, schema=COCO_17):
+    """One image and its people: (PIL image, list of (keypoints [N, 3] x,y,v, bbox [x, y, w, h], area)).
+
+    The figures are drawn from COCO's 17 joints; ``schema`` picks (and derives) the joints they are labelled with.
+    """
     width, height = (int(rng.integers(config.image_size[0], config.image_size[1] + 1)) for _ in range(2))
     image = draw_background(rng, width, height)
     extra = rng.choice(len(config.extra_people) + 1, p=[1 - sum(config.extra_people), *config.extra_people])
@@ -222,9 +243,10 @@ def render_image(rng, config):
         ys, xs = np.nonzero(mask)
         if len(xs) == 0:
             continue
+        keypoints = schema_points(keypoints, schema)
         x, y = keypoints[:, 0], keypoints[:, 1]
         inside = (x >= 0) & (x < width) & (y >= 0) & (y < height)
-        kps = np.zeros((len(KEYPOINT_NAMES), 3))
+        kps = np.zeros((len(keypoints), 3))
         kps[inside, :2] = np.round(keypoints[inside], 2)
         kps[inside, 2] = 2
         if not inside.any():
@@ -234,7 +256,7 @@ def render_image(rng, config):
     return image, annotations
 
 
-def generate_synthetic(output, num_images, config=GeneratorConfig(), first_image_id=1):
+def generate_synthetic(output, num_images, config=GeneratorConfig(), first_image_id=1, schema=COCO_17):
     """Writes ``output/images/NNNNNN.jpg`` and ``output/annotations.json`` (COCO person keypoints).
 
     Returns the annotation file's path. Deterministic for a given config (seed) and ``num_images``.
@@ -244,7 +266,7 @@ def generate_synthetic(output, num_images, config=GeneratorConfig(), first_image
     os.makedirs(images_dir, exist_ok=True)
     images, annotations = [], []
     for image_id in range(first_image_id, first_image_id + num_images):
-        image, people = render_image(rng, config)
+        image, people = render_image(rng, config, schema)
         file_name = f"{image_id:06d}.jpg"
         image.save(os.path.join(images_dir, file_name), "JPEG", quality=config.jpeg_quality)
         images.append({"id": image_id, "file_name": file_name, "width": image.width, "height": image.height})
@@ -260,8 +282,8 @@ def generate_synthetic(output, num_images, config=GeneratorConfig(), first_image
         "licenses": [],
         "images": images,
         "annotations": annotations,
-        "categories": [{"id": 1, "name": "person", "supercategory": "person", "keypoints": list(KEYPOINT_NAMES),
-                        "skeleton": [[a + 1, b + 1] for a, b in SKELETON]}],
+        "categories": [{"id": 1, "name": "person", "supercategory": "person", "keypoints": list(schema.names),
+                        "skeleton": [[a + 1, b + 1] for a, b in schema.skeleton_indices]}],
     }
     path = os.path.join(output, "annotations.json")
     with open(path + ".tmp", "w") as f:
@@ -270,14 +292,15 @@ def generate_synthetic(output, num_images, config=GeneratorConfig(), first_image
     return path
 
 
-def _wanted(data_cfg, config):
-    """What the marker file records, as JSON reads it back (lists, not tuples)."""
+def _wanted(data_cfg, config, schema=COCO_17):
+    """What the marker file records, as JSON reads it back (lists, not tuples); the schema keeps sets apart."""
     wanted = {"version": GENERATOR_VERSION, "num_train_images": int(data_cfg.num_train_images),
-              "num_val_images": int(data_cfg.num_val_images), "generator": dataclasses.asdict(config)}
+              "num_val_images": int(data_cfg.num_val_images), "generator": dataclasses.asdict(config),
+              "keypoints": schema.to_dict()}
     return json.loads(json.dumps(wanted))
 
 
-def ensure_synthetic_dataset(data_cfg, num_workers=0, progress=True):
+def ensure_synthetic_dataset(data_cfg, num_workers=0, progress=True, schema=COCO_17):
     """Generates and converts the synthetic set under ``data_cfg.root`` unless it is there already.
 
     Writes ``train/`` and ``val/`` (COCO JSON + JPEGs; val is drawn with a different seed, so it is held out)
@@ -290,7 +313,7 @@ def ensure_synthetic_dataset(data_cfg, num_workers=0, progress=True):
 
     root = os.path.abspath(data_cfg.root)
     config = GeneratorConfig.from_config(data_cfg.get("generator", {}))
-    wanted = _wanted(data_cfg, config)
+    wanted = _wanted(data_cfg, config, schema)
     marker = os.path.join(root, MARKER_FILE)
     if os.path.exists(marker):
         with open(marker) as f:
@@ -310,9 +333,9 @@ def ensure_synthetic_dataset(data_cfg, num_workers=0, progress=True):
                   ("val", data_cfg.num_val_images, config.seed + 1_000_003, 1_000_001))
         for split, count, seed, first_id in splits:
             annotations = generate_synthetic(os.path.join(tmp, split), count, dataclasses.replace(config, seed=seed),
-                                             first_image_id=first_id)
+                                             first_image_id=first_id, schema=schema)
             convert_coco(annotations, os.path.join(tmp, split, "images"), os.path.join(tmp, "records"), split=split,
-                         num_workers=num_workers, progress=progress)
+                         num_workers=num_workers, progress=progress, schema=schema)
         with open(os.path.join(tmp, MARKER_FILE), "w") as f:
             json.dump(wanted, f, indent=2)
         if os.path.exists(root):

@@ -14,7 +14,7 @@ import dataclasses
 import tensorflow as tf
 from official.projects.centernet.ops.target_assigner import compute_std_dev_from_box_size
 
-from movenet_train.keypoints import NUM_KEYPOINTS
+from movenet_train.keypoints import COCO_17
 
 OUTPUT_STRIDE = 4  # of every MoveNet head
 
@@ -31,17 +31,25 @@ class TargetConfig:
     max_people: int = 20
 
     def __post_init__(self):
-        if len(self.keypoint_std) != NUM_KEYPOINTS:
-            raise ValueError(f"data.targets.keypoint_std: expected {NUM_KEYPOINTS} values, "
-                             f"got {len(self.keypoint_std)}")
         if self.center not in ("keypoints_mean", "box"):
             raise ValueError(f"data.targets.center: expected keypoints_mean or box, got {self.center!r}")
 
+    @property
+    def num_keypoints(self):
+        return len(self.keypoint_std)
+
     @classmethod
-    def from_config(cls, cfg):
+    def from_config(cls, cfg, schema=COCO_17):
+        """``keypoint_std`` null: ODAPI's rule, 10 x the schema's OKS sigmas; a list must have one per joint."""
         fields = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in dict(cfg).items() if k in fields}
+        if values.get("keypoint_std") is None:
+            values["keypoint_std"] = tuple(round(10.0 * s, 9) for s in schema.sigmas)
         values["keypoint_std"] = tuple(float(s) for s in values["keypoint_std"])
+        if len(values["keypoint_std"]) != schema.num_keypoints:
+            raise ValueError(f"data.targets.keypoint_std: expected {schema.num_keypoints} values (the keypoint schema "
+                             f"{schema.name!r} has {schema.num_keypoints} joints), got {len(values['keypoint_std'])}; "
+                             "null derives them from the schema's sigmas")
         return cls(**values)
 
 
@@ -102,8 +110,8 @@ def encode_targets(keypoints, visibility, boxes, is_crowd, grid_height, grid_wid
     """Dense targets of one image.
 
     Args:
-      keypoints: ``[N, 17, 2]`` (y, x) in grid cells.
-      visibility: ``[N, 17]`` int, COCO 0/1/2; 0 also for keypoints outside the grid.
+      keypoints: ``[N, K, 2]`` (y, x) in grid cells, K the schema's joints (``len(config.keypoint_std)``).
+      visibility: ``[N, K]`` int, COCO 0/1/2; 0 also for keypoints outside the grid.
       boxes: ``[N, 4]`` (ymin, xmin, ymax, xmax) in grid cells, clipped to the grid.
       is_crowd: ``[N]`` bool or 0/1.
       grid_height, grid_width: the output grid (python ints).
@@ -111,10 +119,11 @@ def encode_targets(keypoints, visibility, boxes, is_crowd, grid_height, grid_wid
       multi_pose: add the box targets of the MultiPose heads.
 
     Returns:
-      dict of float32 maps (see ``pipeline.build_dataset``), plus ``keypoints`` ``[P, 17, 3]`` (y, x normalised
+      dict of float32 maps (see ``pipeline.build_dataset``), plus ``keypoints`` ``[P, K, 3]`` (y, x normalised
       to the grid, visibility) of the people that have a centre, in input order, and ``num_valid``.
     """
     keypoints = tf.convert_to_tensor(keypoints, tf.float32)
+    num_keypoints = config.num_keypoints
     boxes = tf.convert_to_tensor(boxes, tf.float32)
     visibility = tf.cast(visibility, tf.int32)
     crowd = tf.cast(is_crowd, tf.bool)
@@ -138,7 +147,7 @@ def encode_targets(keypoints, visibility, boxes, is_crowd, grid_height, grid_wid
               & (xs[None, :, None] >= boxes[:, 1]) & (xs[None, :, None] <= boxes[:, 3]))  # [H, W, N]
     blackout = tf.cast(in_box, tf.float32)
     keypoint_heatmap_mask = 1.0 - tf.reduce_max(
-        tf.concat([tf.zeros([grid_height, grid_width, 1, NUM_KEYPOINTS]),
+        tf.concat([tf.zeros([grid_height, grid_width, 1, num_keypoints]),
                    blackout[..., None] * tf.cast(~labelled, tf.float32)[None, None]], axis=2), axis=2)
     center_mask = 1.0 - tf.reduce_max(
         tf.concat([tf.zeros([grid_height, grid_width, 1]), blackout * tf.cast(~has_centre, tf.float32)], axis=2),
@@ -163,10 +172,10 @@ def encode_targets(keypoints, visibility, boxes, is_crowd, grid_height, grid_wid
         "center_mask": center_mask,
         "keypoint_heatmap": keypoint_heatmap,
         "keypoint_heatmap_mask": keypoint_heatmap_mask,
-        "keypoint_offset": tf.reshape(offset * offset_mask, [grid_height, grid_width, 2 * NUM_KEYPOINTS]),
-        "keypoint_offset_mask": tf.reshape(offset_mask, [grid_height, grid_width, 2 * NUM_KEYPOINTS]),
-        "keypoint_regression": tf.reshape(regression * regression_mask, [grid_height, grid_width, 2 * NUM_KEYPOINTS]),
-        "keypoint_regression_mask": tf.reshape(regression_mask, [grid_height, grid_width, 2 * NUM_KEYPOINTS]),
+        "keypoint_offset": tf.reshape(offset * offset_mask, [grid_height, grid_width, 2 * num_keypoints]),
+        "keypoint_offset_mask": tf.reshape(offset_mask, [grid_height, grid_width, 2 * num_keypoints]),
+        "keypoint_regression": tf.reshape(regression * regression_mask, [grid_height, grid_width, 2 * num_keypoints]),
+        "keypoint_regression_mask": tf.reshape(regression_mask, [grid_height, grid_width, 2 * num_keypoints]),
         "num_people": tf.reduce_sum(tf.cast(has_centre, tf.float32)),
         "num_keypoints": tf.reduce_sum(tf.cast(labelled, tf.float32)),
     }
@@ -187,6 +196,6 @@ def encode_targets(keypoints, visibility, boxes, is_crowd, grid_height, grid_wid
                                         tf.cast(tf.where(labelled, visibility, 0), tf.float32)[..., None]], -1),
                              has_centre)[: config.max_people]
     targets["keypoints"] = tf.pad(people, [[0, config.max_people - tf.shape(people)[0]], [0, 0], [0, 0]])
-    targets["keypoints"].set_shape([config.max_people, NUM_KEYPOINTS, 3])
+    targets["keypoints"].set_shape([config.max_people, num_keypoints, 3])
     targets["num_valid"] = tf.shape(people)[0]
     return targets

@@ -2,7 +2,8 @@
 
 ``prepare_coco.py`` writes one ``tf.train.Example`` per image with the feature names of ODAPI's
 ``create_coco_tf_record.py`` (keypoints included), so the records also feed ODAPI tools. Coordinates are
-normalised to the stored image; keypoints are stored flat, 17 per person, as ODAPI does.
+normalised to the stored image; keypoints are stored flat, N per person (the keypoint schema's joints, 17 for
+COCO), as ODAPI does, with the joint names in ``image/object/keypoint/text``.
 """
 
 import numpy as np
@@ -40,6 +41,7 @@ def encode_example(
     keypoint_visibility,
     num_keypoints=None,
     sha256=None,
+    keypoint_names=KEYPOINT_NAMES,
 ):
     """One image and its people as a ``tf.train.Example``.
 
@@ -50,14 +52,16 @@ def encode_example(
       source_id, filename: the COCO image id (as a string) and file name.
       boxes: ``[N, 4]`` (ymin, xmin, ymax, xmax) normalised to the image.
       is_crowd: ``[N]`` 0/1. area: ``[N]`` COCO area (pixels).
-      keypoints: ``[N, 17, 2]`` (y, x) normalised to the image.
-      keypoint_visibility: ``[N, 17]`` COCO visibility 0/1/2.
+      keypoints: ``[N, K, 2]`` (y, x) normalised to the image, K = ``len(keypoint_names)``.
+      keypoint_visibility: ``[N, K]`` COCO visibility 0/1/2.
       num_keypoints: ``[N]`` labelled keypoints per person (default: visibility > 0 counted).
       sha256: hex digest of ``image_bytes`` (ODAPI's ``image/key/sha256``), optional.
+      keypoint_names: the schema's joint names (default COCO's 17).
     """
+    num_joints = len(keypoint_names)
     boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
-    keypoints = np.asarray(keypoints, np.float32).reshape(-1, NUM_KEYPOINTS, 2)
-    visibility = np.asarray(keypoint_visibility, np.int64).reshape(-1, NUM_KEYPOINTS)
+    keypoints = np.asarray(keypoints, np.float32).reshape(-1, num_joints, 2)
+    visibility = np.asarray(keypoint_visibility, np.int64).reshape(-1, num_joints)
     num_people = boxes.shape[0]
     if not (keypoints.shape[0] == visibility.shape[0] == len(is_crowd) == len(area) == num_people):
         raise ValueError(
@@ -85,7 +89,7 @@ def encode_example(
         "image/object/keypoint/x": _floats(keypoints[..., 1]),
         "image/object/keypoint/visibility": _ints(visibility),
         "image/object/keypoint/num": _ints(num_keypoints),
-        "image/object/keypoint/text": _bytes([n.encode() for n in KEYPOINT_NAMES] * num_people),
+        "image/object/keypoint/text": _bytes([str(n).encode() for n in keypoint_names] * num_people),
     }
     if sha256 is not None:
         feature["image/key/sha256"] = _bytes([sha256])
@@ -130,19 +134,20 @@ def decode_image_bytes(encoded):
     return image
 
 
-def parse_example(serialized, decode_image=True):
+def parse_example(serialized, decode_image=True, num_keypoints=NUM_KEYPOINTS):
     """A serialized example -> dict of tensors (one image, N people).
 
     Keys: ``image`` (uint8 ``[H, W, 3]``; the encoded bytes when ``decode_image`` is False), ``height``,
     ``width`` (int32), ``source_id``, ``filename`` (string), ``boxes`` (``[N, 4]`` normalised ymin, xmin,
-    ymax, xmax), ``is_crowd`` (int32 ``[N]``), ``area`` (``[N]``), ``keypoints`` (``[N, 17, 2]`` normalised
-    y, x), ``keypoint_visibility`` (int32 ``[N, 17]``, 0/1/2), ``num_keypoints`` (int32 ``[N]``).
+    ymax, xmax), ``is_crowd`` (int32 ``[N]``), ``area`` (``[N]``), ``keypoints`` (``[N, K, 2]`` normalised
+    y, x), ``keypoint_visibility`` (int32 ``[N, K]``, 0/1/2), ``num_keypoints`` (int32 ``[N]``); K is
+    ``num_keypoints``, the schema's joint count (records of another schema fail the reshape).
     """
     f = tf.io.parse_single_example(serialized, _FEATURES)
     image = decode_image_bytes(f["image/encoded"]) if decode_image else f["image/encoded"]
     boxes = tf.stack([_dense(f, f"image/object/bbox/{k}", tf.float32) for k in ("ymin", "xmin", "ymax", "xmax")], -1)
-    ky = tf.reshape(_dense(f, "image/object/keypoint/y", tf.float32), [-1, NUM_KEYPOINTS])
-    kx = tf.reshape(_dense(f, "image/object/keypoint/x", tf.float32), [-1, NUM_KEYPOINTS])
+    ky = tf.reshape(_dense(f, "image/object/keypoint/y", tf.float32), [-1, num_keypoints])
+    kx = tf.reshape(_dense(f, "image/object/keypoint/x", tf.float32), [-1, num_keypoints])
     return {
         "image": image,
         "height": tf.cast(f["image/height"], tf.int32),
@@ -153,14 +158,43 @@ def parse_example(serialized, decode_image=True):
         "is_crowd": _dense(f, "image/object/is_crowd", tf.int32),
         "area": _dense(f, "image/object/area", tf.float32),
         "keypoints": tf.stack([ky, kx], axis=-1),
-        "keypoint_visibility": tf.reshape(_dense(f, "image/object/keypoint/visibility", tf.int32), [-1, NUM_KEYPOINTS]),
+        "keypoint_visibility": tf.reshape(_dense(f, "image/object/keypoint/visibility", tf.int32), [-1, num_keypoints]),
         "num_keypoints": _dense(f, "image/object/keypoint/num", tf.int32),
     }
 
 
-def read_records(pattern, decode_image=True):
-    """``tf.data.Dataset`` of parsed examples from every file matching ``pattern`` (sorted, in order)."""
+def record_keypoint_names(files, max_examples=100):
+    """The joint names the records were written with (``image/object/keypoint/text`` of the first person)."""
+    for serialized in tf.data.TFRecordDataset(files[:1]).take(max_examples):
+        feature = tf.train.Example.FromString(serialized.numpy()).features.feature
+        texts = feature["image/object/keypoint/text"].bytes_list.value
+        people = len(feature["image/object/bbox/ymin"].float_list.value)
+        if people and texts:
+            return tuple(t.decode() for t in texts[: len(texts) // people])
+    return None
+
+
+def check_record_schema(files, schema, what):
+    """Clear error when records hold another keypoint schema than the model's (instead of a reshape error)."""
+    names = record_keypoint_names(files)
+    if names is not None and tuple(names) != tuple(schema.names):
+        raise ValueError(
+            f"{what}: the records hold {len(names)} keypoints {list(names)} but the keypoint schema "
+            f"{schema.name!r} ({schema.source}) has {schema.num_keypoints}: {list(schema.names)}; convert the data "
+            "with data/prepare_coco.py keypoints=<the same schema>")
+
+
+def read_records(pattern, decode_image=True, schema=None):
+    """``tf.data.Dataset`` of parsed examples from every file matching ``pattern`` (sorted, in order).
+
+    ``schema``: the records' keypoint schema (checked against them); None: the names they were written with.
+    """
     files = sorted(tf.io.gfile.glob(pattern))
     if not files:
         raise FileNotFoundError(f"no TFRecord files match {pattern}")
-    return tf.data.TFRecordDataset(files).map(lambda s: parse_example(s, decode_image))
+    if schema is not None:
+        check_record_schema(files, schema, f"records {pattern}")
+        num_keypoints = schema.num_keypoints
+    else:
+        num_keypoints = len(record_keypoint_names(files) or KEYPOINT_NAMES)
+    return tf.data.TFRecordDataset(files).map(lambda s: parse_example(s, decode_image, num_keypoints))

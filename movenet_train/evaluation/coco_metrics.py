@@ -13,7 +13,7 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from movenet_train.evaluation.protocols import is_person_with_keypoints
-from movenet_train.keypoints import KEYPOINT_NAMES, OKS_SIGMAS
+from movenet_train.keypoints import COCO_17
 
 # COCOeval.stats for keypoints, in order. -1 is pycocotools' "no ground truth in this area range".
 STAT_NAMES = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
@@ -41,8 +41,11 @@ class KeypointAP:
     recall_thresholds: np.ndarray
 
 
-def keypoint_ap(ground_truth, results, image_ids):
-    """COCO keypoint AP/AR of ``results`` (COCO results format) on the images ``image_ids`` of ``ground_truth``."""
+def keypoint_ap(ground_truth, results, image_ids, schema=COCO_17):
+    """COCO keypoint AP/AR of ``results`` (COCO results format) on the images ``image_ids`` of ``ground_truth``.
+
+    OKS uses the keypoint schema's sigmas (``COCOeval.params.kpt_oks_sigmas``; COCO's for COCO-17).
+    """
     gt = coco_from_dict(ground_truth)
     if results:
         with _quiet():
@@ -51,6 +54,7 @@ def keypoint_ap(ground_truth, results, image_ids):
         dt = coco_from_dict({"images": ground_truth["images"], "categories": ground_truth["categories"],
                              "annotations": []})
     evaluator = COCOeval(gt, dt, iouType="keypoints")
+    evaluator.params.kpt_oks_sigmas = schema.oks_sigmas
     evaluator.params.imgIds = sorted(image_ids)
     with _quiet():
         evaluator.evaluate()
@@ -64,7 +68,7 @@ def keypoint_ap(ground_truth, results, image_ids):
                       np.asarray(evaluator.params.iouThrs), np.asarray(evaluator.params.recThrs))
 
 
-def keypoint_similarities(annotation, keypoints):
+def keypoint_similarities(annotation, keypoints, sigmas=COCO_17.oks_sigmas):
     """OKS term of each joint, ``exp(-d^2 / (2 s^2 k^2))`` as in ``COCOeval.computeOks``; NaN where unlabelled.
 
     ``annotation``: a COCO ground-truth record; ``keypoints``: a COCO results ``keypoints`` list (x, y, score).
@@ -73,11 +77,11 @@ def keypoint_similarities(annotation, keypoints):
     gt = np.asarray(annotation["keypoints"], np.float64).reshape(-1, 3)
     dt = np.asarray(keypoints, np.float64).reshape(-1, 3)
     squared = (dt[:, 0] - gt[:, 0]) ** 2 + (dt[:, 1] - gt[:, 1]) ** 2
-    terms = np.exp(-squared / (2 * OKS_SIGMAS) ** 2 / (annotation["area"] + np.spacing(1)) / 2)
+    terms = np.exp(-squared / (2 * np.asarray(sigmas)) ** 2 / (annotation["area"] + np.spacing(1)) / 2)
     return np.where(gt[:, 2] > 0, terms, np.nan)
 
 
-def per_keypoint_table(ground_truth, results, image_ids):
+def per_keypoint_table(ground_truth, results, image_ids, schema=COCO_17):
     """Per joint: labelled count, mean OKS term and PCK at the OKS-0.5 radius, over the scored people.
 
     Each person (non-crowd, with keypoints) is paired with the prediction of its image that has the highest
@@ -91,13 +95,13 @@ def per_keypoint_table(ground_truth, results, image_ids):
     for ann in ground_truth["annotations"]:
         if ann["image_id"] not in image_ids or not is_person_with_keypoints(ann):
             continue
-        candidates = [keypoint_similarities(ann, kp) for kp in predictions.get(ann["image_id"], [])]
+        candidates = [keypoint_similarities(ann, kp, schema.oks_sigmas) for kp in predictions.get(ann["image_id"], [])]
         if candidates:
             terms.append(max(candidates, key=np.nanmean))
         else:
             labelled = np.asarray(ann["keypoints"]).reshape(-1, 3)[:, 2] > 0
             terms.append(np.where(labelled, 0.0, np.nan))
-    terms = np.array(terms).reshape(-1, len(KEYPOINT_NAMES))
+    terms = np.array(terms).reshape(-1, schema.num_keypoints)
     labelled = ~np.isnan(terms)
     counts = labelled.sum(axis=0)
     with np.errstate(invalid="ignore"):
@@ -105,4 +109,4 @@ def per_keypoint_table(ground_truth, results, image_ids):
         pck = np.sum(np.nan_to_num(terms) >= PCK_OKS_THRESHOLD, axis=0) / counts
     return [{"keypoint": name, "labelled": int(n), "mean_oks": None if n == 0 else round(float(m), 4),
              "pck": None if n == 0 else round(float(p), 4)}
-            for name, n, m, p in zip(KEYPOINT_NAMES, counts, mean_oks, pck)]
+            for name, n, m, p in zip(schema.names, counts, mean_oks, pck)]

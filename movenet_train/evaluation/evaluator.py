@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 
 from movenet_train.checkpoints import sha256_of
 from movenet_train.evaluation import coco_metrics, inputs, outputs, plots, protocols
+from movenet_train.keypoints import COCO_17
 
 
 def evaluate(predictor, annotations=None, images=None, records=None, protocol="single_person", crop="none",
@@ -29,7 +30,8 @@ def evaluate(predictor, annotations=None, images=None, records=None, protocol="s
     Prints nothing but a tqdm bar (``progress=False`` hides it).
     """
     proto = protocols.build(protocol, predictor, crop, crop_scale, **protocol_options)
-    ground_truth, samples, total, source = _open_source(proto, annotations, images, records, max_images)
+    schema = getattr(predictor, "schema", COCO_17)  # stand-in predictors (tests) may not say: COCO-17
+    ground_truth, samples, total, source = _open_source(proto, annotations, images, records, max_images, schema)
 
     results, image_ids, num_people = [], [], 0
     with tqdm(total=total, desc=f"eval {protocol}", unit="img", disable=not progress, leave=False) as bar:
@@ -45,7 +47,7 @@ def evaluate(predictor, annotations=None, images=None, records=None, protocol="s
             " (it needs exactly one annotation per image, a non-crowd person with keypoints)"
             if protocol == "single_person" else ""))
 
-    ap = coco_metrics.keypoint_ap(ground_truth, results, image_ids)
+    ap = coco_metrics.keypoint_ap(ground_truth, results, image_ids, schema)
     metrics = {
         **ap.stats,
         "num_images": len(image_ids),
@@ -58,9 +60,12 @@ def evaluate(predictor, annotations=None, images=None, records=None, protocol="s
         "checkpoint_sha256": sha256_of(checkpoint) if checkpoint and os.path.exists(checkpoint) else None,
         "data": source,
         "evaluator": "pycocotools COCOeval(iouType='keypoints')",
+        "keypoints": schema.name,
+        "num_keypoints": schema.num_keypoints,
+        "oks_sigmas": list(schema.sigmas),
     }
     if output_dir:
-        table = coco_metrics.per_keypoint_table(ground_truth, results, image_ids)
+        table = coco_metrics.per_keypoint_table(ground_truth, results, image_ids, schema)
         title = f"{os.path.basename(os.path.normpath(checkpoint)) if checkpoint else predictor.kind} - {protocol}"
         figures = {outputs.PRECISION_RECALL_PLOT: plots.precision_recall_figure(ap, title),
                    outputs.PER_KEYPOINT_PLOT: plots.per_keypoint_figure(table, title)}
@@ -68,18 +73,18 @@ def evaluate(predictor, annotations=None, images=None, records=None, protocol="s
     return metrics
 
 
-def _open_source(proto, annotations, images, records, max_images=None):
+def _open_source(proto, annotations, images, records, max_images=None, schema=None):
     """(ground truth, samples the protocol selects, their count or None, description of the data)."""
     if records:
         if annotations or images:
             raise ValueError("give either records=<glob> (which carry their ground truth) or "
                              "annotations=<json> with images=<dir>, not both")
-        ground_truth, stream = inputs.record_source(records)
+        ground_truth, stream = inputs.record_source(records, schema)
         selected = itertools.islice((s for s in stream if proto.select(s.annotations)), max_images)
         return ground_truth, selected, max_images, f"records={records}"
     if not annotations:
         raise ValueError("no data to evaluate: pass annotations=<json> with images=<dir>, or records=<glob>")
-    ground_truth, samples = inputs.coco_source(annotations, images)
+    ground_truth, samples = inputs.coco_source(annotations, images, schema)
     selected = [s for s in samples if proto.select(s.annotations)][:max_images]
     source = f"annotations={os.path.abspath(annotations)}"
     if not selected:

@@ -10,7 +10,7 @@ from typing import Callable
 
 import numpy as np
 
-from movenet_train.keypoints import NUM_KEYPOINTS
+from movenet_train.keypoints import COCO_17
 from movenet_train.preprocessing import load_rgb
 
 PERSON_CATEGORY = {"id": 1, "name": "person", "supercategory": "person"}
@@ -23,19 +23,19 @@ class Sample:
     load: Callable[[], np.ndarray]  # -> RGB uint8 [H, W, 3]
 
 
-def read_annotations(path):
-    """The COCO dataset dict of ``path``, validated as person keypoints by the data package's reader."""
+def read_annotations(path, schema=None):
+    """The COCO dataset dict of ``path``, validated against the keypoint schema by the data package's reader."""
     from movenet_train.data.coco import load_keypoint_annotations
 
     path = str(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"annotation file {path} does not exist")
-    return load_keypoint_annotations(path).raw
+    return load_keypoint_annotations(path, schema or COCO_17).raw
 
 
-def coco_source(annotations, images):
-    """(ground truth dict, list of Sample) from a COCO keypoint file and its image folder."""
-    data = read_annotations(annotations)
+def coco_source(annotations, images, schema=None):
+    """(ground truth dict, list of Sample) from a COCO keypoint file and its image folder (of ``schema``'s joints)."""
+    data = read_annotations(annotations, schema)
     if images is None:
         raise ValueError(f"images=<dir> is needed with annotations={annotations}")
     if not os.path.isdir(images):
@@ -70,16 +70,18 @@ def _load(path, image):
     return pixels
 
 
-def record_source(pattern):
+def record_source(pattern, schema=None):
     """(ground truth dict, iterator of Sample) from TFRecords; the ground truth fills in as the stream is read."""
     from movenet_train.data.tfrecord import read_records  # the data stage's reader and schema
 
-    dataset = read_records(str(pattern))  # raises FileNotFoundError naming the pattern
-    data = {"images": [], "annotations": [], "categories": [dict(PERSON_CATEGORY, keypoints=[], skeleton=[])]}
+    schema = schema or COCO_17
+    dataset = read_records(str(pattern), schema=schema)  # raises FileNotFoundError naming the pattern
+    data = {"images": [], "annotations": [], "categories": [dict(PERSON_CATEGORY, keypoints=list(schema.names),
+                                                                 skeleton=[])]}
 
     def samples():
         for index, example in enumerate(dataset.as_numpy_iterator()):
-            image, annotations = _record_to_coco(example, index, len(data["annotations"]))
+            image, annotations = _record_to_coco(example, index, len(data["annotations"]), schema.num_keypoints)
             data["images"].append(image)
             data["annotations"].extend(annotations)
             yield Sample(image, annotations, lambda pixels=example["image"]: pixels)
@@ -91,15 +93,15 @@ def _text(value):
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _record_to_coco(example, index, first_annotation_id):
+def _record_to_coco(example, index, first_annotation_id, num_keypoints=COCO_17.num_keypoints):
     """COCO image record and person annotations of one parsed example (pixels from normalised coordinates)."""
     height, width = int(example["height"]), int(example["width"])
     source_id = _text(example["source_id"])
     image_id = int(source_id) if source_id.isdigit() else index
     image = {"id": image_id, "file_name": _text(example["filename"]), "height": height, "width": width}
     annotations = []
-    keypoints = np.asarray(example["keypoints"], np.float64).reshape(-1, NUM_KEYPOINTS, 2)
-    visibility = np.asarray(example["keypoint_visibility"]).reshape(-1, NUM_KEYPOINTS)
+    keypoints = np.asarray(example["keypoints"], np.float64).reshape(-1, num_keypoints, 2)
+    visibility = np.asarray(example["keypoint_visibility"]).reshape(-1, num_keypoints)
     for i, box in enumerate(np.asarray(example["boxes"], np.float64).reshape(-1, 4)):
         ymin, xmin, ymax, xmax = box * [height, width, height, width]
         labelled = visibility[i] > 0

@@ -3,8 +3,7 @@
 from omegaconf import OmegaConf
 
 from movenet_train.evaluation.evaluator import evaluate
-from movenet_train.modeling import MoveNetSpec
-from movenet_train.runtime import load_predictor
+from movenet_train.runtime import check_config_schema, config_spec, load_predictor
 
 
 def run(cfg):
@@ -12,8 +11,8 @@ def run(cfg):
     if OmegaConf.is_missing(cfg, "checkpoint"):
         raise ValueError("checkpoint=<path> is required: a training or imported checkpoint, a released model.json, "
                          "a .tflite or a SavedModel directory")
-    spec = MoveNetSpec.from_config(cfg.model) if cfg.get("model") else None
-    predictor = load_predictor(cfg.checkpoint, spec, num_threads=cfg.num_threads)
+    predictor = load_predictor(cfg.checkpoint, config_spec(cfg), num_threads=cfg.num_threads)
+    check_config_schema(cfg, predictor.schema, cfg.checkpoint)
     protocol = cfg.protocol or ("multi_person" if predictor.multi_pose else "single_person")
     metrics = evaluate(
         predictor,

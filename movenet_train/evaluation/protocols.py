@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from movenet_train.evaluation import crops
-from movenet_train.keypoints import NUM_KEYPOINTS
+from movenet_train.keypoints import COCO_17
 from movenet_train.preprocessing import model_input, unletterbox
 
 PROTOCOLS = ("single_person", "multi_person")
@@ -60,6 +60,7 @@ class SinglePerson:
     input_size: int
     crop: str = "none"
     crop_scale: float = 1.25
+    num_keypoints: int = COCO_17.num_keypoints  # of the model's schema
 
     name = "single_person"
 
@@ -82,7 +83,7 @@ class SinglePerson:
         return model_input(image, size, size), Frame(image.shape[0], image.shape[1], size, size)
 
     def results(self, output, frame, image_id):
-        keypoints = np.asarray(output).reshape(NUM_KEYPOINTS, 3)  # [1, 17, 3] per image
+        keypoints = np.asarray(output).reshape(self.num_keypoints, 3)  # [1, N, 3] per image
         scores = keypoints[:, 2]
         return [coco_result(image_id, frame.to_pixels(keypoints[:, :2]), scores, pose_score(scores))]
 
@@ -93,6 +94,7 @@ class MultiPerson:
     multiple: int = 32  # MoveNet MultiPose takes any H, W that are multiples of 32
     # Low, because COCO AP never drops when lower-scored people are added (TF.js draws people from 0.25).
     score_threshold: float = 0.1
+    num_keypoints: int = COCO_17.num_keypoints  # of the model's schema
 
     name = "multi_person"
 
@@ -115,15 +117,21 @@ class MultiPerson:
 
     def results(self, output, frame, image_id):
         results = []
-        for person in np.asarray(output).reshape(-1, 3 * NUM_KEYPOINTS + 5):
+        n = self.num_keypoints
+        for person in np.asarray(output).reshape(-1, 3 * n + 5):
             if person[-1] < self.score_threshold:
                 continue
-            keypoints = person[:3 * NUM_KEYPOINTS].reshape(NUM_KEYPOINTS, 3)
+            keypoints = person[:3 * n].reshape(n, 3)
             results.append(coco_result(image_id, frame.to_pixels(keypoints[:, :2]), keypoints[:, 2], person[-1]))
         return results
 
 
-MULTI_PERSON_OPTIONS = tuple(f.name for f in dataclasses.fields(MultiPerson))
+MULTI_PERSON_OPTIONS = tuple(f.name for f in dataclasses.fields(MultiPerson) if f.name != "num_keypoints")
+
+
+def _num_keypoints(predictor):
+    schema = getattr(predictor, "schema", None)  # export's image selection passes a stand-in without one
+    return schema.num_keypoints if schema is not None else COCO_17.num_keypoints
 
 
 def build(protocol, predictor, crop="none", crop_scale=1.25, **options):
@@ -136,13 +144,13 @@ def build(protocol, predictor, crop="none", crop_scale=1.25, **options):
         if predictor.multi_pose:
             raise ValueError("protocol=single_person needs a single-pose model (Lightning, Thunder); this checkpoint "
                              "is multi-pose: use protocol=multi_person")
-        return SinglePerson(predictor.input_size, crop, crop_scale)
+        return SinglePerson(predictor.input_size, crop, crop_scale, _num_keypoints(predictor))
     if protocol == "multi_person":
         if not predictor.multi_pose:
             raise ValueError("protocol=multi_person needs a multi-pose model (+exp=multipose_lightning); this "
                              "checkpoint is single-pose: use protocol=single_person")
         if crop != "none":
             raise ValueError(f"crop={crop!r} applies to protocol=single_person only; use crop=none")
-        return MultiPerson(**options)
+        return MultiPerson(**options, num_keypoints=_num_keypoints(predictor))
     raise ValueError(f"protocol={protocol!r}: expected one of {', '.join(PROTOCOLS)} "
                      "(the video protocol belongs to the tracker)")

@@ -11,12 +11,13 @@ from movenet_train.preprocessing import load_rgb, model_input
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 
-def calibration_images(cfg, height, width, exclude=()):
+def calibration_images(cfg, height, width, exclude=(), schema=None):
     """(uint8 ``[N, height, width, 3]``, list of N image names) from ``cfg`` (the ``calibration`` config).
 
     Sources: ``records`` (a glob of prepare_coco.py TFRecords), ``annotations`` (a COCO json) with ``images``
     (its folder), or ``images`` alone (a folder or a glob). The first ``num_images`` images are taken in file
-    order, skipping the names in ``exclude``. Returns (None, []) when no source is configured.
+    order, skipping the names in ``exclude``. Returns (None, []) when no source is configured. ``schema``: the
+    model's keypoint schema, which annotations and records are checked against (default COCO-17).
     """
 
     if cfg.get("num_images") is None or int(cfg.num_images) < 1:
@@ -26,9 +27,9 @@ def calibration_images(cfg, height, width, exclude=()):
     if cfg.get("records"):
         if cfg.get("annotations") or cfg.get("images"):
             raise ValueError("give either calibration.records=<glob> or calibration.annotations/images, not both")
-        named = _from_records(cfg.records)
+        named = _from_records(cfg.records, schema)
     elif cfg.get("annotations"):
-        named = _from_annotations(cfg.annotations, cfg.get("images"))
+        named = _from_annotations(cfg.annotations, cfg.get("images"), schema)
     elif cfg.get("images"):
         named = _from_folder(cfg.images)
     else:
@@ -43,21 +44,21 @@ def calibration_images(cfg, height, width, exclude=()):
     return images, [name for name, _ in chosen]
 
 
-def _from_records(pattern):
+def _from_records(pattern, schema=None):
     from movenet_train.data.tfrecord import read_records
 
-    for example in read_records(pattern).as_numpy_iterator():
+    for example in read_records(pattern, schema=schema).as_numpy_iterator():
         yield example["filename"].decode(), lambda image=example["image"]: image
 
 
-def _from_annotations(annotations, images):
+def _from_annotations(annotations, images, schema=None):
     from movenet_train.evaluation.inputs import read_annotations
 
     if not images:
         raise ValueError(f"calibration.images=<dir> is needed with calibration.annotations={annotations}")
     if not os.path.isdir(images):
         raise FileNotFoundError(f"calibration.images={images} is not a folder")
-    for record in read_annotations(annotations)["images"]:
+    for record in read_annotations(annotations, schema)["images"]:
         path = os.path.join(images, record["file_name"])
         yield record["file_name"], lambda path=path: _load(path, "calibration.annotations")
 

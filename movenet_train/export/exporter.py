@@ -1,5 +1,6 @@
 """``export_model``: every requested format into a staging folder, each file run and compared, then moved into place."""
 
+import json
 import os
 import tempfile
 import time
@@ -44,7 +45,7 @@ def export_model(model, spec, output, formats=DEFAULT_FORMATS, calibration_image
     arguments of ``movenet_train.evaluation.evaluate`` (the eval config group); when they name data, the report
     has the AP of the Keras model and of each file.
     """
-    from movenet_train.runtime import KerasPredictor, load_predictor
+    from movenet_train.runtime import SCHEMA_FILE, KerasPredictor, load_predictor
 
     formats = check_formats(formats)
     check_output(os.path.abspath(output), overwrite)
@@ -58,7 +59,9 @@ def export_model(model, spec, output, formats=DEFAULT_FORMATS, calibration_image
     reference = keras(parity_inputs)
     evaluating = bool(eval_options and (eval_options.get("annotations") or eval_options.get("records")))
 
+    schema = spec.schema
     result = {"model": spec.name, "input_size": spec.input_size, "multi_pose": spec.multi_pose,
+              "keypoints": {"name": schema.name, "num_keypoints": schema.num_keypoints, "file": SCHEMA_FILE},
               **(extra_report or {}), "int8_float_parts": list(float_parts), "files": {},
               "parity_inputs": {"images": "calibration" if calibration_images is not None else "random",
                                 "num_images": len(parity_inputs)}}
@@ -66,6 +69,10 @@ def export_model(model, spec, output, formats=DEFAULT_FORMATS, calibration_image
         result["keras"] = {"AP": _ap(keras, eval_options)}
     with staging_folder(output, overwrite) as staging, tempfile.TemporaryDirectory(dir=staging) as scratch:
         sources = _Sources(model, spec, scratch)
+        # The exported graphs carry N but not the joints' names, flips or sigmas: eval, predict and the tracker read
+        # them from this file beside the exported files.
+        with open(os.path.join(staging, SCHEMA_FILE), "w") as f:
+            json.dump(schema.to_dict(), f, indent=2)
         for fmt in formats:
             name = file_name(spec, fmt)
             path = os.path.join(staging, name)
@@ -91,7 +98,8 @@ def export_model(model, spec, output, formats=DEFAULT_FORMATS, calibration_image
                 # version that lays the graph out otherwise should not cost the user the other formats.
                 entry["parity"] = {"error": f"cannot run {path}: {err}"}
                 continue
-            entry["parity"] = report.parity(reference, predictor(parity_inputs), spec.multi_pose)
+            entry["parity"] = report.parity(reference, predictor(parity_inputs), spec.multi_pose,
+                                            num_keypoints=schema.num_keypoints)
             if evaluating:
                 entry["AP"] = _ap(predictor, eval_options)
         report.write_report(result, staging)
@@ -130,8 +138,6 @@ def _signature(fmt, path):
     if fmt == "saved_model":
         return report.saved_model_signature(path)
     if fmt == "tfjs":
-        import json
-
         with open(_runnable(fmt, path)) as f:
             return json.load(f).get("signature")
     return report.tflite_signature(path)

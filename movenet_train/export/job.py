@@ -9,8 +9,7 @@ from movenet_train.atomic import check_output
 from movenet_train.checkpoints import sha256_of
 from movenet_train.export.calibration import calibration_images
 from movenet_train.export.exporter import check_formats, export_model
-from movenet_train.modeling import MoveNetSpec
-from movenet_train.runtime import load_keras
+from movenet_train.runtime import check_config_schema, config_spec, load_keras
 
 
 def run(cfg):
@@ -18,11 +17,11 @@ def run(cfg):
     formats = check_formats(cfg.formats)
     output = os.path.abspath(cfg.output)
     check_output(output, cfg.overwrite)  # before the slow part
-    spec = MoveNetSpec.from_config(cfg.model) if cfg.get("model") else None
-    model, spec = load_keras(cfg.checkpoint, spec)
+    model, spec = load_keras(cfg.checkpoint, config_spec(cfg))
+    check_config_schema(cfg, spec.schema, cfg.checkpoint)
     eval_options = OmegaConf.to_container(cfg.eval, resolve=True) if cfg.get("eval") else None
     exclude = eval_scored_images(spec, eval_options) if cfg.calibration.exclude_eval_images else []
-    images, names = calibration_images(cfg.calibration, spec.input_size, spec.input_size, exclude)
+    images, names = calibration_images(cfg.calibration, spec.input_size, spec.input_size, exclude, spec.schema)
     checkpoint = str(cfg.checkpoint)
     extra = {
         "checkpoint": os.path.abspath(checkpoint),
@@ -43,8 +42,8 @@ def eval_scored_images(spec, eval_options):
         return []
     from movenet_train.evaluation import inputs, protocols
 
-    _, samples = inputs.coco_source(eval_options["annotations"], eval_options.get("images"))
-    model_like = types.SimpleNamespace(multi_pose=spec.multi_pose, input_size=spec.input_size)
+    _, samples = inputs.coco_source(eval_options["annotations"], eval_options.get("images"), spec.schema)
+    model_like = types.SimpleNamespace(multi_pose=spec.multi_pose, input_size=spec.input_size, schema=spec.schema)
     options = {k: eval_options[k] for k in protocols.MULTI_PERSON_OPTIONS if k in eval_options}
     protocol = protocols.build(eval_options.get("protocol", "single_person"), model_like,
                                eval_options.get("crop", "none"), eval_options.get("crop_scale", 1.25), **options)

@@ -51,18 +51,18 @@ def saved_model_signature(path):
     return signatures
 
 
-def parity(reference, outputs, multi_pose=False, min_instance_score=0.25):
+def parity(reference, outputs, multi_pose=False, min_instance_score=0.25, num_keypoints=NUM_KEYPOINTS):
     """Deviation of decoded outputs from the reference's: normalised (y, x) keypoint coordinates and scores.
 
-    Single-pose outputs are ``[N, 1, 17, 3]``. Multi-pose outputs ``[N, 6, 56]`` list people by score, and an
+    Single-pose outputs are ``[B, 1, K, 3]``. Multi-pose outputs ``[B, 6, 3K + 5]`` list people by score, and an
     equal-scored pair can swap places, so each person the reference finds (instance score >= ``min_instance_score``)
     is compared with the nearest person of ``outputs``.
     """
     reference, outputs = np.asarray(reference, np.float64), np.asarray(outputs, np.float64)
     if multi_pose:
-        reference, outputs = _matched_people(reference, outputs, min_instance_score)
-    ref = reference.reshape(-1, NUM_KEYPOINTS, 3)
-    out = outputs.reshape(-1, NUM_KEYPOINTS, 3)
+        reference, outputs = _matched_people(reference, outputs, min_instance_score, num_keypoints)
+    ref = reference.reshape(-1, num_keypoints, 3)
+    out = outputs.reshape(-1, num_keypoints, 3)
     if not len(ref):
         return {"num_images": int(len(np.asarray(reference))), "num_poses": 0}
     coords, scores = np.abs(ref[..., :2] - out[..., :2]), np.abs(ref[..., 2] - out[..., 2])
@@ -70,9 +70,9 @@ def parity(reference, outputs, multi_pose=False, min_instance_score=0.25):
             "score_max": float(scores.max()), "score_mean": float(scores.mean()), "num_poses": int(len(ref))}
 
 
-def _matched_people(reference, outputs, min_instance_score):
-    """(reference people, their nearest output people), keypoints only: ``[P, 17 * 3]`` each."""
-    keypoints = 3 * NUM_KEYPOINTS
+def _matched_people(reference, outputs, min_instance_score, num_keypoints=NUM_KEYPOINTS):
+    """(reference people, their nearest output people), keypoints only: ``[P, K * 3]`` each."""
+    keypoints = 3 * num_keypoints
     matched_ref, matched_out = [], []
     for ref_people, out_people in zip(reference, outputs):
         for person in ref_people[ref_people[:, -1] >= min_instance_score]:

@@ -4,7 +4,7 @@ import dataclasses
 
 import tf_keras as keras
 
-from movenet_train.keypoints import NUM_KEYPOINTS
+from movenet_train.keypoints import COCO_17, KeypointSchema
 from movenet_train.modeling import fpn, heads, mobilenet_v2
 
 
@@ -16,14 +16,46 @@ class MoveNetSpec:
     alpha: float
     input_size: int  # square input of single-pose models; long side for multi-pose
     multi_pose: bool = False
-    num_keypoints: int = NUM_KEYPOINTS
+    num_keypoints: int = None  # None: the schema's count (17 without a schema)
     heatmap_bias_init: float = -2.19
     batch_norm_momentum: float = 0.99
+    # The keypoint schema (names, flips, skeleton, sigmas, torso). None: not given, which a checkpoint's
+    # stored schema fills in when the model is restored; COCO-17 for a 17-keypoint model otherwise.
+    keypoints: KeypointSchema = None
+
+    def __post_init__(self):
+        if isinstance(self.keypoints, dict):  # read back from movenet.json
+            object.__setattr__(self, "keypoints", KeypointSchema.from_dict(self.keypoints, "movenet.json 'spec'"))
+        if self.num_keypoints is None:
+            object.__setattr__(self, "num_keypoints", self.keypoints.num_keypoints if self.keypoints else
+                               COCO_17.num_keypoints)
+        if self.keypoints is not None and self.num_keypoints != self.keypoints.num_keypoints:
+            raise ValueError(
+                f"model.num_keypoints={self.num_keypoints} but the keypoint schema {self.keypoints.name!r} "
+                f"({self.keypoints.source}) has {self.keypoints.num_keypoints} joints; leave model.num_keypoints "
+                "null to take the schema's count")
 
     @classmethod
-    def from_config(cls, cfg):
-        fields = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in dict(cfg).items() if k in fields})
+    def from_config(cls, cfg, keypoints=None):
+        """From the ``model`` group; ``keypoints``: a ``KeypointSchema`` or the ``keypoints`` group (or None)."""
+        fields = {f.name for f in dataclasses.fields(cls)} - {"keypoints"}
+        if keypoints is not None and not isinstance(keypoints, KeypointSchema):
+            keypoints = KeypointSchema.from_config(keypoints)
+        return cls(**{k: v for k, v in dict(cfg).items() if k in fields}, keypoints=keypoints)
+
+    @property
+    def schema(self):
+        """The keypoint schema of the model's outputs."""
+        if self.keypoints is not None:
+            return self.keypoints
+        if self.num_keypoints == COCO_17.num_keypoints:
+            return COCO_17
+        raise ValueError(f"MoveNet {self.name} predicts {self.num_keypoints} keypoints but has no keypoint schema; "
+                         "pass keypoints=<schema> (configs/keypoints)")
+
+    def with_schema(self):
+        """This spec with its schema filled in (what checkpoints record)."""
+        return dataclasses.replace(self, keypoints=self.schema)
 
     @property
     def head_keys(self):

@@ -1,7 +1,9 @@
 """Format detection, variant inference and the import itself."""
 
+import dataclasses
 import os
 
+from movenet_train.keypoints import COCO_17
 from movenet_train.modeling.movenet import MoveNetSpec, build_model
 from movenet_train.pretrained import folded
 
@@ -49,7 +51,8 @@ def read_folded(path):
 def released_spec(ops, input_size=None):
     alpha, multi_pose = folded.infer_architecture(ops)
     name, default_size = RELEASED_VARIANTS.get((alpha, multi_pose), (f"movenet_alpha{alpha}", 256))
-    return MoveNetSpec(name=name, alpha=alpha, input_size=input_size or default_size, multi_pose=multi_pose)
+    return MoveNetSpec(name=name, alpha=alpha, input_size=input_size or default_size, multi_pose=multi_pose,
+                       keypoints=COCO_17)
 
 
 def check_spec(expected, found, path):
@@ -65,6 +68,12 @@ def check_spec(expected, found, path):
             f"{path} takes {found.input_size}x{found.input_size} input but the config's model takes "
             f"{expected.input_size}x{expected.input_size}"
         )
+    if expected.keypoints is not None and expected.keypoints != found.schema:
+        raise folded.ReleasedGraphError(
+            f"{path} predicts the COCO-17 keypoints but the config asks for the schema {expected.keypoints.name!r} "
+            f"({expected.keypoints.num_keypoints} joints); to train that schema from these weights, pass the file "
+            "as checkpoint= to train.py (fine-tuning copies the joints that keep their name)"
+        )
 
 
 def import_released(path, spec=None):
@@ -73,7 +82,8 @@ def import_released(path, spec=None):
     found = released_spec(ops, input_size)
     if spec is not None:
         check_spec(spec, found, path)
-    spec = spec or found
+    spec = found if spec is None else dataclasses.replace(spec, keypoints=found.keypoints,
+                                                           num_keypoints=found.num_keypoints)
     model = build_model(spec)
     folded.assign_folded_weights(model, ops, source=str(path))
     return model, spec
@@ -84,8 +94,10 @@ def import_to_checkpoint(cfg):
     from movenet_train.checkpoints import save_model_checkpoint, sha256_of
     from movenet_train.modeling.movenet import folded_parameter_count
 
-    spec = MoveNetSpec.from_config(cfg.model) if cfg.get("model") else None
-    model, spec = import_released(cfg.source, spec)
+    from movenet_train.runtime import check_config_schema, config_spec
+
+    model, spec = import_released(cfg.source, config_spec(cfg))
+    check_config_schema(cfg, spec.schema, cfg.source)
     metadata = {"source": os.path.abspath(cfg.source), "source_sha256": sha256_of(cfg.source)}
     out = save_model_checkpoint(model, spec, cfg.output, metadata, overwrite=cfg.overwrite)
     print(f"imported MoveNet {spec.name} ({folded_parameter_count(model):,} folded parameters) from {cfg.source}")

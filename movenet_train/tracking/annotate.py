@@ -12,9 +12,8 @@ from omegaconf import OmegaConf
 from tqdm import tqdm
 
 from movenet_train.atomic import atomic_path
-from movenet_train.keypoints import KEYPOINT_NAMES
-from movenet_train.modeling import MoveNetSpec
-from movenet_train.runtime import load_predictor
+from movenet_train.keypoints import COCO_17
+from movenet_train.runtime import check_config_schema, config_spec, load_predictor
 from movenet_train.tracking import media
 from movenet_train.tracking.tracker import PoseTracker, TrackerConfig
 from movenet_train.visualization import DEFAULT_THRESHOLD, draw_box, draw_skeleton
@@ -24,20 +23,20 @@ logger = logging.getLogger(__name__)
 KEYPOINTS_FILE = "keypoints.json"
 
 
-def pose_record(pose):
-    """JSON of one pose: keypoints in pixels of the original frame."""
+def pose_record(pose, names=COCO_17.names):
+    """JSON of one pose: keypoints in pixels of the original frame, named by the model's keypoint schema."""
     return {
         "score": round(float(pose.score), 4),
         "keypoints": [
             {"name": name, "x": round(float(x), 2), "y": round(float(y), 2), "score": round(float(s), 4)}
-            for name, (y, x), s in zip(KEYPOINT_NAMES, pose.keypoints, pose.scores)
+            for name, (y, x), s in zip(names, pose.keypoints, pose.scores)
         ],
     }
 
 
-def draw_poses(image, poses, threshold=DEFAULT_THRESHOLD):
+def draw_poses(image, poses, threshold=DEFAULT_THRESHOLD, schema=None):
     for pose in poses:
-        image = draw_skeleton(image, pose.keypoints, pose.scores, threshold)
+        image = draw_skeleton(image, pose.keypoints, pose.scores, threshold, schema)
     return image
 
 
@@ -80,7 +79,7 @@ def annotate(predictor, reader, output_dir, tracker_config=TrackerConfig(), crop
             if stills:
                 tracker.reset()
             poses = tracker(frame.image, frame.timestamp)
-            image = draw_poses(frame.image, poses, threshold)
+            image = draw_poses(frame.image, poses, threshold, tracker.schema)
             if draw_crop and tracker.crop:
                 image = draw_box(image, tracker.last_region.to_pixels(*frame.image.shape[:2]))
             if stills:
@@ -89,7 +88,7 @@ def annotate(predictor, reader, output_dir, tracker_config=TrackerConfig(), crop
                 writer.write(image)
             frames.append({"index": index, "file": frame.name, "timestamp": round(frame.timestamp, 6),
                            "height": frame.image.shape[0], "width": frame.image.shape[1],
-                           "poses": [pose_record(p) for p in poses]})
+                           "poses": [pose_record(p, tracker.schema.names) for p in poses]})
         if writer is not None:
             writer.close()
     except BaseException:
@@ -103,7 +102,7 @@ def annotate(predictor, reader, output_dir, tracker_config=TrackerConfig(), crop
         "crop": tracker.crop,
         "smoothing": tracker.smoothing,
         "fps": reader.fps,
-        "keypoint_names": list(KEYPOINT_NAMES),
+        "keypoint_names": list(tracker.schema.names),
         "frames": frames,
     }
     _write_json(keypoints_path, result)
@@ -118,8 +117,8 @@ def _write_json(path, content):
 def predict(cfg):
     """The ``predict`` entry point: the input is opened first, so an undecodable file fails before the model loads."""
     reader = media.open_media(cfg.input)
-    spec = MoveNetSpec.from_config(cfg.model) if cfg.get("model") else None
-    predictor = load_predictor(cfg.checkpoint, spec, num_threads=cfg.get("num_threads"))
+    predictor = load_predictor(cfg.checkpoint, config_spec(cfg), num_threads=cfg.get("num_threads"))
+    check_config_schema(cfg, predictor.schema, cfg.checkpoint)
     tracker_config = TrackerConfig.from_config(OmegaConf.to_container(cfg.tracking, resolve=True))
     result = annotate(predictor, reader, cfg.output, tracker_config, crop=cfg.crop, smoothing=cfg.smoothing,
                       threshold=cfg.threshold, draw_crop=cfg.draw_crop, overwrite=cfg.overwrite)

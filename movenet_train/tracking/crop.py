@@ -15,7 +15,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from movenet_train.keypoints import KEYPOINT_INDEX, TORSO_KEYPOINTS
+from movenet_train.keypoints import COCO_17, KEYPOINT_INDEX, TORSO_KEYPOINTS
 
 LEFT_HIP, RIGHT_HIP = KEYPOINT_INDEX["left_hip"], KEYPOINT_INDEX["right_hip"]
 SHOULDERS = (KEYPOINT_INDEX["left_shoulder"], KEYPOINT_INDEX["right_shoulder"])
@@ -56,26 +56,50 @@ def full_image_region(image_height, image_width):
     return CropRegion(ymin, xmin, ymin + side / image_height, xmin + side / image_width)
 
 
-def torso_visible(scores, min_keypoint_score=0.2):
-    """A hip and a shoulder (either side) both score above ``min_keypoint_score``."""
+@dataclasses.dataclass(frozen=True)
+class TorsoLayout:
+    """Where a schema's torso is: the crop centre's joints, groups that each need a confident joint, the torso."""
+
+    centre: tuple
+    required: tuple
+    torso: tuple
+
+    @classmethod
+    def of(cls, schema=COCO_17):
+        """TF.js' rule (hip midpoint; a hip and a shoulder seen) when the schema has COCO's hips and shoulders;
+        otherwise the schema's ``torso`` joints (all joints if it names none): their mean, one of them seen."""
+        index = schema.index
+        if schema.has_joints("left_hip", "right_hip", "left_shoulder", "right_shoulder"):
+            hips = (index["left_hip"], index["right_hip"])
+            shoulders = (index["left_shoulder"], index["right_shoulder"])
+            return cls(hips, (hips, shoulders), schema.torso_indices or hips + shoulders)
+        torso = schema.torso_indices or tuple(range(schema.num_keypoints))
+        return cls(torso, (torso,), torso)
+
+
+COCO_TORSO = TorsoLayout.of(COCO_17)
+
+
+def torso_visible(scores, min_keypoint_score=0.2, layout=COCO_TORSO):
+    """For COCO: a hip and a shoulder (either side) both score above ``min_keypoint_score``."""
     scores = np.asarray(scores)
-    return bool(
-        max(scores[LEFT_HIP], scores[RIGHT_HIP]) > min_keypoint_score
-        and max(scores[i] for i in SHOULDERS) > min_keypoint_score
-    )
+    return bool(all(max(scores[i] for i in group) > min_keypoint_score for group in layout.required))
 
 
 def next_crop_region(keypoints_yx, scores, image_height, image_width, min_keypoint_score=0.2,
-                     torso_expansion=1.9, body_expansion=1.2):
-    """The square to crop from the next frame, given ``keypoints_yx`` ``[17, 2]`` in pixels of this one."""
+                     torso_expansion=1.9, body_expansion=1.2, layout=COCO_TORSO):
+    """The square to crop from the next frame, given ``keypoints_yx`` ``[N, 2]`` in pixels of this one.
+
+    ``layout``: ``TorsoLayout.of(schema)`` of the model's keypoint schema (default COCO-17).
+    """
     keypoints_yx, scores = np.asarray(keypoints_yx, np.float64), np.asarray(scores)
-    if not torso_visible(scores, min_keypoint_score):
+    if not torso_visible(scores, min_keypoint_score, layout):
         return full_image_region(image_height, image_width)
 
-    center = (keypoints_yx[LEFT_HIP] + keypoints_yx[RIGHT_HIP]) / 2.0
+    center = keypoints_yx[list(layout.centre)].mean(axis=0)  # COCO: the hip midpoint
     # The torso sets a minimum size even when its keypoints are unsure (TF.js ignores their scores here);
     # the confident limbs widen it so that stretched arms and legs stay in the crop.
-    torso_range = np.abs(keypoints_yx[TORSO] - center).max(axis=0)
+    torso_range = np.abs(keypoints_yx[list(layout.torso)] - center).max(axis=0)
     confident = scores >= min_keypoint_score
     body_range = np.abs(keypoints_yx[confident] - center).max(axis=0) if confident.any() else np.zeros(2)
     half = max(torso_expansion * torso_range.max(), body_expansion * body_range.max())

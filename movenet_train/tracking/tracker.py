@@ -11,7 +11,7 @@ import logging
 
 import numpy as np
 
-from movenet_train.keypoints import NUM_KEYPOINTS
+from movenet_train.keypoints import COCO_17
 from movenet_train.preprocessing import model_input, unletterbox
 from movenet_train.tracking import crop as crop_lib
 from movenet_train.tracking.one_euro import LowPassFilter, OneEuroConfig, OneEuroFilter
@@ -49,8 +49,8 @@ class TrackerConfig:
 
 @dataclasses.dataclass
 class Pose:
-    keypoints: np.ndarray  # [17, 2] (y, x) in pixels of the frame
-    scores: np.ndarray  # [17]
+    keypoints: np.ndarray  # [N, 2] (y, x) in pixels of the frame, N the model's keypoint schema's joints
+    scores: np.ndarray  # [N]
     score: float  # mean of the keypoint scores above min_keypoint_score (instance score for multi-pose)
 
 
@@ -77,6 +77,8 @@ class PoseTracker:
                            "each frame whole and unsmoothed")
             crop = smoothing = False
         self.crop, self.smoothing = crop, smoothing
+        self.schema = getattr(predictor, "schema", COCO_17)  # stand-in predictors may not say: COCO-17
+        self.torso = crop_lib.TorsoLayout.of(self.schema)
         self.keypoint_filter = OneEuroFilter(config.keypoint_filter)
         self.crop_filter = LowPassFilter(config.crop_filter_alpha)
         self.crop_region = None  # where the next frame is cropped; None: the whole padded frame
@@ -113,7 +115,7 @@ class PoseTracker:
         if self.crop:
             region = crop_lib.next_crop_region(
                 keypoints, scores, height, width, self.config.min_keypoint_score, self.config.torso_expansion,
-                self.config.body_expansion,
+                self.config.body_expansion, self.torso,
             )
             self.crop_region = crop_lib.CropRegion(*self.crop_filter(region.box))
         return [Pose(keypoints, scores, score)]
@@ -138,7 +140,8 @@ class PoseTracker:
         self.last_region = crop_lib.full_image_region(height, width)
         poses = []
         for person in self.predictor(model_input(frame, size, size)[None])[0]:
-            keypoints = person[: 3 * NUM_KEYPOINTS].reshape(NUM_KEYPOINTS, 3)
+            n = self.schema.num_keypoints
+            keypoints = person[: 3 * n].reshape(n, 3)
             score = float(person[-1])
             if score >= self.config.min_pose_score:
                 poses.append(Pose(unletterbox(keypoints[:, :2], height, width, size, size),

@@ -153,16 +153,24 @@ def _skeleton_summary(predictor, annotations, images_dir, step, count, min_pose_
     rendered = []
     for name in files:
         image = load_rgb(os.path.join(images_dir, name))
-        people = predictor(model_input(image, size, size)[None])[0]  # [1, 17, 3] or [6, 56]
+        people = predictor(model_input(image, size, size)[None])[0]  # [1, N, 3] or [6, 3N + 5]
         for person in people.reshape(len(people), -1):
             if predictor.multi_pose and person[-1] < min_pose_score:  # empty multi-pose slots
                 continue
-            kpts = person[:51].reshape(-1, 3)
+            kpts = person[:3 * predictor.schema.num_keypoints].reshape(-1, 3)
             yx = unletterbox(kpts[:, :2], image.shape[0], image.shape[1], size, size)
-            image = draw_skeleton(image, yx, kpts[:, 2])
+            image = draw_skeleton(image, yx, kpts[:, 2], schema=predictor.schema)
         rendered.append(tf.image.resize_with_pad(image, 256, 256).numpy().astype(np.uint8))
     if rendered:
         tf.summary.image("val/predictions", np.stack(rendered), step=step, max_outputs=count)
+
+
+def _check_run_schema(run_dir, spec):
+    """A run folder resumes only with the keypoint schema it was started with."""
+    stored, _ = checkpoints.read_spec(os.path.join(run_dir, INFERENCE_MODEL_DIR))
+    if stored is not None and stored.schema != spec.schema:
+        raise ValueError(f"run folder {run_dir} was trained with the keypoint schema {stored.schema.name!r} "
+                         f"({stored.schema.num_keypoints} joints), not {spec.schema.name!r}; pass another run_name=")
 
 
 def _checkpoint_step(prefix):
@@ -210,8 +218,9 @@ class TrainingRun:
         return {k: float(v) for k, v in metrics.items()}
 
 
-def _initial_weights(cfg, spec, model, manager):
+def _initial_weights(cfg, spec, model, manager, run_dir):
     if manager.latest_checkpoint:
+        _check_run_schema(run_dir, spec)
         log.info("resuming from %s", manager.latest_checkpoint)
         return
     init = cfg.get("checkpoint") or cfg.model.init
@@ -231,7 +240,7 @@ def build_training_run(cfg):
     train_cfg = config_from(TrainConfig, cfg.train, "train")
     run_dir = os.path.abspath(cfg.output_dir)
     os.makedirs(run_dir, exist_ok=True)
-    spec = MoveNetSpec.from_config(cfg.model)
+    spec = MoveNetSpec.from_config(cfg.model, cfg.get("keypoints")).with_schema()
     tf.keras.utils.set_random_seed(cfg.seed)
     if train_cfg.deterministic:
         tf.config.experimental.enable_op_determinism()
@@ -241,7 +250,7 @@ def build_training_run(cfg):
     chief, worker = is_chief(strategy), worker_id(strategy)
     print(f"strategy {type(strategy).__name__}: num_replicas_in_sync={strategy.num_replicas_in_sync}, "
           f"global batch {train_cfg.batch_size}, run folder {run_dir}")
-    prepare_dataset(cfg.data)
+    prepare_dataset(cfg.data, schema=spec.schema)
 
     with strategy.scope():
         model = build_model(spec)
@@ -254,7 +263,7 @@ def build_training_run(cfg):
     manager = tf.train.CheckpointManager(tf.train.Checkpoint(model=model, optimizer=optimizer), ckpt_dir,
                                          max_to_keep=train_cfg.max_checkpoints, step_counter=optimizer.iterations,
                                          checkpoint_interval=train_cfg.checkpoint_every)
-    _initial_weights(cfg, spec, model, manager)
+    _initial_weights(cfg, spec, model, manager, run_dir)
     if isinstance(optimizer, ema_optimizer.ExponentialMovingAverage):
         optimizer.shadow_copy(model)
     # The data position: tf.data iterators under a strategy cannot be checkpointed, so the pipeline skips
