@@ -17,6 +17,7 @@ from official.modeling.optimization import ema_optimizer
 from movenet_train import checkpoints
 from movenet_train.losses import LossConfig
 from movenet_train.modeling import MoveNetSpec, build_model
+from movenet_train.training.freeze import freeze_layers
 from movenet_train.training.init import estimate_batch_norm_statistics, initialize_model, recalibrate_batch_norm
 from movenet_train.training.optimizer import build_optimizer
 from movenet_train.training.strategy import build_strategy, is_chief, worker_id
@@ -178,6 +179,7 @@ def train(cfg):
 
     with strategy.scope():
         model = build_model(spec)
+        freeze_layers(model, spec, cfg.train.get("freeze", "none"))
         optimizer, learning_rate = build_optimizer(cfg.train)
         if cfg.train.get("mixed_precision") == "mixed_float16":
             optimizer = performance.configure_optimizer(optimizer, use_float16=True)
