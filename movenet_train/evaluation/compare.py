@@ -51,7 +51,7 @@ def count_of(summary, group):
 def figure(report, title):
     """Grouped bars: AP overall and per slice, one bar per entry, each labelled with its image count."""
     labels, groups = list(report["entries"]), report["groups"]
-    fig = Figure(figsize=(1.6 + 1.7 * len(groups) * max(1, len(labels) / 2), 4.5), dpi=100)
+    fig = Figure(figsize=(min(12.0, 2.5 + 0.55 * len(groups) * len(labels)), 4.5), dpi=100)
     ax = fig.add_subplot()
     width = 0.8 / len(labels)
     x = np.arange(len(groups))

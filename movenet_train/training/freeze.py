@@ -4,7 +4,13 @@ Small fine-tuning sets overfit a whole network quickly; freezing the MobileNetV2
 COCO features and trains the FPN and heads (``backbone``), or the heads alone (``backbone_fpn``). Frozen layers
 get ``trainable = False``; under tf_keras that also runs their BatchNorm in inference mode (moving statistics,
 never updated), so a frozen layer computes exactly what it computed before training.
+
+``train.freeze_batch_norm`` freezes every BatchNorm the same way (statistics and scale / shift): fine-tuning with
+small batches then trains the convolutions of a fixed normalisation, instead of re-estimating statistics from a
+few hundred images (detectron2's FrozenBatchNorm idea).
 """
+
+import tf_keras as keras
 
 FREEZE_OPTIONS = ("none", "backbone", "backbone_fpn")
 FPN_PREFIX = "fpn_"
@@ -26,14 +32,20 @@ def layer_groups(model, spec):
     return groups
 
 
-def freeze_layers(model, spec, freeze):
-    """Sets ``trainable = False`` on the layers ``freeze`` names; returns the frozen layers' names."""
+def freeze_layers(model, spec, freeze, batch_norm=False):
+    """Sets ``trainable = False`` on the layers ``freeze`` names (and on every BatchNorm with ``batch_norm``);
+    returns the frozen layers' names."""
     if freeze in (None, "none"):
-        return []
+        freeze = "none"
     if freeze not in FREEZE_OPTIONS:
         raise ValueError(f"train.freeze={freeze!r}: expected one of {', '.join(FREEZE_OPTIONS)}")
     groups = layer_groups(model, spec)
-    frozen = groups["backbone"] + (groups["fpn"] if freeze == "backbone_fpn" else [])
+    frozen = []
+    if freeze != "none":
+        frozen = groups["backbone"] + (groups["fpn"] if freeze == "backbone_fpn" else [])
+    if batch_norm:
+        frozen += [layer for layer in model.layers
+                   if isinstance(layer, keras.layers.BatchNormalization) and layer not in frozen]
     for layer in frozen:
         layer.trainable = False
     return [layer.name for layer in frozen]

@@ -179,7 +179,7 @@ def train(cfg):
 
     with strategy.scope():
         model = build_model(spec)
-        freeze_layers(model, spec, cfg.train.get("freeze", "none"))
+        freeze_layers(model, spec, cfg.train.get("freeze", "none"), cfg.train.get("freeze_batch_norm", False))
         optimizer, learning_rate = build_optimizer(cfg.train)
         if cfg.train.get("mixed_precision") == "mixed_float16":
             optimizer = performance.configure_optimizer(optimizer, use_float16=True)
