@@ -16,6 +16,9 @@ import tensorflow as tf
 from movenet_train.keypoints import FLIP_PERMUTATION
 
 
+ROTATION_MODES = ("uniform", "quarter_turns")
+
+
 @dataclasses.dataclass(frozen=True)
 class AugmentConfig:
     """``cfg.data.augment`` (configs/data/augment/default.yaml)."""
@@ -26,6 +29,7 @@ class AugmentConfig:
     translation: float = 0.1
     rotation_probability: float = 0.5
     max_rotation_degrees: float = 30.0
+    rotation_mode: str = "uniform"  # uniform: +-max_rotation_degrees; quarter_turns: k * 90 + that (k = 0..3)
     color_probability: float = 0.8
     brightness: float = 0.2
     contrast: tuple = (0.7, 1.3)
@@ -43,6 +47,9 @@ class AugmentConfig:
         unknown = set(cfg) - set(fields)
         if unknown:
             raise ValueError(f"data.augment: unknown keys {sorted(unknown)}")
+        if cfg.get("rotation_mode", "uniform") not in ROTATION_MODES:
+            raise ValueError(f"data.augment.rotation_mode: expected one of {ROTATION_MODES}, got "
+                             f"{cfg.get('rotation_mode')!r}")
         return cls(**{k: tuple(v) if isinstance(fields[k].default, tuple) else v for k, v in dict(cfg).items()})
 
 
@@ -133,7 +140,16 @@ def sample_geometry(config, seed):
     angle = tf.where(_happens(seeds[3], config.rotation_probability),
                      _uniform(seeds[4], -1.0, 1.0) * math.radians(config.max_rotation_degrees), 0.0)
     flip = _happens(seeds[5], config.flip_probability)
+    if config.rotation_mode == "quarter_turns":
+        angle += _quarter_turns(seed, config.rotation_probability)
     return scale, shift, angle, flip
+
+
+def _quarter_turns(seed, probability):
+    """0, 90, 180 or 270 degrees (radians), equally likely, when a rotation happens (else 0)."""
+    seeds = tf.random.experimental.stateless_split(tf.random.experimental.stateless_fold_in(seed, 90), 2)
+    turns = tf.random.stateless_uniform([], seeds[0], 0, 4, dtype=tf.int32)
+    return tf.where(_happens(seeds[1], probability), tf.cast(turns, tf.float32) * (math.pi / 2), 0.0)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import dataclasses
 
 import tensorflow as tf
 
-from movenet_train.data import augment
+from movenet_train.data import augment, sources
 from movenet_train.data.targets import OUTPUT_STRIDE, TargetConfig, encode_targets, person_centres
 from movenet_train.data.tfrecord import check_record_schema, decode_image_bytes, parse_example
 
@@ -128,6 +128,25 @@ def frame_example(example, seed, size, multi_pose, framing, augment_config, targ
     return pixels, targets
 
 
+def _read_records(files, training, seed, loader, num_pipelines, pipeline_id):
+    """Serialized examples of ``files``: this pipeline's shard; in training shuffled (seeded) and repeated."""
+    dataset = tf.data.Dataset.from_tensor_slices(files)
+    shard_files = num_pipelines > 1 and len(files) >= num_pipelines
+    if shard_files:
+        dataset = dataset.shard(num_pipelines, pipeline_id)
+    if training:
+        dataset = dataset.shuffle(len(files), seed=seed)
+    # Training reads several files at once to mix them; validation reads them one after the other, in order.
+    dataset = dataset.interleave(tf.data.TFRecordDataset,
+                                 cycle_length=min(loader.cycle_length, len(files)) if training else 1,
+                                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if num_pipelines > 1 and not shard_files:
+        dataset = dataset.shard(num_pipelines, pipeline_id)
+    if training:
+        dataset = dataset.shuffle(loader.shuffle_buffer, seed=seed).repeat()
+    return dataset
+
+
 def build_dataset(data_cfg, spec, split, batch_size, training, deterministic=False, input_context=None,
                   start_step=0):
     """``tf.data.Dataset`` of ``(images, targets)`` batches.
@@ -158,8 +177,10 @@ def build_dataset(data_cfg, spec, split, batch_size, training, deterministic=Fal
     target_config = TargetConfig.from_config(data_cfg.targets, schema)
     if spec.input_size % 32:
         raise ValueError(f"model.input_size must be a multiple of 32, got {spec.input_size}")
-    files = record_files(data_cfg, split)
-    check_record_schema(files, schema, f"data.{SPLIT_KEYS[split]}")
+    use_sources = training and split == "train" and data_cfg.get("sources") is not None
+    files = None if use_sources else record_files(data_cfg, split)
+    if files is not None:
+        check_record_schema(files, schema, f"data.{SPLIT_KEYS[split]}")
 
     num_pipelines, pipeline_id = 1, 0
     per_replica_batch = batch_size
@@ -170,20 +191,11 @@ def build_dataset(data_cfg, spec, split, batch_size, training, deterministic=Fal
     seed = loader.seed + pipeline_id if deterministic or training else None
     parallel = tf.data.AUTOTUNE if loader.num_parallel_calls in (None, -1) else loader.num_parallel_calls
 
-    dataset = tf.data.Dataset.from_tensor_slices(files)
-    shard_files = num_pipelines > 1 and len(files) >= num_pipelines
-    if shard_files:
-        dataset = dataset.shard(num_pipelines, pipeline_id)
-    if training:
-        dataset = dataset.shuffle(len(files), seed=seed)
-    # Training reads several files at once to mix them; validation reads them one after the other, in order.
-    dataset = dataset.interleave(tf.data.TFRecordDataset,
-                                 cycle_length=min(loader.cycle_length, len(files)) if training else 1,
-                                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    if num_pipelines > 1 and not shard_files:
-        dataset = dataset.shard(num_pipelines, pipeline_id)
-    if training:
-        dataset = dataset.shuffle(loader.shuffle_buffer, seed=seed).repeat()
+    def read(files):
+        return _read_records(files, training, seed, loader, num_pipelines, pipeline_id)
+
+    # Several weighted record sets (data.sources) are mixed before the resume skip below, so the skip stays exact.
+    dataset = sources.mix(sources.resolve(data_cfg.sources), read, seed) if use_sources else read(files)
     in_order = deterministic or not training
     dataset = dataset.map(lambda s: parse_example(s, False, schema.num_keypoints), num_parallel_calls=parallel,
                           deterministic=True)

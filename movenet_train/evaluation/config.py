@@ -19,3 +19,4 @@ class EvalOptions:
     score_threshold: float
     batch_size: int
     max_images: Optional[int]
+    orientation_slices: bool

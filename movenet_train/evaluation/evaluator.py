@@ -12,13 +12,13 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from movenet_train.checkpoints import sha256_of
-from movenet_train.evaluation import coco_metrics, inputs, outputs, plots, protocols
+from movenet_train.evaluation import coco_metrics, inputs, outputs, plots, protocols, slices
 from movenet_train.keypoints import COCO_17
 
 
 def evaluate(predictor, annotations=None, images=None, records=None, protocol="single_person", crop="none",
              crop_scale=1.25, output_dir=None, checkpoint=None, batch_size=16, max_images=None, progress=True,
-             **protocol_options):
+             orientation_slices=True, **protocol_options):
     """Metrics dict: AP, AP50, AP75, APm, APl, AR (and AR50...ARl), num_images, num_people, protocol, ...
 
     ``predictor``: from ``movenet_train.runtime.load_predictor``. Data: ``annotations`` (COCO person_keypoints
@@ -26,6 +26,7 @@ def evaluate(predictor, annotations=None, images=None, records=None, protocol="s
     own ground truth). ``protocol_options``: ``long_side``, ``multiple``, ``score_threshold`` of multi_person
     (ignored by single_person). ``max_images``: only the first N images the protocol selects (quick validation
     during training). ``checkpoint``: the model's path, recorded with its sha256 in the metrics.
+    ``orientation_slices``: also AP by ground-truth body orientation (``metrics["slices"]``, see slices.py).
     With ``output_dir``, writes metrics.json, keypoints_results.json, per_keypoint.csv and two PNG plots.
     Prints nothing but a tqdm bar (``progress=False`` hides it).
     """
@@ -64,6 +65,8 @@ def evaluate(predictor, annotations=None, images=None, records=None, protocol="s
         "num_keypoints": schema.num_keypoints,
         "oks_sigmas": list(schema.sigmas),
     }
+    if orientation_slices:
+        metrics["slices"] = slices.orientation_ap(ground_truth, results, image_ids)
     if output_dir:
         table = coco_metrics.per_keypoint_table(ground_truth, results, image_ids, schema)
         title = f"{os.path.basename(os.path.normpath(checkpoint)) if checkpoint else predictor.kind} - {protocol}"

@@ -1,18 +1,43 @@
 """The ``python eval/evaluate.py`` job: load the checkpoint, evaluate, print the figures; last line ``AP=``."""
 
+import os
+
 from omegaconf import OmegaConf
 
+from movenet_train.evaluation import compare
 from movenet_train.evaluation.evaluator import evaluate
 from movenet_train.runtime import check_config_schema, config_spec, load_predictor
 
 
 def run(cfg):
-    """Evaluates ``cfg.checkpoint`` as configs/eval.yaml describes; returns the metrics dict."""
+    """Evaluates ``cfg.checkpoint`` as configs/eval.yaml describes (and ``cfg.compare`` on the same data, with a
+    before/after report); returns the metrics dict of ``cfg.checkpoint``."""
     if OmegaConf.is_missing(cfg, "checkpoint"):
         raise ValueError("checkpoint=<path> is required: a training or imported checkpoint, a released model.json, "
                          "a .tflite or a SavedModel directory")
-    predictor = load_predictor(cfg.checkpoint, config_spec(cfg), num_threads=cfg.num_threads)
-    check_config_schema(cfg, predictor.schema, cfg.checkpoint)
+    metrics = _evaluate(cfg, cfg.checkpoint, cfg.output)
+    if cfg.get("compare"):
+        other = _evaluate(cfg, cfg.compare, os.path.join(cfg.output, "compare") if cfg.output else None)
+        report = compare.build_report({f"checkpoint {_name(cfg.checkpoint)}": metrics,
+                                       f"compare {_name(cfg.compare)}": other})
+        for label, entry in report["entries"].items():
+            print(f"{label}: AP {entry['AP']:.4f} on {entry['num_images']} images; "
+                  + "  ".join(f"{k} {v['AP']:.3f} ({v['num_images']})" for k, v in entry["slices"].items()))
+        if cfg.output:
+            path = compare.write_report(cfg.output, report, f"{metrics['protocol']}: {_name(cfg.checkpoint)} vs "
+                                        f"{_name(cfg.compare)}")
+            print(f"comparison written to {path} and {os.path.splitext(path)[0]}.png")
+    print(f"AP={metrics['AP']:.4f}")
+    return metrics
+
+
+def _name(checkpoint):
+    return os.path.basename(os.path.normpath(str(checkpoint)))
+
+
+def _evaluate(cfg, checkpoint, output):
+    predictor = load_predictor(checkpoint, config_spec(cfg), num_threads=cfg.num_threads)
+    check_config_schema(cfg, predictor.schema, checkpoint)
     protocol = cfg.protocol or ("multi_person" if predictor.multi_pose else "single_person")
     metrics = evaluate(
         predictor,
@@ -22,19 +47,19 @@ def run(cfg):
         protocol=protocol,
         crop=cfg.crop,
         crop_scale=cfg.crop_scale,
-        output_dir=cfg.output,
-        checkpoint=cfg.checkpoint,
+        output_dir=output,
+        checkpoint=checkpoint,
         batch_size=cfg.batch_size,
         max_images=cfg.max_images,
         progress=cfg.progress,
         long_side=cfg.long_side,
         multiple=cfg.multiple,
         score_threshold=cfg.score_threshold,
+        orientation_slices=cfg.get("orientation_slices", True),
     )
-    print(f"{cfg.checkpoint} ({predictor.kind}), protocol={protocol}: {metrics['num_images']} images, "
+    print(f"{checkpoint} ({predictor.kind}), protocol={protocol}: {metrics['num_images']} images, "
           f"{metrics['num_people']} people")
     print("  ".join(f"{k} {metrics[k]:.3f}" for k in ("AP50", "AP75", "APm", "APl", "AR")))
-    if cfg.output:
-        print(f"results written to {cfg.output}")
-    print(f"AP={metrics['AP']:.4f}")
+    if output:
+        print(f"results written to {output}")
     return metrics

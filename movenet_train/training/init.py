@@ -141,7 +141,8 @@ def estimate_batch_norm_statistics(model, batches):
     most of its accuracy in inference mode. Each BatchNorm input is taken as in training (upstream layers
     normalised by batch statistics) and its batch mean and variance are averaged over the batches.
     """
-    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    # Frozen BatchNorm (train.freeze) keeps the statistics it was trained with.
+    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable]
     probe = keras.Model(model.inputs, [layer.input for layer in norms])
     sums = [None] * len(norms)
     count = 0

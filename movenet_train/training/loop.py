@@ -19,6 +19,7 @@ from movenet_train import checkpoints
 from movenet_train.config import config_from
 from movenet_train.modeling import MoveNetSpec, build_model
 from movenet_train.training.config import TrainConfig
+from movenet_train.training.freeze import freeze_layers
 from movenet_train.training.init import estimate_batch_norm_statistics, initialize_model, recalibrate_batch_norm
 from movenet_train.training.optimizer import build_optimizer
 from movenet_train.training.strategy import build_strategy, is_chief, worker_id
@@ -254,6 +255,7 @@ def build_training_run(cfg):
 
     with strategy.scope():
         model = build_model(spec)
+        freeze_layers(model, spec, train_cfg.freeze, train_cfg.freeze_batch_norm)
         optimizer, learning_rate = build_optimizer(train_cfg)
         if train_cfg.mixed_precision == "mixed_float16":
             optimizer = performance.configure_optimizer(optimizer, use_float16=True)

@@ -1,0 +1,146 @@
+"""The rotation fine-tuning experiment (``python experiments/rotation_finetune.py``, configs/rotation_finetune.yaml).
+
+1. Split a COCO keypoint set deterministically: ``held_out_images`` of the images the single_person protocol can
+   score (exactly one person, non-crowd, with keypoints), drawn with ``split_seed``, are held out; every other
+   image (the rest of the single-person ones and all the multi-person ones) is for training.
+2. Training data: the training images upright and turned by 90, 180 and 270 degrees (``data.rotate``), converted
+   to records and mixed by ``data.sources`` (weights in the train exp).
+3. Fine-tune from ``checkpoint`` (released Lightning) with ``train_overrides`` (default ``exp=rotation_finetune``).
+4. Evaluate the initial and the fine-tuned weights, single_person protocol, on the held-out images upright (the
+   original files) and turned by 90 / 180 / 270 degrees; write ``results.json`` and ``results.png``.
+
+Every stage writes its outputs whole (``atomic``) and is skipped when they exist, so running the command again
+resumes (training resumes from its last checkpoint).
+"""
+
+import json
+import logging
+import os
+
+import numpy as np
+from hydra import compose
+
+from movenet_train.atomic import atomic_path
+from movenet_train.evaluation import compare, evaluate
+from movenet_train.evaluation.protocols import is_person_with_keypoints
+from movenet_train.runtime import load_predictor
+
+log = logging.getLogger(__name__)
+
+
+
+def split_images(data, held_out_images, seed):
+    """(train ids, held-out ids): ``held_out_images`` single_person-scorable images drawn with ``seed``."""
+    per_image = {}
+    for ann in data["annotations"]:
+        per_image.setdefault(ann["image_id"], []).append(ann)
+    scorable = sorted(i["id"] for i in data["images"]
+                      if len(per_image.get(i["id"], [])) == 1 and is_person_with_keypoints(per_image[i["id"]][0]))
+    if not 0 < held_out_images < len(scorable):
+        raise ValueError(f"held_out_images={held_out_images}: the set has {len(scorable)} images the single_person "
+                         "protocol scores; hold out at least 1 and leave at least 1 for training")
+    held_out = sorted(int(i) for i in np.random.default_rng(seed).permutation(scorable)[:held_out_images])
+    train = sorted(i["id"] for i in data["images"] if i["id"] not in set(held_out))
+    return train, held_out
+
+
+def prepare_data(cfg, work):
+    """Writes the split, the rotated copies and the training records under ``work``; returns their paths."""
+    from movenet_train.data.coco import load_keypoint_annotations
+    from movenet_train.data.convert import convert_coco
+    from movenet_train.data.rotate import ANNOTATIONS_FILE, IMAGES_DIR, rotate_coco, subset
+
+    data = load_keypoint_annotations(cfg.annotations).raw
+    train_ids, held_out_ids = split_images(data, cfg.held_out_images, cfg.split_seed)
+    paths = {
+        "split": os.path.join(work, "split.json"),
+        "train_upright": os.path.join(work, "train_upright.json"),
+        "train_rotated": os.path.join(work, "train_rotated"),
+        "held_out_upright": os.path.join(work, "held_out_upright.json"),
+        "held_out_rotated": os.path.join(work, "held_out_rotated"),
+        "records": os.path.join(work, "records"),
+    }
+    split = {"train": train_ids, "held_out": held_out_ids, "held_out_images": cfg.held_out_images,
+             "split_seed": cfg.split_seed, "annotations": os.path.abspath(cfg.annotations)}
+    if os.path.exists(paths["split"]):
+        with open(paths["split"]) as f:
+            if json.load(f) != split:
+                raise ValueError(f"{paths['split']} holds another split; use another output= folder")
+    else:
+        with atomic_path(paths["split"]) as tmp, open(tmp, "w") as f:
+            json.dump(split, f, indent=1)
+    for name, ids in (("train_upright", train_ids), ("held_out_upright", held_out_ids)):
+        if not os.path.exists(paths[name]):
+            subset(cfg.annotations, ids, paths[name])
+    for name, ids in (("train_rotated", train_ids), ("held_out_rotated", held_out_ids)):
+        if not os.path.exists(paths[name]):
+            rotate_coco(cfg.annotations, cfg.images, paths[name], angles=cfg.angles, image_ids=ids)
+    records = paths["records"]
+    for split_name, annotations, images in (
+            ("upright", paths["train_upright"], cfg.images),
+            ("rotated", os.path.join(paths["train_rotated"], ANNOTATIONS_FILE),
+             os.path.join(paths["train_rotated"], IMAGES_DIR))):
+        if not os.path.exists(os.path.join(records, f"{split_name}-manifest.json")):
+            convert_coco(annotations, images, records, split=split_name, num_shards=1, num_workers=0,
+                         progress=False, overwrite=True)
+    return paths
+
+
+def train_config(cfg, paths, run_dir):
+    """The composed training config of the experiment (call inside an initialised Hydra)."""
+    records = paths["records"]
+    overrides = list(cfg.train_overrides) + [
+        f"checkpoint={cfg.checkpoint}",
+        f"data.sources.upright.records={records}/upright-*.tfrecord",
+        f"data.sources.rotated.records={records}/rotated-*.tfrecord",
+        # Validation looks at training images only: the held-out ones stay unseen until the final evaluation.
+        f"data.val_records={records}/upright-*.tfrecord",
+        f"data.val_annotations={paths['train_upright']}",
+        f"data.val_images={cfg.images}",
+        f"output_dir={run_dir}",
+    ]
+    return compose("train", overrides=overrides)
+
+
+def run(cfg):
+    """Runs (or resumes) the experiment of ``cfg`` (configs/rotation_finetune.yaml); returns the report
+    (also written as ``<output>/results.json``). Call inside an initialised Hydra (it composes the train config)."""
+    from movenet_train.data.rotate import ANNOTATIONS_FILE, IMAGES_DIR
+    from movenet_train.training import train
+
+    work = os.path.abspath(cfg.output)
+    paths = prepare_data(cfg, work)
+    run_dir = os.path.join(work, "run")
+    train_cfg = train_config(cfg, paths, run_dir)
+    train(train_cfg)
+
+    eval_sets = {
+        "upright": (paths["held_out_upright"], cfg.images),
+        "rotated": (os.path.join(paths["held_out_rotated"], ANNOTATIONS_FILE),
+                    os.path.join(paths["held_out_rotated"], IMAGES_DIR)),
+    }
+    models = {"initial": cfg.checkpoint, "fine_tuned": run_dir}
+    metrics = {}
+    for model_name, checkpoint in models.items():
+        predictor = load_predictor(checkpoint)
+        for set_name, (annotations, images) in eval_sets.items():
+            metrics[(model_name, set_name)] = evaluate(
+                predictor, annotations, images, protocol="single_person", crop=cfg.crop, progress=False,
+                checkpoint=checkpoint, output_dir=os.path.join(work, "eval", f"{model_name}_{set_name}"))
+    report = compare.build_report({f"{m} {s}": metrics[(m, s)] for m in models for s in eval_sets})
+    entries = report["entries"]
+    report["headline"] = {
+        "rotated_AP_gain": entries["fine_tuned rotated"]["AP"] - entries["initial rotated"]["AP"],
+        "upright_AP_change": entries["fine_tuned upright"]["AP"] - entries["initial upright"]["AP"],
+        "held_out_images": {s: entries[f"initial {s}"]["num_images"] for s in eval_sets},
+    }
+    with open(paths["split"]) as f:
+        split = json.load(f)
+    report["split"] = {"held_out": split["held_out"], "num_train_images": len(split["train"]),
+                       "angles": list(cfg.angles)}
+    report["train"] = {"steps": int(train_cfg.train.steps), "batch_size": int(train_cfg.train.batch_size),
+                       "learning_rate": float(train_cfg.train.optimizer.learning_rate),
+                       "freeze": train_cfg.train.freeze, "overrides": list(cfg.train_overrides)}
+    compare.write_report(work, report, "single_person AP on held-out images: initial vs fine-tuned",
+                         name="results")
+    return report
