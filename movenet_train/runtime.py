@@ -12,6 +12,7 @@ import tensorflow as tf
 from movenet_train import checkpoints
 from movenet_train.modeling import MoveNetInference, decode_numpy
 from movenet_train.modeling.heads import SINGLE_POSE_HEADS
+from movenet_train.modeling.movenet import MULTI_POSE_STRIDE
 from movenet_train.pretrained import importer
 
 
@@ -80,6 +81,10 @@ class TFLitePredictor(Predictor):
 
     def _invoke(self, image):
         image = np.asarray(image)[None]
+        if self.multi_pose and (image.shape[1] % MULTI_POSE_STRIDE or image.shape[2] % MULTI_POSE_STRIDE):
+            # LiteRT drops the SavedModel's size check and fails in the FPN with a message about XNNPack.
+            raise ValueError(f"MoveNet MultiPose needs an input height and width that are multiples of "
+                             f"{MULTI_POSE_STRIDE}, got {image.shape[1]}x{image.shape[2]}")
         if tuple(self.input["shape"]) != image.shape:
             self.interpreter.resize_tensor_input(self.input["index"], image.shape)
             self.interpreter.allocate_tensors()

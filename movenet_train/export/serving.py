@@ -8,10 +8,10 @@ rather than with a shape mismatch deep in the FPN.
 import tensorflow as tf
 
 from movenet_train.modeling import MoveNetInference
+from movenet_train.modeling.movenet import MULTI_POSE_STRIDE
 
 INPUT_NAME = "input"
 SIGNATURE_KEY = "serving_default"
-MULTI_POSE_STRIDE = 32
 
 
 def input_shape(spec, dynamic=True):

@@ -23,10 +23,12 @@ def write_source(model, spec, path):
 
     ``TFLiteConverter.from_saved_model`` is the route STACK.md found sound; writing the source once serves
     every precision (``from_concrete_functions`` writes a temporary SavedModel on each call). Multi-pose models
-    get a fixed square input: the decoder's ``x[None, ..., None]`` on dynamic shapes becomes a StridedSlice
-    with ``new_axis_mask`` that the TFLite builtins cannot run.
+    take any height and width, as Google's file: input shape ``[1, 1, 1, 3]`` with shape signature
+    ``[1, -1, -1, 3]``, sized by the app with ``resize_tensor_input``. (The decoder builds its broadcast axes
+    with ``expand_dims``: ``x[None, ..., None]`` on dynamic shapes becomes a StridedSlice with ``new_axis_mask``
+    that the TFLite builtins cannot run.)
     """
-    return saved_model.write_saved_model(model, spec, path, tf.uint8, dynamic=False)
+    return saved_model.write_saved_model(model, spec, path, tf.uint8, dynamic=True)
 
 
 def convert(source, spec, precision, calibration_images=None, float_parts=FLOAT_PARTS, heads_only=False):

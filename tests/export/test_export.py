@@ -270,14 +270,21 @@ def test_staging_folder_is_all_or_nothing(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["marker", "out"]
 
 
-@pytest.mark.slow
-def test_multipose_saved_model_takes_multiples_of_32(tmp_path):
+@pytest.fixture(scope="module")
+def multipose(tmp_path_factory):
+    """(SavedModel path, Keras predictor) of the imported released MultiPose, the SavedModel written once."""
     require_shared(TFJS["multipose_lightning"])
     from movenet_train.export.saved_model import write_saved_model
 
     model, spec = import_released(TFJS["multipose_lightning"])
-    path = write_saved_model(model, spec, str(tmp_path / "saved_model"))
-    exported, keras = load_predictor(path), KerasPredictor(model, spec)
+    path = write_saved_model(model, spec, str(tmp_path_factory.mktemp("multipose") / "saved_model"))
+    return path, KerasPredictor(model, spec), model, spec
+
+
+@pytest.mark.slow
+def test_multipose_saved_model_takes_multiples_of_32(multipose):
+    path, keras, _, _ = multipose
+    exported = load_predictor(path)
     assert exported.multi_pose
     image = load_rgb(IMAGES / "000000000785.jpg")
     for height, width in [(256, 256), (256, 160), (160, 256)]:
@@ -287,6 +294,33 @@ def test_multipose_saved_model_takes_multiples_of_32(tmp_path):
         np.testing.assert_allclose(out, keras(x), rtol=0, atol=1e-4)
     with pytest.raises(tf.errors.InvalidArgumentError, match="multiples of 32"):
         exported(np.zeros([1, 250, 256, 3], np.uint8))
+
+
+@pytest.mark.slow
+def test_multipose_tflite_takes_any_size_as_googles_file(multipose, tmp_path):
+    """Input ``[1, 1, 1, 3]`` with shape signature ``[1, -1, -1, 3]``; apps resize it (``resize_tensor_input``)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from movenet_train.export import tflite
+
+    saved_model_path, _, model, spec = multipose
+    path = tmp_path / "multipose_fp32.tflite"
+    path.write_bytes(tflite.convert(tflite.write_source(model, spec, str(tmp_path / "source")), spec, "fp32"))
+    interpreter = Interpreter(model_path=str(path))
+    (inp,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
+    assert (inp["dtype"], list(inp["shape"]), list(inp["shape_signature"])) == (np.uint8, [1, 1, 1, 3], [1, -1, -1, 3])
+    assert list(out["shape_signature"]) == [1, 6, 56]
+    image = load_rgb(IMAGES / "000000000785.jpg")
+    reference = load_predictor(saved_model_path)
+    for height, width in [(256, 256), (256, 160), (480, 288)]:
+        x = model_input(image, height, width)[None]
+        interpreter.resize_tensor_input(inp["index"], x.shape)  # what an app does, without load_predictor
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(inp["index"], x)
+        interpreter.invoke()
+        np.testing.assert_allclose(interpreter.get_tensor(out["index"]), reference(x), rtol=0, atol=1e-4)
+    with pytest.raises(ValueError, match="multiples of 32"):
+        load_predictor(str(path))(np.zeros([1, 250, 256, 3], np.uint8))
 
 
 def test_bad_options_are_named():
