@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 from movenet_train.atomic import check_output, staging_folder
-from movenet_train.export import heads, onnx_export, report, saved_model, tflite
+from movenet_train.export import heads, onnx_export, report, saved_model, tfjs_export, tflite
 
 FORMATS = ("saved_model", "tflite_fp32", "tflite_fp16", "tflite_int8", "tflite_heads_fp16", "tflite_heads_int8",
            "onnx", "tfjs")
@@ -32,10 +32,7 @@ def check_formats(formats):
             raise ValueError("formats=[...,onnx] needs the optional tf2onnx and onnxruntime packages: "
                              "pip install -e '.[onnx]'") from err
     if "tfjs" in formats:
-        try:
-            import tensorflowjs  # noqa: F401
-        except ImportError as err:
-            raise ValueError("formats=[...,tfjs] needs the optional tensorflowjs package: pip install tensorflowjs") from err
+        tfjs_export.converter()
     return formats
 
 
@@ -85,7 +82,7 @@ def export_model(model, spec, output, formats=DEFAULT_FORMATS, calibration_image
             if fmt == "saved_model":
                 sources.saved_model = saved_model.write_saved_model(model, spec, path)
             elif fmt == "tfjs":
-                _write_tfjs(sources.int32(), path)
+                tfjs_export.convert(sources.tfjs(), path)
             elif fmt == "onnx":
                 onnx_export.convert(sources.heads(), path)
             elif fmt.startswith(HEADS_PREFIX):
@@ -123,13 +120,17 @@ class _Sources:
 
     def __init__(self, model, spec, scratch):
         self.model, self.spec, self.scratch = model, spec, scratch
-        self.saved_model = self.tflite_source = None
+        self.saved_model = self.tflite_source = self.tfjs_source = None
         self.heads_sources = {}
 
-    def int32(self):  # TF.js converts the released (int32) signature
-        if self.saved_model is None:
-            self.saved_model = saved_model.write_saved_model(self.model, self.spec, os.path.join(self.scratch, "int32"))
-        return self.saved_model
+    def tfjs(self):
+        """The released (int32) signature without the multi-pose size check: TF.js has no Assert op."""
+        if self.tfjs_source is None and self.saved_model is not None and not self.spec.multi_pose:
+            self.tfjs_source = self.saved_model  # the same graph: single-pose inputs have no size check
+        if self.tfjs_source is None:
+            self.tfjs_source = saved_model.write_saved_model(self.model, self.spec, os.path.join(self.scratch, "tfjs"),
+                                                             check_size=False)
+        return self.tfjs_source
 
     def heads(self, integer=False):  # heads-only formats: the head logits out (heads.HeadsModule)
         if integer not in self.heads_sources:
@@ -141,12 +142,6 @@ class _Sources:
         if self.tflite_source is None:
             self.tflite_source = tflite.write_source(self.model, self.spec, os.path.join(self.scratch, "uint8"))
         return self.tflite_source
-
-
-def _write_tfjs(source, path):
-    from tensorflowjs.converters import convert_tf_saved_model
-
-    convert_tf_saved_model(source, path)
 
 
 def _runnable(fmt, path):
