@@ -12,7 +12,9 @@ import tensorflow as tf
 
 from movenet_train import checkpoints
 from movenet_train.keypoints import COCO_17, KeypointSchema
-from movenet_train.modeling import MoveNetInference, MoveNetSpec
+from movenet_train.modeling import MoveNetInference, MoveNetSpec, decode_numpy
+from movenet_train.modeling.heads import SINGLE_POSE_HEADS
+from movenet_train.modeling.movenet import MULTI_POSE_STRIDE
 from movenet_train.pretrained import importer
 
 
@@ -63,6 +65,12 @@ class SavedModelPredictor(Predictor):
 
 
 class TFLitePredictor(Predictor):
+    """A decoded ``.tflite`` (one output, as the released files) or a heads-only one, decoded in NumPy.
+
+    Heads-only files are recognised by their signature: one output per head, named by its ``build_model`` key
+    (``center``, ``keypoint_heatmap``, ...), integer outputs dequantised with the file's own parameters.
+    """
+
     kind = "tflite"
 
     def __init__(self, path, num_threads=None):
@@ -71,22 +79,45 @@ class TFLitePredictor(Predictor):
         self.interpreter = Interpreter(model_path=path, num_threads=num_threads)
         self.interpreter.allocate_tensors()
         self.input = self.interpreter.get_input_details()[0]
-        self.output = self.interpreter.get_output_details()[0]
-        self.multi_pose = len(self.output["shape"]) == 3
+        self.heads = _head_outputs(self.interpreter)
+        if self.heads:
+            self.kind = "tflite_heads"
+            self.multi_pose = "box_scale" in self.heads
+            num_keypoints = int(self.heads["keypoint_heatmap"]["shape"][-1])
+        else:
+            self.output = self.interpreter.get_output_details()[0]
+            self.multi_pose = len(self.output["shape"]) == 3
+            num_keypoints = _num_keypoints(self.output["shape"], self.multi_pose)
         self.input_size = None if self.multi_pose else int(self.input["shape"][1])
-        self.schema = file_schema(path, _num_keypoints(self.output["shape"], self.multi_pose))
+        self.schema = file_schema(path, num_keypoints)
+
+    def _invoke(self, image):
+        image = np.asarray(image)[None]
+        if self.multi_pose and (image.shape[1] % MULTI_POSE_STRIDE or image.shape[2] % MULTI_POSE_STRIDE):
+            # LiteRT drops the SavedModel's size check and fails in the FPN with a message about XNNPack.
+            raise ValueError(f"MoveNet MultiPose needs an input height and width that are multiples of "
+                             f"{MULTI_POSE_STRIDE}, got {image.shape[1]}x{image.shape[2]}")
+        if tuple(self.input["shape"]) != image.shape:
+            self.interpreter.resize_tensor_input(self.input["index"], image.shape)
+            self.interpreter.allocate_tensors()
+            self.input = self.interpreter.get_input_details()[0]
+        self.interpreter.set_tensor(self.input["index"], image.astype(self.input["dtype"]))
+        self.interpreter.invoke()
+
+    def heads_outputs(self, image):
+        """Heads-only files: the float32 head logits of one ``[H, W, 3]`` image (dequantised for INT8)."""
+        self._invoke(image)
+        return {key: decode_numpy.dequantize(self.interpreter.get_tensor(d["index"]), *d["quantization"])
+                for key, d in self.heads.items()}
 
     def __call__(self, images):
         outputs = []
         for image in images:
-            image = np.asarray(image)[None]
-            if tuple(self.input["shape"]) != image.shape:
-                self.interpreter.resize_tensor_input(self.input["index"], image.shape)
-                self.interpreter.allocate_tensors()
-                self.input = self.interpreter.get_input_details()[0]
-            self.interpreter.set_tensor(self.input["index"], image.astype(self.input["dtype"]))
-            self.interpreter.invoke()
-            outputs.append(self.interpreter.get_tensor(self.output["index"]).copy())
+            if self.heads:
+                outputs.append(decode_numpy.decode(self.heads_outputs(image), self.multi_pose))
+            else:
+                self._invoke(image)
+                outputs.append(self.interpreter.get_tensor(self.output["index"]).copy())
         return np.concatenate(outputs)
 
 
@@ -133,6 +164,52 @@ def check_config_schema(cfg, schema, checkpoint):
                          f"but keypoints={wanted.name} ({wanted.source}) was given; drop it to use the model's own")
 
 
+def _head_outputs(interpreter):
+    """Head key -> output details of a heads-only file's signature; None for any other file."""
+    signatures = interpreter.get_signature_list()
+    if len(signatures) != 1:
+        return None
+    outputs = interpreter.get_signature_runner(next(iter(signatures))).get_output_details()
+    if not set(SINGLE_POSE_HEADS) <= set(outputs):
+        return None
+    return outputs
+
+
+class OnnxPredictor(Predictor):
+    """A heads-only ONNX file (``onnx`` export) on onnxruntime's CPU provider, decoded in NumPy."""
+
+    kind = "onnx"
+
+    def __init__(self, path, num_threads=None):
+        try:
+            import onnxruntime
+        except ImportError as err:
+            raise ImportError(f"running {path} needs onnxruntime: pip install -e '.[onnx]'") from err
+        options = onnxruntime.SessionOptions()
+        if num_threads:
+            options.intra_op_num_threads = num_threads
+        self.session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        (self.input,) = self.session.get_inputs()
+        self.names = [o.name for o in self.session.get_outputs()]
+        if not set(SINGLE_POSE_HEADS) <= set(self.names):
+            raise ValueError(f"{path} is not a MoveNet heads-only ONNX file: its outputs are {self.names}, expected "
+                             f"{', '.join(SINGLE_POSE_HEADS)} (and box_scale, box_offset for MultiPose)")
+        self.multi_pose = "box_scale" in self.names
+        shape = self.input.shape
+        self.input_size = None if self.multi_pose or not isinstance(shape[1], int) else int(shape[1])
+        self.dtype = np.uint8 if self.input.type == "tensor(uint8)" else np.int32
+        heatmap = self.session.get_outputs()[self.names.index("keypoint_heatmap")].shape[-1]
+        self.schema = file_schema(path, heatmap if isinstance(heatmap, int) else None)
+
+    def heads_outputs(self, image):
+        """The float32 head logits of one ``[H, W, 3]`` image."""
+        heads = self.session.run(self.names, {self.input.name: np.asarray(image)[None].astype(self.dtype)})
+        return dict(zip(self.names, heads))
+
+    def __call__(self, images):
+        return np.concatenate([decode_numpy.decode(self.heads_outputs(image), self.multi_pose) for image in images])
+
+
 def load_keras(checkpoint, spec=None):
     """(Keras model, spec) from a training/imported checkpoint or a released file (imported on the fly)."""
     if importer.is_released_file(checkpoint):
@@ -141,12 +218,15 @@ def load_keras(checkpoint, spec=None):
 
 
 def load_predictor(checkpoint, spec=None, num_threads=None):
-    """The runtime is chosen from the path: ``.tflite`` -> LiteRT, SavedModel dir -> TF, else Keras."""
+    """The runtime is chosen from the path: ``.tflite`` -> LiteRT (decoded or heads-only), ``.onnx`` ->
+    onnxruntime (heads-only), SavedModel dir -> TF, else Keras."""
     checkpoint = str(checkpoint)
     if not os.path.exists(checkpoint) and not os.path.exists(checkpoint + ".index"):
         raise FileNotFoundError(f"checkpoint {checkpoint} does not exist")
     fmt = importer.released_format(checkpoint)
-    if fmt == "tflite":
+    if checkpoint.endswith(".onnx"):
+        predictor = OnnxPredictor(checkpoint, num_threads)
+    elif fmt == "tflite":
         predictor = TFLitePredictor(checkpoint, num_threads)
     elif fmt == "saved_model":
         predictor = SavedModelPredictor(checkpoint)

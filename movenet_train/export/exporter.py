@@ -8,10 +8,13 @@ import time
 import numpy as np
 
 from movenet_train.atomic import check_output, staging_folder
-from movenet_train.export import report, saved_model, tflite
+from movenet_train.export import heads, onnx_export, report, saved_model, tfjs_export, tflite
 
-FORMATS = ("saved_model", "tflite_fp32", "tflite_fp16", "tflite_int8", "tfjs")
+FORMATS = ("saved_model", "tflite_fp32", "tflite_fp16", "tflite_int8", "tflite_heads_fp16", "tflite_heads_int8",
+           "onnx", "tfjs")
 DEFAULT_FORMATS = FORMATS[:4]
+HEADS_PREFIX = "tflite_heads_"  # heads-only files: the network up to the head logits, decoded by decode_numpy
+INT8_FORMATS = ("tflite_int8", "tflite_heads_int8")
 PARITY_RANDOM_IMAGES = 4  # inputs of the parity check when no calibration image is given
 
 
@@ -22,15 +25,21 @@ def check_formats(formats):
         raise ValueError(f"formats={formats}: expected a non-empty list of {', '.join(FORMATS)}")
     if len(set(formats)) != len(formats):
         raise ValueError(f"formats={formats} names a format twice")
-    if "tfjs" in formats:
+    if "onnx" in formats:
         try:
-            import tensorflowjs  # noqa: F401
+            import onnxruntime  # noqa: F401
+            import tf2onnx  # noqa: F401
         except ImportError as err:
-            raise ValueError("formats=[...,tfjs] needs the optional tensorflowjs package: pip install tensorflowjs") from err
+            raise ValueError("formats=[...,onnx] needs the optional tf2onnx and onnxruntime packages: "
+                             "pip install -e '.[onnx]'") from err
+    if "tfjs" in formats:
+        tfjs_export.converter()
     return formats
 
 
 def file_name(spec, fmt):
+    if fmt == "onnx":
+        return f"movenet_{spec.name}_heads.onnx"
     if fmt.startswith("tflite_"):
         return f"movenet_{spec.name}_{fmt[len('tflite_'):]}.tflite"
     return fmt  # saved_model/, tfjs/
@@ -49,7 +58,7 @@ def export_model(model, spec, output, formats=DEFAULT_FORMATS, calibration_image
 
     formats = check_formats(formats)
     check_output(os.path.abspath(output), overwrite)
-    if "tflite_int8" in formats:
+    if set(INT8_FORMATS) & set(formats):
         tflite.check_int8_options(calibration_images, float_parts)
     parity_inputs = calibration_images
     if parity_inputs is None:
@@ -80,7 +89,15 @@ def export_model(model, spec, output, formats=DEFAULT_FORMATS, calibration_image
             if fmt == "saved_model":
                 sources.saved_model = saved_model.write_saved_model(model, spec, path)
             elif fmt == "tfjs":
-                _write_tfjs(sources.int32(), path)
+                tfjs_export.convert(sources.tfjs(), path)
+            elif fmt == "onnx":
+                onnx_export.convert(sources.heads(), path)
+            elif fmt.startswith(HEADS_PREFIX):
+                precision = fmt[len(HEADS_PREFIX):]
+                content = tflite.convert(sources.heads(integer=precision == "int8"), spec, precision,
+                                         calibration_images, heads_only=True)
+                with open(path, "wb") as f:
+                    f.write(content)
             else:
                 content = tflite.convert(sources.uint8(), spec, fmt[len("tflite_"):], calibration_images, float_parts)
                 with open(path, "wb") as f:
@@ -111,23 +128,28 @@ class _Sources:
 
     def __init__(self, model, spec, scratch):
         self.model, self.spec, self.scratch = model, spec, scratch
-        self.saved_model = self.tflite_source = None
+        self.saved_model = self.tflite_source = self.tfjs_source = None
+        self.heads_sources = {}
 
-    def int32(self):  # TF.js converts the released (int32) signature
-        if self.saved_model is None:
-            self.saved_model = saved_model.write_saved_model(self.model, self.spec, os.path.join(self.scratch, "int32"))
-        return self.saved_model
+    def tfjs(self):
+        """The released (int32) signature without the multi-pose size check: TF.js has no Assert op."""
+        if self.tfjs_source is None and self.saved_model is not None and not self.spec.multi_pose:
+            self.tfjs_source = self.saved_model  # the same graph: single-pose inputs have no size check
+        if self.tfjs_source is None:
+            self.tfjs_source = saved_model.write_saved_model(self.model, self.spec, os.path.join(self.scratch, "tfjs"),
+                                                             check_size=False)
+        return self.tfjs_source
+
+    def heads(self, integer=False):  # heads-only formats: the head logits out (heads.HeadsModule)
+        if integer not in self.heads_sources:
+            path = os.path.join(self.scratch, "heads_integer" if integer else "heads")
+            self.heads_sources[integer] = heads.write_heads_source(self.model, self.spec, path, integer)
+        return self.heads_sources[integer]
 
     def uint8(self):
         if self.tflite_source is None:
             self.tflite_source = tflite.write_source(self.model, self.spec, os.path.join(self.scratch, "uint8"))
         return self.tflite_source
-
-
-def _write_tfjs(source, path):
-    from tensorflowjs.converters import convert_tf_saved_model
-
-    convert_tf_saved_model(source, path)
 
 
 def _runnable(fmt, path):
@@ -140,6 +162,8 @@ def _signature(fmt, path):
     if fmt == "tfjs":
         with open(_runnable(fmt, path)) as f:
             return json.load(f).get("signature")
+    if fmt == "onnx":
+        return report.onnx_signature(path)
     return report.tflite_signature(path)
 
 

@@ -37,6 +37,17 @@ def tflite_signature(path):
     return signatures
 
 
+def onnx_signature(path):
+    """Inputs and outputs of an ONNX file (name, dtype, shape with -1 for dynamic axes), read by onnxruntime."""
+    import onnxruntime
+
+    dtypes = {"tensor(uint8)": "uint8", "tensor(int32)": "int32", "tensor(float)": "float32"}
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return {"onnx": {side: {t.name: {"dtype": dtypes.get(t.type, t.type),
+                                     "shape": [d if isinstance(d, int) else -1 for d in t.shape]} for t in tensors}
+                     for side, tensors in (("inputs", session.get_inputs()), ("outputs", session.get_outputs()))}}
+
+
 def saved_model_signature(path):
     import tensorflow as tf
 

@@ -8,10 +8,10 @@ rather than with a shape mismatch deep in the FPN.
 import tensorflow as tf
 
 from movenet_train.modeling import MoveNetInference
+from movenet_train.modeling.movenet import MULTI_POSE_STRIDE
 
 INPUT_NAME = "input"
 SIGNATURE_KEY = "serving_default"
-MULTI_POSE_STRIDE = 32
 
 
 def input_shape(spec, dynamic=True):
@@ -24,12 +24,12 @@ def input_shape(spec, dynamic=True):
 class ServingModule(tf.Module):
     """``MoveNetInference`` behind the released signature; ``dtype`` int32 (SavedModel, TF.js) or uint8 (TFLite)."""
 
-    def __init__(self, model, spec, dtype, dynamic=True):
+    def __init__(self, model, spec, dtype, dynamic=True, check_size=True):
         super().__init__(name="movenet_serving")
         self.spec = spec
         self.inference = MoveNetInference(model, spec)
         shape = input_shape(spec, dynamic)
-        self.check_size = shape[1] is None
+        self.check_size = shape[1] is None and check_size
         self.serve = tf.function(self._serve, input_signature=[tf.TensorSpec(shape, dtype, name=INPUT_NAME)])
 
     def _serve(self, input):  # noqa: A002 - the argument name becomes the signature's input name

@@ -23,16 +23,20 @@ def write_source(model, spec, path):
 
     ``TFLiteConverter.from_saved_model`` is the route docs/stack.md records as sound; writing the source once serves
     every precision (``from_concrete_functions`` writes a temporary SavedModel on each call). Multi-pose models
-    get a fixed square input: the decoder's ``x[None, ..., None]`` on dynamic shapes becomes a StridedSlice
-    with ``new_axis_mask`` that the TFLite builtins cannot run.
+    take any height and width, as Google's file: input shape ``[1, 1, 1, 3]`` with shape signature
+    ``[1, -1, -1, 3]``, sized by the app with ``resize_tensor_input``. (The decoder builds its broadcast axes
+    with ``expand_dims``: ``x[None, ..., None]`` on dynamic shapes becomes a StridedSlice with ``new_axis_mask``
+    that the TFLite builtins cannot run.)
     """
-    return saved_model.write_saved_model(model, spec, path, tf.uint8, dynamic=False)
+    return saved_model.write_saved_model(model, spec, path, tf.uint8, dynamic=True)
 
 
-def convert(source, spec, precision, calibration_images=None, float_parts=FLOAT_PARTS):
+def convert(source, spec, precision, calibration_images=None, float_parts=FLOAT_PARTS, heads_only=False):
     """The ``.tflite`` bytes of the ``write_source`` SavedModel at ``precision``.
 
-    INT8 needs ``calibration_images``, uint8 ``[N, H, W, 3]`` model inputs.
+    INT8 needs ``calibration_images``, uint8 ``[N, H, W, 3]`` model inputs. ``heads_only``: ``source`` is a
+    ``heads.write_heads_source`` SavedModel (``integer=True`` for INT8), quantised full-integer
+    (``quantise_full_integer``); ``float_parts`` only applies to the decoded files.
     """
     if precision not in PRECISIONS:
         raise ValueError(f"TFLite precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
@@ -45,7 +49,26 @@ def convert(source, spec, precision, calibration_images=None, float_parts=FLOAT_
     if precision == "fp16":
         converter.target_spec.supported_types = [tf.float16]
         return converter.convert()
+    if heads_only:
+        return quantise_full_integer(converter, calibration_images)
     return _quantise_int8(converter, spec, calibration_images, float_parts)
+
+
+def quantise_full_integer(converter, calibration_images):
+    """Every op int8 (per-channel weights), uint8 image in, int8 head logits out (``heads.HeadsModule`` source).
+
+    Integer tensors at both ends rather than float ones behind QUANTIZE / DEQUANTIZE: the EdgeTPU compiler and
+    NNAPI accelerators without float support then run the whole graph, and an app feeds the camera's uint8
+    pixels as they are (the input's scale is 1 and zero point 0, as the released files' uint8 input). The
+    outputs' scale and zero point are in the file (``get_output_details()["quantization"]``); dequantising
+    them costs the app one multiply-add per value, which ``decode_numpy.dequantize`` does.
+    """
+    images = np.asarray(calibration_images, np.uint8)
+    converter.representative_dataset = lambda: ([image[None].astype(np.float32)] for image in images)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.uint8
+    converter.inference_output_type = tf.int8
+    return converter.convert()
 
 
 def check_int8_options(calibration_images, float_parts):

@@ -4,27 +4,10 @@ Both decoders take the raw head logits of ``build_model`` (stride 4) and return 
 makes a single device-to-host copy. Coordinates are normalised to the model input.
 """
 
-import dataclasses
-
-import numpy as np
 import tensorflow as tf
 
-
-@dataclasses.dataclass(frozen=True)
-class SinglePoseDecoding:
-    # Added to the distance (in cells) before dividing, for the centre prior and the keypoint weighting.
-    distance_offset: float = 1.8
-
-
-@dataclasses.dataclass(frozen=True)
-class MultiPoseDecoding:
-    max_people: int = 6
-    peak_pool_size: int = 5  # MaxPool ksize of the released graph
-    peak_tolerance: float = 1e-6  # |sigmoid - maxpool| below this is a peak
-    # A candidate keypoint is weighted by exp(-d^2 / (distance_scale * min(grid_h, grid_w))), d in cells.
-    distance_scale: float = 0.3
-    # Keypoints scoring above this count towards the instance score.
-    keypoint_score_threshold: float = 0.127
+# The decoding constants and the centre prior are shared with the NumPy decoder (heads-only exports).
+from movenet_train.modeling.decode_numpy import MultiPoseDecoding, SinglePoseDecoding, centre_prior  # noqa: F401
 
 
 def _grid(height, width):
@@ -37,13 +20,6 @@ def _flat_argmax_yx(values, width):
     """``values``: ``[B, H*W, ...]``; returns (row, col) int32 of the argmax over axis 1."""
     index = tf.math.argmax(values, axis=1, output_type=tf.int32)
     return index // width, index % width
-
-
-def centre_prior(height, width, distance_offset=1.8):
-    """``1 / (d(cell, grid centre) + offset)``: the released single-pose graphs' constant prior, ``[H, W, 1]``."""
-    ys, xs = np.meshgrid(np.arange(height), np.arange(width), indexing="ij")
-    dist = np.sqrt((ys - height / 2) ** 2 + (xs - width / 2) ** 2)
-    return (1.0 / (dist + distance_offset)).astype(np.float32)[..., None]
 
 
 def decode_single_pose(heads, config=SinglePoseDecoding()):

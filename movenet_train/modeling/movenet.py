@@ -7,6 +7,9 @@ import tf_keras as keras
 from movenet_train.keypoints import COCO_17, KeypointSchema
 from movenet_train.modeling import fpn, heads, mobilenet_v2
 
+# Multi-pose inputs: height and width must be multiples of the backbone's output stride.
+MULTI_POSE_STRIDE = 32
+
 
 @dataclasses.dataclass(frozen=True)
 class MoveNetSpec:

@@ -28,6 +28,8 @@ class TrainConfig:
     steps: int
     steps_per_loop: int
     optimizer: OptimizerConfig
+    freeze: str
+    freeze_batch_norm: bool
     ema_decay: Optional[float]
     mixed_precision: Optional[str]
     jit_compile: bool

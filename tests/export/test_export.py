@@ -29,7 +29,11 @@ ANNOTATIONS = COCO_SAMPLE / "person_keypoints_sample.json"
 IMAGES = COCO_SAMPLE / "images"
 CALIBRATION_IMAGES = 16  # the CLI default is 200; a few real images already give a better AP than the released int8
 TFLITE_FORMATS = ("tflite_fp32", "tflite_fp16", "tflite_int8")
-FLOAT_TOLERANCE = {"saved_model": 1e-4, "tflite_fp32": 1e-4, "tflite_fp16": 5e-3}
+HEADS_FORMATS = ("tflite_heads_fp16", "tflite_heads_int8", "onnx")  # decoded by decode_numpy in load_predictor
+FORMATS = ["saved_model", *TFLITE_FORMATS, *HEADS_FORMATS]
+FLOAT_TOLERANCE = {"saved_model": 1e-4, "tflite_fp32": 1e-4, "tflite_fp16": 5e-3, "tflite_heads_fp16": 5e-3,
+                   "onnx": 1e-4}
+HEAD_KEYS = ["center", "keypoint_heatmap", "keypoint_regression", "keypoint_offset"]
 # reference_models/README.md: single_person AP of the released float (TF.js) Lightning on the sample.
 RELEASED_FLOAT_LIGHTNING_AP = 0.433
 
@@ -39,18 +43,18 @@ def compose_export(overrides):
         return compose("export", overrides=overrides)
 
 
-def sample_overrides(output):
-    return [f"checkpoint={TFJS['lightning']}", f"output={output}",
+def sample_overrides(output, formats=None):
+    return [f"checkpoint={TFJS['lightning']}", f"output={output}", *([f"formats=[{','.join(formats)}]"] if formats else []),
             f"calibration.annotations={ANNOTATIONS}", f"calibration.images={IMAGES}",
             f"calibration.num_images={CALIBRATION_IMAGES}", f"eval.annotations={ANNOTATIONS}", f"eval.images={IMAGES}"]
 
 
 @pytest.fixture(scope="module")
 def lightning_export(tmp_path_factory):
-    """(output folder, report) of one export of the released Lightning in the four default formats."""
+    """(output folder, report) of one export of the released Lightning in the default and the heads-only formats."""
     require_shared(TFJS["lightning"], ANNOTATIONS, IMAGES)
     output = tmp_path_factory.mktemp("export") / "lightning"
-    report = run(compose_export(sample_overrides(output)))
+    report = run(compose_export(sample_overrides(output, FORMATS)))
     return output, report
 
 
@@ -73,7 +77,7 @@ def keras_outputs(single_person_inputs):
 @pytest.mark.slow
 def test_every_format_is_written_and_reported(lightning_export):
     output, report = lightning_export
-    assert list(report["files"]) == ["saved_model", *TFLITE_FORMATS]
+    assert list(report["files"]) == FORMATS
     with open(output / REPORT_FILE) as f:
         assert json.load(f) == json.loads(json.dumps(report))
     for entry in report["files"].values():
@@ -125,7 +129,10 @@ def test_tflite_interface_is_the_released_one(lightning_export, fmt):
 @pytest.mark.slow
 @pytest.mark.parametrize("fmt", sorted(FLOAT_TOLERANCE))
 def test_float_files_match_the_keras_model(lightning_export, single_person_inputs, keras_outputs, fmt):
-    outputs = load_predictor(path_of(lightning_export, fmt))(single_person_inputs)
+    predictor = load_predictor(path_of(lightning_export, fmt))
+    assert predictor.kind == {"saved_model": "saved_model", "onnx": "onnx", "tflite_heads_fp16": "tflite_heads"}.get(
+        fmt, "tflite")
+    outputs = predictor(single_person_inputs)
     assert outputs.shape == keras_outputs.shape == (16, 1, 17, 3)
     np.testing.assert_allclose(outputs, keras_outputs, rtol=0, atol=FLOAT_TOLERANCE[fmt])
 
@@ -176,6 +183,46 @@ def test_int8_file_is_integer_up_to_the_float_heads(lightning_export):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["tflite_heads_fp16", "tflite_heads_int8", "onnx"])
+def test_heads_only_signature(lightning_export, fmt):
+    signature = lightning_export[1]["files"][fmt]["signature"]
+    (runner,) = signature.values()
+    assert runner["inputs"] == {"input": {"dtype": "uint8", "shape": [1, 192, 192, 3]}}
+    channels = {"center": 1, "keypoint_heatmap": 17, "keypoint_regression": 34, "keypoint_offset": 34}
+    dtype = "int8" if fmt.endswith("int8") else "float32"
+    assert runner["outputs"] == {key: {"dtype": dtype, "shape": [1, 48, 48, channels[key]]} for key in HEAD_KEYS}
+
+
+@pytest.mark.slow
+def test_heads_int8_file_is_integer_everywhere(lightning_export):
+    """Every tensor an op reads or writes is integer: uint8 pixels in, int8 logits out, no float op anywhere."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    path = path_of(lightning_export, "tflite_heads_int8")
+    ops, tensors = _ops(path)
+    convs = [op for op in ops if op["op_name"] in ("CONV_2D", "DEPTHWISE_CONV_2D")]
+    assert len(convs) == 74  # the whole network, heads included
+    for op in ops:
+        for index in [*op["inputs"], *op["outputs"]]:
+            if index >= 0:
+                assert tensors[index]["dtype"] in (np.int8, np.uint8, np.int32), (op["op_name"], tensors[index]["name"])
+    assert not {op["op_name"] for op in ops} & {"CAST", "DEQUANTIZE", "ARG_MAX", "GATHER_ND", "LOGISTIC"}
+    interpreter = Interpreter(model_path=path)
+    (inp,) = interpreter.get_input_details()
+    assert (inp["dtype"], inp["quantization"]) == (np.uint8, (1.0, 0))  # the camera's pixels as they are
+    for out in interpreter.get_output_details():
+        assert out["dtype"] == np.int8 and out["quantization"][0] > 0
+
+
+@pytest.mark.slow
+def test_heads_int8_ap_is_close_to_the_float_model(lightning_export, single_person_inputs, keras_outputs):
+    _, report = lightning_export
+    assert report["files"]["tflite_heads_int8"]["AP"]["AP"] >= report["keras"]["AP"]["AP"] - 0.03
+    outputs = load_predictor(path_of(lightning_export, "tflite_heads_int8"))(single_person_inputs)
+    assert np.abs(outputs[..., :2] - keras_outputs[..., :2]).mean() < 0.02
+
+
+@pytest.mark.slow
 def test_int8_export_beats_the_released_int8_file(lightning_export):
     require_shared(TFLITE_INT8_LIGHTNING)
     options = dict(annotations=str(ANNOTATIONS), images=str(IMAGES), protocol="single_person", crop="none", progress=False)
@@ -191,7 +238,7 @@ def test_int8_export_beats_the_released_int8_file(lightning_export):
 def test_report_ap_of_the_float_files_is_the_released_models(lightning_export):
     _, report = lightning_export
     assert report["keras"]["AP"]["AP"] == pytest.approx(RELEASED_FLOAT_LIGHTNING_AP, abs=5e-4)
-    for fmt in ("saved_model", "tflite_fp32", "tflite_fp16"):
+    for fmt in ("saved_model", "tflite_fp32", "tflite_fp16", "tflite_heads_fp16", "onnx"):
         assert report["files"][fmt]["AP"]["AP"] == pytest.approx(RELEASED_FLOAT_LIGHTNING_AP, abs=5e-4)
 
 
@@ -223,14 +270,21 @@ def test_staging_folder_is_all_or_nothing(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["marker", "out"]
 
 
-@pytest.mark.slow
-def test_multipose_saved_model_takes_multiples_of_32(tmp_path):
+@pytest.fixture(scope="module")
+def multipose(tmp_path_factory):
+    """(SavedModel path, Keras predictor) of the imported released MultiPose, the SavedModel written once."""
     require_shared(TFJS["multipose_lightning"])
     from movenet_train.export.saved_model import write_saved_model
 
     model, spec = import_released(TFJS["multipose_lightning"])
-    path = write_saved_model(model, spec, str(tmp_path / "saved_model"))
-    exported, keras = load_predictor(path), KerasPredictor(model, spec)
+    path = write_saved_model(model, spec, str(tmp_path_factory.mktemp("multipose") / "saved_model"))
+    return path, KerasPredictor(model, spec), model, spec
+
+
+@pytest.mark.slow
+def test_multipose_saved_model_takes_multiples_of_32(multipose):
+    path, keras, _, _ = multipose
+    exported = load_predictor(path)
     assert exported.multi_pose
     image = load_rgb(IMAGES / "000000000785.jpg")
     for height, width in [(256, 256), (256, 160), (160, 256)]:
@@ -240,6 +294,33 @@ def test_multipose_saved_model_takes_multiples_of_32(tmp_path):
         np.testing.assert_allclose(out, keras(x), rtol=0, atol=1e-4)
     with pytest.raises(tf.errors.InvalidArgumentError, match="multiples of 32"):
         exported(np.zeros([1, 250, 256, 3], np.uint8))
+
+
+@pytest.mark.slow
+def test_multipose_tflite_takes_any_size_as_googles_file(multipose, tmp_path):
+    """Input ``[1, 1, 1, 3]`` with shape signature ``[1, -1, -1, 3]``; apps resize it (``resize_tensor_input``)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from movenet_train.export import tflite
+
+    saved_model_path, _, model, spec = multipose
+    path = tmp_path / "multipose_fp32.tflite"
+    path.write_bytes(tflite.convert(tflite.write_source(model, spec, str(tmp_path / "source")), spec, "fp32"))
+    interpreter = Interpreter(model_path=str(path))
+    (inp,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
+    assert (inp["dtype"], list(inp["shape"]), list(inp["shape_signature"])) == (np.uint8, [1, 1, 1, 3], [1, -1, -1, 3])
+    assert list(out["shape_signature"]) == [1, 6, 56]
+    image = load_rgb(IMAGES / "000000000785.jpg")
+    reference = load_predictor(saved_model_path)
+    for height, width in [(256, 256), (256, 160), (480, 288)]:
+        x = model_input(image, height, width)[None]
+        interpreter.resize_tensor_input(inp["index"], x.shape)  # what an app does, without load_predictor
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(inp["index"], x)
+        interpreter.invoke()
+        np.testing.assert_allclose(interpreter.get_tensor(out["index"]), reference(x), rtol=0, atol=1e-4)
+    with pytest.raises(ValueError, match="multiples of 32"):
+        load_predictor(str(path))(np.zeros([1, 250, 256, 3], np.uint8))
 
 
 def test_bad_options_are_named():
@@ -259,14 +340,12 @@ def test_bad_options_are_named():
         calibration_images(OmegaConf.merge(calibration, {"num_images": 0}), 192, 192)
 
 
-def test_tfjs_without_tensorflowjs_is_a_clear_error():
-    try:
-        import tensorflowjs  # noqa: F401
+def test_tfjs_without_tensorflowjs_is_a_clear_error(monkeypatch):
+    from movenet_train.export import tfjs_export
 
-        pytest.skip("tensorflowjs is installed")
-    except ImportError:
-        pass
-    with pytest.raises(ValueError, match="pip install tensorflowjs"):
+    real = tfjs_export.importlib.util.find_spec
+    monkeypatch.setattr(tfjs_export.importlib.util, "find_spec", lambda name: None if name == "tensorflowjs" else real(name))
+    with pytest.raises(ValueError, match="pip install --no-deps tensorflowjs"):
         exporter.check_formats(["saved_model", "tfjs"])
 
 
@@ -292,7 +371,8 @@ def test_latency_bench_runs_both_files(lightning_export):
         import latency
     finally:
         sys.path.remove(str(REPO / "bench"))
-    files = [path_of(lightning_export, "tflite_int8"), str(TFLITE_INT8_LIGHTNING)]
+    files = [path_of(lightning_export, "tflite_int8"), str(TFLITE_INT8_LIGHTNING),
+             path_of(lightning_export, "tflite_heads_int8"), path_of(lightning_export, "onnx")]
     rows = latency.main([*files, "--runs", "10", "--warmup", "1", "--threads", "1", "2"])
     assert [(r["file"], r["threads"]) for r in rows] == [(f, t) for t in (1, 2) for f in files]
     assert all(r["median_ms"] > 0 and r["runs"] == 10 and r["input"] == [1, 192, 192, 3] for r in rows)
