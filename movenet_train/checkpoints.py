@@ -20,11 +20,15 @@ from movenet_train.modeling.movenet import MoveNetSpec, build_model
 SPEC_FILE = "movenet.json"
 
 
+def _prefix_files(prefix):
+    return sorted(glob.glob(glob.escape(prefix) + ".*"))  # a tf.train prefix: .index, .data-*
+
+
 def _model_files(path):
-    """Every file that makes up a model: a TF.js json and its shards, a checkpoint prefix's files, a folder."""
+    """The files a model is loaded from: a TF.js json and its shards, a single file, a SavedModel folder, or for
+    a checkpoint folder / training run / tf.train prefix the ``movenet.json`` and the one checkpoint that
+    ``restore_model`` reads (not the run's events or other checkpoints)."""
     path = str(path)
-    if os.path.isdir(path):
-        return sorted(os.path.join(root, f) for root, _, files in os.walk(path) for f in files)
     if os.path.isfile(path):
         if path.endswith(".json"):
             with open(path) as f:
@@ -32,11 +36,17 @@ def _model_files(path):
             folder = os.path.dirname(path)
             return [path] + [os.path.join(folder, p) for group in manifest for p in group["paths"]]
         return [path]
-    return sorted(glob.glob(glob.escape(path) + ".*"))  # a tf.train prefix: .index, .data-*
+    if os.path.isdir(path) and os.path.exists(os.path.join(path, "saved_model.pb")):
+        return sorted(os.path.join(root, f) for root, _, files in os.walk(path) for f in files)
+    if os.path.isdir(path):
+        path = _inference_folder(path)
+        spec_file = os.path.join(path, SPEC_FILE)
+        return ([spec_file] if os.path.isfile(spec_file) else []) + _prefix_files(checkpoint_prefix(path))
+    return _prefix_files(path)
 
 
 def sha256_of(path):
-    """sha256 over every file of a model (see ``_model_files``), in a fixed order."""
+    """sha256 over the files a model is loaded from (see ``_model_files``), or of any one file, in a fixed order."""
     digest = hashlib.sha256()
     paths = _model_files(path)
     if not paths:
@@ -102,15 +112,43 @@ def with_stored_schema(spec, stored, path):
     return spec
 
 
-def restore_model(path, spec=None):
+def _inference_folder(path):
+    """A training run's folder resolves to its inference model (``<run>/model``) once training wrote it."""
+    return os.path.join(path, "model") if os.path.isfile(os.path.join(path, "model", SPEC_FILE)) else path
+
+
+def _run_spec(path):
+    """The spec a training run recorded (``train_config.yaml``) for its folder, its ``checkpoints/`` folder or a
+    ``checkpoints/ckpt-N`` prefix; None elsewhere."""
+    from omegaconf import OmegaConf
+
+    folder = os.path.abspath(path)
+    for _ in range(3):  # <run>, <run>/checkpoints, <run>/checkpoints/ckpt-N
+        config = os.path.join(folder, "train_config.yaml")
+        if os.path.isfile(config):
+            cfg = OmegaConf.load(config)
+            return MoveNetSpec.from_config(cfg.model, cfg.get("keypoints")).with_schema()
+        folder = os.path.dirname(folder)
+    return None
+
+
+def stored_spec(path):
+    """The spec a checkpoint carries: its ``movenet.json``, else its training run's ``train_config.yaml``."""
+    path = _inference_folder(str(path))
+    stored, _ = read_spec(path) if os.path.isdir(path) else (None, None)
+    return stored or _run_spec(path)
+
+
+def restore_model(path, spec=None, default_spec=None):
     """Keras model restored from a checkpoint; ``spec`` from the config is checked against the stored one.
 
     A training run's folder resolves to its inference model (``<run>/model``, EMA weights), which training
-    writes at every validation and at the end.
+    writes at every validation and at the end; a run with no ``model/`` yet, or a ``<run>/checkpoints/ckpt-N``
+    prefix, restores the training checkpoint with the spec of the run's ``train_config.yaml``. ``default_spec``
+    builds the model when the checkpoint records no spec at all (and ``spec`` is not given).
     """
-    if os.path.isfile(os.path.join(path, "model", SPEC_FILE)):
-        path = os.path.join(path, "model")
-    stored, _ = read_spec(path) if os.path.isdir(path) else (None, None)
+    path = _inference_folder(str(path))
+    stored = stored_spec(path)
     if stored and spec and (stored.alpha, stored.multi_pose) != (spec.alpha, spec.multi_pose):
         raise ValueError(
             f"checkpoint {path} is MoveNet {stored.name} (alpha {stored.alpha}) but the config asks for "
@@ -118,9 +156,10 @@ def restore_model(path, spec=None):
         )
     if stored and spec:
         spec = with_stored_schema(spec, stored, path)
-    spec = spec or stored
+    spec = spec or stored or default_spec
     if spec is None:
-        raise ValueError(f"{path} has no {SPEC_FILE}; pass the model config (+exp=...) to restore it")
+        raise ValueError(f"{path} has no {SPEC_FILE} and is not in a training run folder (no train_config.yaml); "
+                         "pass the model config (+exp=...) to restore it")
     model = build_model(spec)
     status = tf.train.Checkpoint(model=model).read(checkpoint_prefix(path))
     status.assert_existing_objects_matched().expect_partial()

@@ -210,11 +210,14 @@ class OnnxPredictor(Predictor):
         return np.concatenate([decode_numpy.decode(self.heads_outputs(image), self.multi_pose) for image in images])
 
 
-def load_keras(checkpoint, spec=None):
-    """(Keras model, spec) from a training/imported checkpoint or a released file (imported on the fly)."""
+def load_keras(checkpoint, spec=None, default_spec=None):
+    """(Keras model, spec) from a training/imported checkpoint or a released file (imported on the fly).
+
+    ``spec`` is checked against what the file holds; ``default_spec`` only builds a checkpoint that records no
+    spec of its own (see ``checkpoints.restore_model``)."""
     if importer.is_released_file(checkpoint):
         return importer.import_released(checkpoint, spec)
-    return checkpoints.restore_model(checkpoint, spec)
+    return checkpoints.restore_model(checkpoint, spec, default_spec)
 
 
 def load_predictor(checkpoint, spec=None, num_threads=None):

@@ -93,7 +93,7 @@ def initialize_model(model, spec, init):
     else:
         from movenet_train.runtime import load_keras
 
-        source, source_spec = load_keras(str(init))
+        source, source_spec = load_keras(str(init), default_spec=spec)
         source_schema = source_spec.schema
     remap = source_schema is not None and source_schema.names != spec.schema.names
     loaded, skipped = copy_matching_weights(source, model, exclude=KEYPOINT_HEAD_LAYERS if remap else ())
