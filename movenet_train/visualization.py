@@ -8,13 +8,14 @@ import cv2
 import numpy as np
 
 from movenet_train.keypoints import COCO_17, KeypointSchema
+from movenet_train.modeling.outputs import DRAW_KEYPOINT_THRESHOLD
 
 # RGB
 LEFT_COLOR = (255, 140, 0)
 RIGHT_COLOR = (0, 160, 255)
 CENTER_COLOR = (230, 0, 230)
 BOX_COLOR = (255, 255, 0)
-DEFAULT_THRESHOLD = 0.3  # the model card's advice: hide keypoints scoring below it
+DEFAULT_THRESHOLD = DRAW_KEYPOINT_THRESHOLD
 
 
 def _color(schema, *indices):

@@ -13,22 +13,16 @@ import numpy as np
 
 from movenet_train.evaluation import crops
 from movenet_train.keypoints import COCO_17
+from movenet_train.modeling.outputs import unpack
 from movenet_train.preprocessing import model_input, unletterbox
 
 PROTOCOLS = ("single_person", "multi_person")
 CROPS = ("none", "person")
-# Single-pose instance score: mean of the keypoint scores above this (TF.js pose-detection's pose score).
-KEYPOINT_SCORE_THRESHOLD = 0.2
 
 
 def is_person_with_keypoints(annotation):
     """The annotations COCOeval scores keypoints against (crowd and keypoint-less ones are ignored)."""
     return not annotation.get("iscrowd", 0) and annotation.get("num_keypoints", 0) > 0
-
-
-def pose_score(scores):
-    above = scores[scores > KEYPOINT_SCORE_THRESHOLD]
-    return float(above.mean()) if above.size else 0.0
 
 
 def coco_result(image_id, yx_pixels, scores, score):
@@ -83,9 +77,9 @@ class SinglePerson:
         return model_input(image, size, size), Frame(image.shape[0], image.shape[1], size, size)
 
     def results(self, output, frame, image_id):
-        keypoints = np.asarray(output).reshape(self.num_keypoints, 3)  # [1, N, 3] per image
-        scores = keypoints[:, 2]
-        return [coco_result(image_id, frame.to_pixels(keypoints[:, :2]), scores, pose_score(scores))]
+        people = unpack(output, self.num_keypoints, multi_pose=False)
+        keypoints = people.keypoints[0]
+        return [coco_result(image_id, frame.to_pixels(keypoints[:, :2]), keypoints[:, 2], people.scores[0])]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,12 +111,9 @@ class MultiPerson:
 
     def results(self, output, frame, image_id):
         results = []
-        n = self.num_keypoints
-        for person in np.asarray(output).reshape(-1, 3 * n + 5):
-            if person[-1] < self.score_threshold:
-                continue
-            keypoints = person[:3 * n].reshape(n, 3)
-            results.append(coco_result(image_id, frame.to_pixels(keypoints[:, :2]), keypoints[:, 2], person[-1]))
+        people = unpack(output, self.num_keypoints, multi_pose=True).above(self.score_threshold)
+        for keypoints, score in zip(people.keypoints, people.scores):
+            results.append(coco_result(image_id, frame.to_pixels(keypoints[:, :2]), keypoints[:, 2], score))
         return results
 
 

@@ -6,6 +6,7 @@ import os
 import numpy as np
 
 from movenet_train.keypoints import NUM_KEYPOINTS
+from movenet_train.modeling.outputs import POSE_SCORE_THRESHOLD
 
 REPORT_FILE = "export_report.json"
 AP_KEYS = ("AP", "AP50", "AP75", "AR", "num_images")
@@ -62,7 +63,7 @@ def saved_model_signature(path):
     return signatures
 
 
-def parity(reference, outputs, multi_pose=False, min_instance_score=0.25, num_keypoints=NUM_KEYPOINTS):
+def parity(reference, outputs, multi_pose=False, min_instance_score=POSE_SCORE_THRESHOLD, num_keypoints=NUM_KEYPOINTS):
     """Deviation of decoded outputs from the reference's: normalised (y, x) keypoint coordinates and scores.
 
     Single-pose outputs are ``[B, 1, K, 3]``. Multi-pose outputs ``[B, 6, 3K + 5]`` list people by score, and an

@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from movenet_train.keypoints import COCO_17, KEYPOINT_INDEX, TORSO_KEYPOINTS
+from movenet_train.modeling.outputs import KEYPOINT_SCORE_THRESHOLD
 
 LEFT_HIP, RIGHT_HIP = KEYPOINT_INDEX["left_hip"], KEYPOINT_INDEX["right_hip"]
 SHOULDERS = (KEYPOINT_INDEX["left_shoulder"], KEYPOINT_INDEX["right_shoulder"])
@@ -80,13 +81,13 @@ class TorsoLayout:
 COCO_TORSO = TorsoLayout.of(COCO_17)
 
 
-def torso_visible(scores, min_keypoint_score=0.2, layout=COCO_TORSO):
+def torso_visible(scores, min_keypoint_score=KEYPOINT_SCORE_THRESHOLD, layout=COCO_TORSO):
     """For COCO: a hip and a shoulder (either side) both score above ``min_keypoint_score``."""
     scores = np.asarray(scores)
     return bool(all(max(scores[i] for i in group) > min_keypoint_score for group in layout.required))
 
 
-def next_crop_region(keypoints_yx, scores, image_height, image_width, min_keypoint_score=0.2,
+def next_crop_region(keypoints_yx, scores, image_height, image_width, min_keypoint_score=KEYPOINT_SCORE_THRESHOLD,
                      torso_expansion=1.9, body_expansion=1.2, layout=COCO_TORSO):
     """The square to crop from the next frame, given ``keypoints_yx`` ``[N, 2]`` in pixels of this one.
 

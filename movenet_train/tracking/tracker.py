@@ -12,6 +12,7 @@ import logging
 import numpy as np
 
 from movenet_train.keypoints import COCO_17
+from movenet_train.modeling.outputs import KEYPOINT_SCORE_THRESHOLD, POSE_SCORE_THRESHOLD, pose_score, unpack
 from movenet_train.preprocessing import model_input, unletterbox
 from movenet_train.tracking import crop as crop_lib
 from movenet_train.tracking.one_euro import LowPassFilter, OneEuroConfig, OneEuroFilter
@@ -23,8 +24,8 @@ logger = logging.getLogger(__name__)
 class TrackerConfig:
     """TF.js MoveNet constants (pose-detection/src/movenet/constants.ts); ``configs/predict.yaml`` mirrors them."""
 
-    min_keypoint_score: float = 0.2  # a keypoint counts (pose score, torso visible, body extent) above this
-    min_pose_score: float = 0.25  # below it: no pose, crop and filters reset
+    min_keypoint_score: float = KEYPOINT_SCORE_THRESHOLD  # a keypoint counts (pose score, torso, extent) above it
+    min_pose_score: float = POSE_SCORE_THRESHOLD  # below it: no pose, crop and filters reset
     torso_expansion: float = 1.9
     body_expansion: float = 1.2
     crop_filter_alpha: float = 0.9  # plain low-pass on the crop corners
@@ -52,11 +53,6 @@ class Pose:
     keypoints: np.ndarray  # [N, 2] (y, x) in pixels of the frame, N the model's keypoint schema's joints
     scores: np.ndarray  # [N]
     score: float  # mean of the keypoint scores above min_keypoint_score (instance score for multi-pose)
-
-
-def pose_score(scores, min_keypoint_score):
-    confident = scores[scores > min_keypoint_score]
-    return float(confident.mean()) if confident.size else 0.0
 
 
 class PoseTracker:
@@ -139,11 +135,9 @@ class PoseTracker:
         height, width = frame.shape[:2]
         self.last_region = crop_lib.full_image_region(height, width)
         poses = []
-        for person in self.predictor(model_input(frame, size, size)[None])[0]:
-            n = self.schema.num_keypoints
-            keypoints = person[: 3 * n].reshape(n, 3)
-            score = float(person[-1])
-            if score >= self.config.min_pose_score:
-                poses.append(Pose(unletterbox(keypoints[:, :2], height, width, size, size),
-                                  keypoints[:, 2].astype(np.float64), score))
+        output = self.predictor(model_input(frame, size, size)[None])[0]
+        people = unpack(output, self.schema.num_keypoints, multi_pose=True).above(self.config.min_pose_score)
+        for keypoints, score in zip(people.keypoints, people.scores):
+            poses.append(Pose(unletterbox(keypoints[:, :2], height, width, size, size),
+                              keypoints[:, 2].astype(np.float64), float(score)))
         return poses

@@ -18,6 +18,7 @@ from official.modeling.optimization import ema_optimizer
 from movenet_train import checkpoints
 from movenet_train.config import config_from
 from movenet_train.modeling import MoveNetSpec, build_model
+from movenet_train.modeling.outputs import POSE_SCORE_THRESHOLD, unpack
 from movenet_train.training.config import TrainConfig
 from movenet_train.training.freeze import freeze_layers
 from movenet_train.training.init import estimate_batch_norm_statistics, initialize_model, recalibrate_batch_norm
@@ -142,7 +143,7 @@ def validation_eval_options(cfg, spec):
     return options
 
 
-def _skeleton_summary(predictor, annotations, images_dir, step, count, min_pose_score=0.25):
+def _skeleton_summary(predictor, annotations, images_dir, step, count, min_pose_score=POSE_SCORE_THRESHOLD):
     import json
 
     from movenet_train.preprocessing import load_rgb, model_input, unletterbox
@@ -154,11 +155,11 @@ def _skeleton_summary(predictor, annotations, images_dir, step, count, min_pose_
     rendered = []
     for name in files:
         image = load_rgb(os.path.join(images_dir, name))
-        people = predictor(model_input(image, size, size)[None])[0]  # [1, N, 3] or [6, 3N + 5]
-        for person in people.reshape(len(people), -1):
-            if predictor.multi_pose and person[-1] < min_pose_score:  # empty multi-pose slots
-                continue
-            kpts = person[:3 * predictor.schema.num_keypoints].reshape(-1, 3)
+        people = unpack(predictor(model_input(image, size, size)[None])[0], predictor.schema.num_keypoints,
+                        predictor.multi_pose)
+        if predictor.multi_pose:
+            people = people.above(min_pose_score)  # the empty slots of the six
+        for kpts in people.keypoints:
             yx = unletterbox(kpts[:, :2], image.shape[0], image.shape[1], size, size)
             image = draw_skeleton(image, yx, kpts[:, 2], schema=predictor.schema)
         rendered.append(tf.image.resize_with_pad(image, 256, 256).numpy().astype(np.uint8))

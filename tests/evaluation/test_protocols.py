@@ -8,6 +8,7 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from movenet_train.evaluation import coco_metrics, crops, evaluate, protocols
+from movenet_train.modeling.outputs import pose_score, unpack
 from tests.helpers import COCO_SAMPLE, ReplayPredictor
 
 ANNOTATIONS = COCO_SAMPLE / "person_keypoints_sample.json"
@@ -35,8 +36,24 @@ def test_multi_person_input_shape_by_hand(height, width, expected):
 
 
 def test_pose_score_is_mean_above_threshold():
-    assert protocols.pose_score(np.array([0.1, 0.3, 0.5, 0.2])) == pytest.approx(0.4)
-    assert protocols.pose_score(np.array([0.1, 0.2])) == 0.0
+    assert pose_score(np.array([0.1, 0.3, 0.5, 0.2])) == pytest.approx(0.4)
+    assert pose_score(np.array([0.1, 0.2])) == 0.0
+
+
+def test_unpack_reads_both_layouts_by_hand():
+    single = np.array([[[0.1, 0.2, 0.9], [0.3, 0.4, 0.1]]])  # [1, N=2, 3]
+    people = unpack(single, 2, multi_pose=False)
+    assert people.keypoints.shape == (1, 2, 3) and people.boxes is None
+    assert people.scores[0] == pytest.approx(0.9)
+    multi = np.zeros([6, 3 * 2 + 5])
+    multi[0, :6] = [0.1, 0.2, 0.9, 0.3, 0.4, 0.8]
+    multi[0, 6:] = [0.05, 0.1, 0.5, 0.6, 0.7]
+    multi[1, -1] = 0.2
+    people = unpack(multi, 2, multi_pose=True)
+    np.testing.assert_allclose(people.keypoints[0], [[0.1, 0.2, 0.9], [0.3, 0.4, 0.8]])
+    np.testing.assert_allclose(people.boxes[0], [0.05, 0.1, 0.5, 0.6])
+    kept = people.above(0.25)
+    assert len(kept) == 1 and kept.scores[0] == pytest.approx(0.7)
 
 
 def test_per_joint_terms_average_to_pycocotools_oks(coco_sample):
