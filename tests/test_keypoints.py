@@ -10,7 +10,7 @@ from omegaconf import OmegaConf
 
 from movenet_train import keypoints as kp
 from movenet_train.keypoints import COCO_17, KeypointSchema, KeypointSchemaError
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 CONFIGS = REPO / "configs" / "keypoints"
 

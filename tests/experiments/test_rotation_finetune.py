@@ -6,7 +6,7 @@ import json
 import pytest
 from hydra import compose, initialize_config_dir
 
-from tests.conftest import COCO_SAMPLE, REPO, TFJS, require_shared
+from tests.helpers import COCO_SAMPLE, REPO, TFJS, require_shared
 
 SAMPLE_JSON = COCO_SAMPLE / "person_keypoints_sample.json"
 

@@ -19,7 +19,7 @@ from movenet_train.export import export_model
 from movenet_train.preprocessing import load_rgb, model_input
 from movenet_train.pretrained import import_released
 from movenet_train.runtime import load_predictor
-from tests.conftest import COCO_SAMPLE, TFJS, require_shared
+from tests.helpers import COCO_SAMPLE, TFJS, require_shared
 
 TFJS_VERSION = "4.22.0"
 RUNNER = pathlib.Path(__file__).with_name("run_tfjs.js")

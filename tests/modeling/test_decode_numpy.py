@@ -10,7 +10,7 @@ import pytest
 from movenet_train.modeling import decode, decode_numpy
 from movenet_train.preprocessing import load_rgb, model_input
 from movenet_train.pretrained import import_released
-from tests.conftest import COCO_SAMPLE, TFJS, require_shared
+from tests.helpers import COCO_SAMPLE, TFJS, require_shared
 
 TOLERANCE = 1e-4  # normalised coordinates, scores, boxes
 

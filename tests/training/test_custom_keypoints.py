@@ -17,7 +17,7 @@ from movenet_train.keypoints import COCO_17, KeypointSchema
 from movenet_train.modeling import MoveNetInference, MoveNetSpec, build_model
 from movenet_train.preprocessing import letterbox, load_rgb
 from movenet_train.runtime import load_predictor
-from tests.conftest import COCO_SAMPLE, REPO, TFJS, require_shared
+from tests.helpers import COCO_SAMPLE, REPO, TFJS, require_shared
 
 SAMPLE_JSON = COCO_SAMPLE / "person_keypoints_sample.json"
 

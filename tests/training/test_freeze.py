@@ -9,7 +9,7 @@ from hydra import compose, initialize_config_dir
 from movenet_train.checkpoints import restore_model, save_model_checkpoint
 from movenet_train.modeling import MoveNetSpec, build_model
 from movenet_train.training.freeze import freeze_layers, layer_groups
-from tests.conftest import COCO_SAMPLE, REPO, require_shared
+from tests.helpers import COCO_SAMPLE, REPO, require_shared
 
 SAMPLE_JSON = COCO_SAMPLE / "person_keypoints_sample.json"
 
