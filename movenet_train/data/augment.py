@@ -43,14 +43,13 @@ class AugmentConfig:
 
     @classmethod
     def from_config(cls, cfg):
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = set(cfg) - set(fields)
-        if unknown:
-            raise ValueError(f"data.augment: unknown keys {sorted(unknown)}")
-        if cfg.get("rotation_mode", "uniform") not in ROTATION_MODES:
+        from movenet_train.config import config_from
+
+        config = config_from(cls, cfg, "data.augment")
+        if config.rotation_mode not in ROTATION_MODES:
             raise ValueError(f"data.augment.rotation_mode: expected one of {ROTATION_MODES}, got "
-                             f"{cfg.get('rotation_mode')!r}")
-        return cls(**{k: tuple(v) if isinstance(fields[k].default, tuple) else v for k, v in dict(cfg).items()})
+                             f"{config.rotation_mode!r}")
+        return config
 
 
 # ---------------------------------------------------------------------------------------------------------

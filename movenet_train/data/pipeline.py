@@ -7,28 +7,14 @@ letterboxed. Both then share one random affine warp (scale, crop, translation, r
 augmentation and the target encoder of ``targets.py``.
 """
 
-import dataclasses
-
 import tensorflow as tf
 
 from movenet_train.data import augment, sources
+from movenet_train.data.config import data_config
 from movenet_train.data.targets import OUTPUT_STRIDE, TargetConfig, encode_targets, person_centres
 from movenet_train.data.tfrecord import check_record_schema, decode_image_bytes, parse_example
 
 SPLIT_KEYS = {"train": "train_records", "val": "val_records"}
-
-
-@dataclasses.dataclass(frozen=True)
-class SinglePoseFraming:
-    """``cfg.data.loader.single_pose``."""
-
-    min_target_keypoints: int = 5
-    crop_scale: float = 1.25
-    full_image_probability: float = 0.2
-
-    @classmethod
-    def from_config(cls, cfg):
-        return cls(**dict(cfg))
 
 
 def record_files(data_cfg, split):
@@ -170,8 +156,9 @@ def build_dataset(data_cfg, spec, split, batch_size, training, deterministic=Fal
       ``num_people``, ``num_keypoints``, ``keypoints`` ``[B, P, K, 3]`` (K: ``spec.schema``'s joints),
       ``num_valid`` (single-pose: the target person first).
     """
+    data_cfg = data_config(data_cfg)
     loader = data_cfg.loader
-    framing = SinglePoseFraming.from_config(loader.single_pose)
+    framing = loader.single_pose
     augment_config = augment.AugmentConfig.from_config(data_cfg.augment)
     schema = spec.schema
     target_config = TargetConfig.from_config(data_cfg.targets, schema)

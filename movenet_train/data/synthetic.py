@@ -64,9 +64,9 @@ class GeneratorConfig:
 
     @classmethod
     def from_config(cls, cfg):
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        return cls(**{k: tuple(v) if isinstance(fields[k].default, tuple) else v for k, v in dict(cfg).items()
-                      if k in fields})
+        from movenet_train.config import config_from
+
+        return config_from(cls, cfg, "data.generator")
 
 
 def _rot(angle):

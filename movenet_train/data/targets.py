@@ -41,8 +41,14 @@ class TargetConfig:
     @classmethod
     def from_config(cls, cfg, schema=COCO_17):
         """``keypoint_std`` null: ODAPI's rule, 10 x the schema's OKS sigmas; a list must have one per joint."""
+        from movenet_train.config import ConfigError
+
         fields = {f.name for f in dataclasses.fields(cls)}
-        values = {k: v for k, v in dict(cfg).items() if k in fields}
+        values = dict(cfg)
+        unknown = sorted(set(values) - fields)
+        if unknown:
+            raise ConfigError(f"data.targets: unknown keys {', '.join('data.targets.' + k for k in unknown)} "
+                              f"(known: {', '.join(sorted(fields))})")
         if values.get("keypoint_std") is None:
             values["keypoint_std"] = tuple(round(10.0 * s, 9) for s in schema.sigmas)
         values["keypoint_std"] = tuple(float(s) for s in values["keypoint_std"])

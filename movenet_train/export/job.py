@@ -1,12 +1,13 @@
 """The ``python export/export.py`` job: load the checkpoint, pick calibration images, export, print the report."""
 
+import dataclasses
 import os
 import types
 
-from omegaconf import OmegaConf
-
 from movenet_train.atomic import check_output
 from movenet_train.checkpoints import sha256_of
+from movenet_train.config import config_from
+from movenet_train.evaluation.config import EvalOptions
 from movenet_train.export.calibration import calibration_images
 from movenet_train.export.exporter import check_formats, export_model
 from movenet_train.runtime import check_config_schema, config_spec, load_keras
@@ -19,7 +20,7 @@ def run(cfg):
     check_output(output, cfg.overwrite)  # before the slow part
     model, spec = load_keras(cfg.checkpoint, config_spec(cfg))
     check_config_schema(cfg, spec.schema, cfg.checkpoint)
-    eval_options = OmegaConf.to_container(cfg.eval, resolve=True) if cfg.get("eval") else None
+    eval_options = dataclasses.asdict(config_from(EvalOptions, cfg.eval, "eval")) if cfg.get("eval") else None
     exclude = eval_scored_images(spec, eval_options) if cfg.calibration.exclude_eval_images else []
     images, names = calibration_images(cfg.calibration, spec.input_size, spec.input_size, exclude, spec.schema)
     checkpoint = str(cfg.checkpoint)

@@ -7,6 +7,8 @@ import tf_keras as keras
 from movenet_train.keypoints import COCO_17, KeypointSchema
 from movenet_train.modeling import fpn, heads, mobilenet_v2
 
+# Keys of the model group that training reads (initial weights), not part of the network's spec.
+TRAINING_ONLY_MODEL_KEYS = ("init", "recalibrate_batch_norm")
 # Multi-pose inputs: height and width must be multiples of the backbone's output stride.
 MULTI_POSE_STRIDE = 32
 
@@ -41,10 +43,17 @@ class MoveNetSpec:
     @classmethod
     def from_config(cls, cfg, keypoints=None):
         """From the ``model`` group; ``keypoints``: a ``KeypointSchema`` or the ``keypoints`` group (or None)."""
+        from movenet_train.config import ConfigError
+
         fields = {f.name for f in dataclasses.fields(cls)} - {"keypoints"}
+        values = dict(cfg)
+        unknown = sorted(set(values) - fields - set(TRAINING_ONLY_MODEL_KEYS))
+        if unknown:
+            raise ConfigError(f"model: unknown keys {', '.join('model.' + k for k in unknown)} "
+                              f"(known: {', '.join(sorted(fields | set(TRAINING_ONLY_MODEL_KEYS)))})")
         if keypoints is not None and not isinstance(keypoints, KeypointSchema):
             keypoints = KeypointSchema.from_config(keypoints)
-        return cls(**{k: v for k, v in dict(cfg).items() if k in fields}, keypoints=keypoints)
+        return cls(**{k: v for k, v in values.items() if k in fields}, keypoints=keypoints)
 
     @property
     def schema(self):

@@ -6,7 +6,8 @@ import numpy as np
 import tensorflow as tf
 
 from movenet_train.data import augment
-from movenet_train.data.pipeline import SinglePoseFraming, frame_example
+from movenet_train.data.config import SinglePoseFraming
+from movenet_train.data.pipeline import frame_example
 from movenet_train.data.targets import TargetConfig
 from movenet_train.keypoints import FLIP_PERMUTATION, KEYPOINT_INDEX, OKS_SIGMAS
 
