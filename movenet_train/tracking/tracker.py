@@ -34,18 +34,10 @@ class TrackerConfig:
 
     @classmethod
     def from_config(cls, cfg):
-        """From the ``tracking`` block of a Hydra config (or any mapping)."""
-        values = dict(cfg)
-        unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise ValueError(f"tracking config: unknown keys {sorted(unknown)}")
-        if "keypoint_filter" in values:
-            keypoint_filter = dict(values["keypoint_filter"])
-            unknown = set(keypoint_filter) - {f.name for f in dataclasses.fields(OneEuroConfig)}
-            if unknown:
-                raise ValueError(f"tracking.keypoint_filter config: unknown keys {sorted(unknown)}")
-            values["keypoint_filter"] = OneEuroConfig(**keypoint_filter)
-        return cls(**values)
+        """From the ``tracking`` block of a Hydra config (or any mapping); unknown keys are errors."""
+        from movenet_train.config import config_from
+
+        return config_from(cls, cfg, "tracking")
 
 
 @dataclasses.dataclass
