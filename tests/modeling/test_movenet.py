@@ -48,6 +48,7 @@ def test_head_shapes_and_heatmap_bias():
     np.testing.assert_allclose(model.get_layer("kpt_offset_0").bias.numpy(), 0.0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("height,width", [(256, 256), (256, 160), (160, 256)])
 def test_multipose_inference_takes_any_multiple_of_32(height, width):
     spec = SPECS["multipose_lightning"]

@@ -20,6 +20,7 @@ def _images(size, n=2, seed=0):
     return tf.constant(np.random.default_rng(seed).integers(0, 256, [n, size, size, 3]), tf.int32)
 
 
+@pytest.mark.slow
 def test_imported_checkpoint_round_trip(tmp_path):
     require_shared(TFJS["lightning"])
     model, spec = import_released(TFJS["lightning"])
@@ -47,6 +48,7 @@ def test_imported_batch_norm_is_identity_in_inference_and_trainable():
     assert bn.trainable and np.any(beta != 0)
 
 
+@pytest.mark.slow
 def test_saved_model_import_round_trip(tmp_path):
     """A SavedModel goes through the TFLite converter (which folds BatchNorm) and back into Keras."""
     model = build_model(LIGHTNING)
