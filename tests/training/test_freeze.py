@@ -34,6 +34,12 @@ def test_groups_cover_every_weighted_layer_once_and_freeze_sets_trainable():
     with pytest.raises(ValueError, match="train.freeze='heads'"):
         freeze_layers(model, spec, "heads")
 
+    fresh = build_model(spec)
+    frozen = freeze_layers(fresh, spec, "none", batch_norm=True)
+    norms = {layer.name for layer in fresh.layers if isinstance(layer, tf_keras.layers.BatchNormalization)}
+    assert set(frozen) == norms and "fpn_bn_4" in norms and "bn_Conv1" in norms
+    assert all(layer.trainable for layer in fresh.layers if layer.name not in norms)
+
 
 def test_frozen_batch_norm_runs_in_inference_mode():
     spec = MoveNetSpec("lightning", 1.0, 192)
