@@ -88,6 +88,7 @@ def _reference(variant_key, names):
     return images, outputs[:, [COCO_17.index[n] for n in names]]
 
 
+@pytest.mark.slow
 def test_13_keypoint_finetune_from_released_lightning_keeps_copied_joints(caplog):
     """Before the first step, the 13 joints that keep their name predict what Google's Lightning predicts."""
     require_shared(TFJS["lightning"], COCO_SAMPLE / "images")
@@ -142,7 +143,7 @@ def _body13_annotations(path):
 
 
 @pytest.mark.slow
-def test_13_keypoint_export_gives_n_joint_tflite_files_that_eval_reads(tmp_path):
+def test_13_keypoint_export_gives_n_joint_tflite_files_that_eval_reads(tmp_path, single_person_images):
     require_shared(TFJS["lightning"], SAMPLE_JSON)
     from movenet_train.checkpoints import save_model_checkpoint
     from movenet_train.export import run
@@ -175,3 +176,16 @@ def test_13_keypoint_export_gives_n_joint_tflite_files_that_eval_reads(tmp_path)
         assert metrics["num_keypoints"] == 13 and metrics["oks_sigmas"] == list(spec.schema.sigmas)
         # The copied joints are Google's: the files score like the Keras model (int8 a little lower, as for 17).
         assert abs(metrics["AP"] - keras_ap["AP"]) < (0.01 if fmt == "tflite_fp16" else 0.08), (fmt, metrics["AP"])
+
+    # predict / the tracker run the 13-joint file too: named joints in keypoints.json, the schema's skeleton drawn.
+    from movenet_train.tracking import media
+    from movenet_train.tracking.annotate import annotate
+
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for name in single_person_images[:3]:
+        (frames / name).symlink_to(COCO_SAMPLE / "images" / name)
+    result = annotate(predictor, media.open_media(str(frames)), str(tmp_path / "predict"), progress=False)
+    assert result["keypoint_names"] == list(spec.schema.names)
+    poses = [p for frame in result["frames"] for p in frame["poses"]]
+    assert poses and all([k["name"] for k in p["keypoints"]] == list(spec.schema.names) for p in poses)
