@@ -93,10 +93,8 @@ class TFLitePredictor(Predictor):
 
     def _invoke(self, image):
         image = np.asarray(image)[None]
-        if self.multi_pose and (image.shape[1] % MULTI_POSE_STRIDE or image.shape[2] % MULTI_POSE_STRIDE):
-            # LiteRT drops the SavedModel's size check and fails in the FPN with a message about XNNPack.
-            raise ValueError(f"MoveNet MultiPose needs an input height and width that are multiples of "
-                             f"{MULTI_POSE_STRIDE}, got {image.shape[1]}x{image.shape[2]}")
+        if self.multi_pose:  # LiteRT drops the SavedModel's size check and fails in the FPN about XNNPack
+            check_multi_pose_size(image.shape)
         if tuple(self.input["shape"]) != image.shape:
             self.interpreter.resize_tensor_input(self.input["index"], image.shape)
             self.interpreter.allocate_tensors()
@@ -164,6 +162,12 @@ def check_config_schema(cfg, schema, checkpoint):
                          f"but keypoints={wanted.name} ({wanted.source}) was given; drop it to use the model's own")
 
 
+def check_multi_pose_size(shape):
+    if shape[1] % MULTI_POSE_STRIDE or shape[2] % MULTI_POSE_STRIDE:
+        raise ValueError(f"MoveNet MultiPose needs an input height and width that are multiples of "
+                         f"{MULTI_POSE_STRIDE}, got {shape[1]}x{shape[2]}")
+
+
 def _head_outputs(interpreter):
     """Head key -> output details of a heads-only file's signature; None for any other file."""
     signatures = interpreter.get_signature_list()
@@ -203,6 +207,8 @@ class OnnxPredictor(Predictor):
 
     def heads_outputs(self, image):
         """The float32 head logits of one ``[H, W, 3]`` image."""
+        if self.multi_pose:
+            check_multi_pose_size(np.shape(image[None]))
         heads = self.session.run(self.names, {self.input.name: np.asarray(image)[None].astype(self.dtype)})
         return dict(zip(self.names, heads))
 

@@ -17,7 +17,7 @@ is the bounded one (a separate clip would quantise the unbounded output first).
 
 import tensorflow as tf
 
-from movenet_train.export.serving import INPUT_NAME, SIGNATURE_KEY
+from movenet_train.export.serving import INPUT_NAME, SIGNATURE_KEY, input_shape
 
 HEATMAP_FLOOR = -10.0  # logit; sigmoid(-10) = 4.5e-5
 OFFSET_LIMIT = 2.0  # cells, keypoint and box offsets
@@ -34,7 +34,8 @@ def _symmetric(x, limit):
 
 
 def bounded_heads(heads, grid_size):
-    """The logits clipped to the range decoding reads (see the module docstring); ``grid_size``: cells per side."""
+    """The logits clipped to the range decoding reads (see the module docstring); ``grid_size``: cells per side
+    (of the variant's ``input_size``; multi-pose regression and box sizes are bounded to that grid)."""
     grid = float(grid_size)
     bounds = {
         "center": lambda x: _floor(x, HEATMAP_FLOOR),
@@ -48,7 +49,8 @@ def bounded_heads(heads, grid_size):
 
 
 class HeadsModule(tf.Module):
-    """``serving_default(input) -> {head key: logits}`` at the variant's square input size.
+    """``serving_default(input) -> {head key: logits}``: single-pose at the variant's square input size,
+    multi-pose at any height and width (multiples of 32, checked by ``load_predictor``), as the other files.
 
     ``integer=False``: uint8 ``input`` (the pixels), float32 logits, as in the model. ``integer=True``: the source
     of full-integer INT8, a float32 ``input`` marked as 0..255 pixels (a fake-quant node, so that the converter
@@ -58,7 +60,7 @@ class HeadsModule(tf.Module):
     def __init__(self, model, spec, integer=False):
         super().__init__(name="movenet_heads")
         self.model, self.spec, self.integer = model, spec, integer
-        shape = [1, spec.input_size, spec.input_size, 3]
+        shape = input_shape(spec, dynamic=True)
         dtype = tf.float32 if integer else tf.uint8
         self.serve = tf.function(self._serve, input_signature=[tf.TensorSpec(shape, dtype, name=INPUT_NAME)])
 

@@ -323,6 +323,27 @@ def test_multipose_tflite_takes_any_size_as_googles_file(multipose, tmp_path):
         load_predictor(str(path))(np.zeros([1, 250, 256, 3], np.uint8))
 
 
+@pytest.mark.slow
+def test_multipose_heads_only_file_decodes_like_the_saved_model(multipose, tmp_path):
+    """Box heads included, any multiple-of-32 size, decoded by decode_numpy inside load_predictor."""
+    from movenet_train.export import heads, tflite
+
+    saved_model_path, _, model, spec = multipose
+    source = heads.write_heads_source(model, spec, str(tmp_path / "heads"))
+    path = tmp_path / "multipose_heads_fp16.tflite"
+    path.write_bytes(tflite.convert(source, spec, "fp16", heads_only=True))
+    predictor, reference = load_predictor(str(path)), load_predictor(saved_model_path)
+    assert predictor.kind == "tflite_heads" and predictor.multi_pose
+    assert sorted(predictor.heads) == sorted([*HEAD_KEYS, "box_scale", "box_offset"])
+    image = load_rgb(IMAGES / "000000000785.jpg")
+    for height, width in [(256, 256), (256, 160)]:
+        x = model_input(image, height, width)[None]
+        out, expected = predictor(x), reference(x)
+        people = expected[0, :, 55] > 0.2
+        assert people.sum() >= 1
+        np.testing.assert_allclose(out[0, people], expected[0, people], rtol=0, atol=5e-3)
+
+
 def test_bad_options_are_named():
     with pytest.raises(ValueError, match="tflite_int9"):
         exporter.check_formats(["saved_model", "tflite_int9"])
