@@ -16,7 +16,7 @@ from movenet_train.evaluation import coco_metrics, inputs, outputs, plots, proto
 from movenet_train.keypoints import COCO_17
 
 
-def evaluate(predictor, annotations=None, images=None, records=None, protocol="single_person", crop="none",
+def evaluate(predictor, annotations=None, images=None, records=None, protocol=None, crop="none",
              crop_scale=1.25, output_dir=None, checkpoint=None, batch_size=16, max_images=None, progress=True,
              orientation_slices=True, **protocol_options):
     """Metrics dict: AP, AP50, AP75, APm, APl, AR (and AR50...ARl), num_images, num_people, protocol, ...
@@ -30,6 +30,7 @@ def evaluate(predictor, annotations=None, images=None, records=None, protocol="s
     With ``output_dir``, writes metrics.json, keypoints_results.json, per_keypoint.csv and two PNG plots.
     Prints nothing but a tqdm bar (``progress=False`` hides it).
     """
+    protocol = protocols.protocol_for(protocol, predictor.multi_pose)
     proto = protocols.build(protocol, predictor, crop, crop_scale, **protocol_options)
     schema = getattr(predictor, "schema", COCO_17)  # stand-in predictors (tests) may not say: COCO-17
     ground_truth, samples, total, source = _open_source(proto, annotations, images, records, max_images, schema)

@@ -4,7 +4,7 @@ import os
 
 from omegaconf import OmegaConf
 
-from movenet_train.evaluation import compare
+from movenet_train.evaluation import compare, protocols
 from movenet_train.evaluation.evaluator import evaluate
 from movenet_train.runtime import check_config_schema, config_spec, load_predictor
 
@@ -38,7 +38,7 @@ def _name(checkpoint):
 def _evaluate(cfg, checkpoint, output):
     predictor = load_predictor(checkpoint, config_spec(cfg), num_threads=cfg.num_threads)
     check_config_schema(cfg, predictor.schema, checkpoint)
-    protocol = cfg.protocol or ("multi_person" if predictor.multi_pose else "single_person")
+    protocol = protocols.protocol_for(cfg.protocol, predictor.multi_pose)
     metrics = evaluate(
         predictor,
         annotations=cfg.annotations,

@@ -20,6 +20,11 @@ PROTOCOLS = ("single_person", "multi_person")
 CROPS = ("none", "person")
 
 
+def protocol_for(protocol, multi_pose):
+    """``protocol``, or without one (``eval.protocol: null``) the protocol the model is made for."""
+    return protocol or ("multi_person" if multi_pose else "single_person")
+
+
 def is_person_with_keypoints(annotation):
     """The annotations COCOeval scores keypoints against (crowd and keypoint-less ones are ignored)."""
     return not annotation.get("iscrowd", 0) and annotation.get("num_keypoints", 0) > 0

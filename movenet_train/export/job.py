@@ -21,6 +21,10 @@ def run(cfg):
     model, spec = load_keras(cfg.checkpoint, config_spec(cfg))
     check_config_schema(cfg, spec.schema, cfg.checkpoint)
     eval_options = dataclasses.asdict(config_from(EvalOptions, cfg.eval, "eval")) if cfg.get("eval") else None
+    if eval_options:
+        from movenet_train.evaluation.protocols import protocol_for
+
+        eval_options["protocol"] = protocol_for(eval_options["protocol"], spec.multi_pose)
     exclude = eval_scored_images(spec, eval_options) if cfg.calibration.exclude_eval_images else []
     images, names = calibration_images(cfg.calibration, spec.input_size, spec.input_size, exclude, spec.schema)
     checkpoint = str(cfg.checkpoint)

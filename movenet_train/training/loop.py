@@ -131,6 +131,7 @@ def _validation(cfg, spec, run_dir, chief, worker):
 def validation_eval_options(cfg, spec):
     """Keyword arguments of ``evaluation.evaluate`` for validation: the ``eval`` group, with the data's val split
     as the default annotations and images; ``None`` when there is nothing to score."""
+    from movenet_train.evaluation import protocols
     from movenet_train.evaluation.config import EvalOptions
 
     options = dataclasses.asdict(config_from(EvalOptions, cfg.eval, "eval"))
@@ -139,7 +140,7 @@ def validation_eval_options(cfg, spec):
         options["images"] = options.get("images") or cfg.data.get("val_images")
         if not (options["annotations"] and options["images"] and os.path.exists(options["annotations"])):
             return None
-    options["protocol"] = options.get("protocol") or ("multi_person" if spec.multi_pose else "single_person")
+    options["protocol"] = protocols.protocol_for(options["protocol"], spec.multi_pose)
     return options
 
 

@@ -29,7 +29,7 @@ def experiment(tmp_path_factory):
         f"annotations={SAMPLE_JSON}", f"images={COCO_SAMPLE / 'images'}", f"checkpoint={TFJS['lightning']}",
         f"output={output}",
         f"train_overrides=['exp=rotation_finetune','train.steps={STEPS}','train.validate_every={STEPS}',"
-        f"'train.checkpoint_every={STEPS}','train.progress_bar=false','train.val_max_images=1']",
+        f"'train.checkpoint_every={STEPS}','train.progress_bar=false','eval.max_images=1']",
     ]
     with initialize_config_dir(version_base="1.3", config_dir=str(REPO / "configs")):
         cfg = compose("rotation_finetune", overrides=overrides)

@@ -58,12 +58,12 @@ def test_19_keypoint_schema_trains_from_scratch_to_ap_0_8(tmp_path):
 
     run_dir = tmp_path / "run"
     settings = {"steps": 400, "batch_size": 8, "steps_per_loop": 50, "checkpoint_every": 300, "validate_every": 1000,
-                "val_batches": 1, "val_max_images": "null", "val_summary_images": 1, "progress_bar": False,
+                "val_batches": 1, "val_summary_images": 1, "progress_bar": False,
                 "ema_decay": "null", "optimizer.learning_rate": 3e-3, "optimizer.warmup_steps": 20}
     cfg = compose_train("exp=lightning", *data, "model.input_size=160", "data/augment=none",
                         f"data.val_records={root}/records/train-*.tfrecord",
                         f"data.val_annotations={root}/train/annotations.json", f"data.val_images={root}/train/images",
-                        f"output_dir={run_dir}", *[f"train.{k}={v}" for k, v in settings.items()])
+                        f"output_dir={run_dir}", "eval.max_images=null", *[f"train.{k}={v}" for k, v in settings.items()])
     metrics = train(cfg)
 
     # The run's model carries its schema: eval reads it without being told, and scores with the 19 sigmas.
