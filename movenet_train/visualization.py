@@ -15,7 +15,6 @@ LEFT_COLOR = (255, 140, 0)
 RIGHT_COLOR = (0, 160, 255)
 CENTER_COLOR = (230, 0, 230)
 BOX_COLOR = (255, 255, 0)
-DEFAULT_THRESHOLD = DRAW_KEYPOINT_THRESHOLD
 
 
 def _color(schema, *indices):
@@ -42,7 +41,7 @@ def _schema_for(count, schema):
     return schema
 
 
-def draw_skeleton(image, keypoints_yx, scores, threshold=DEFAULT_THRESHOLD, schema=None):
+def draw_skeleton(image, keypoints_yx, scores, threshold=DRAW_KEYPOINT_THRESHOLD, schema=None):
     """A copy of RGB uint8 ``image`` with the skeleton drawn over it.
 
     ``keypoints_yx``: ``[N, 2]`` (y, x) in pixels of ``image``; ``scores``: ``[N]``; ``schema``: the keypoint

@@ -6,7 +6,7 @@ import os
 import numpy as np
 
 from movenet_train.keypoints import NUM_KEYPOINTS
-from movenet_train.modeling.outputs import POSE_SCORE_THRESHOLD
+from movenet_train.modeling.outputs import POSE_SCORE_THRESHOLD, unpack
 
 REPORT_FILE = "export_report.json"
 AP_KEYS = ("AP", "AP50", "AP75", "AR", "num_images")
@@ -83,15 +83,17 @@ def parity(reference, outputs, multi_pose=False, min_instance_score=POSE_SCORE_T
 
 
 def _matched_people(reference, outputs, min_instance_score, num_keypoints=NUM_KEYPOINTS):
-    """(reference people, their nearest output people), keypoints only: ``[P, K * 3]`` each."""
-    keypoints = 3 * num_keypoints
+    """(reference people, their nearest output people), keypoints only: ``[P, K, 3]`` each."""
     matched_ref, matched_out = [], []
-    for ref_people, out_people in zip(reference, outputs):
-        for person in ref_people[ref_people[:, -1] >= min_instance_score]:
-            distance = np.abs(out_people[:, :keypoints] - person[:keypoints]).reshape(len(out_people), -1, 3)[..., :2]
-            matched_ref.append(person[:keypoints])
-            matched_out.append(out_people[np.argmin(distance.mean(axis=(1, 2))), :keypoints])
-    return np.array(matched_ref).reshape(-1, keypoints), np.array(matched_out).reshape(-1, keypoints)
+    for ref_image, out_image in zip(reference, outputs):
+        found = unpack(ref_image, num_keypoints, multi_pose=True).above(min_instance_score)
+        candidates = unpack(out_image, num_keypoints, multi_pose=True).keypoints
+        for person in found.keypoints:
+            distance = np.abs(candidates[..., :2] - person[:, :2]).mean(axis=(1, 2))
+            matched_ref.append(person)
+            matched_out.append(candidates[np.argmin(distance)])
+    shape = (-1, num_keypoints, 3)
+    return np.array(matched_ref).reshape(shape), np.array(matched_out).reshape(shape)
 
 
 def ap_summary(metrics):

@@ -13,10 +13,11 @@ from tqdm import tqdm
 
 from movenet_train.atomic import atomic_path
 from movenet_train.keypoints import COCO_17
+from movenet_train.modeling.outputs import DRAW_KEYPOINT_THRESHOLD
 from movenet_train.runtime import check_config_schema, config_spec, load_predictor
 from movenet_train.tracking import media
 from movenet_train.tracking.tracker import PoseTracker, TrackerConfig
-from movenet_train.visualization import DEFAULT_THRESHOLD, draw_box, draw_skeleton
+from movenet_train.visualization import draw_box, draw_skeleton
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ def pose_record(pose, names=COCO_17.names):
     }
 
 
-def draw_poses(image, poses, threshold=DEFAULT_THRESHOLD, schema=None):
+def draw_poses(image, poses, threshold=DRAW_KEYPOINT_THRESHOLD, schema=None):
     for pose in poses:
         image = draw_skeleton(image, pose.keypoints, pose.scores, threshold, schema)
     return image
@@ -58,7 +59,7 @@ def _check_outputs(paths, overwrite):
 
 
 def annotate(predictor, reader, output_dir, tracker_config=TrackerConfig(), crop=True, smoothing=True,
-             threshold=DEFAULT_THRESHOLD, draw_crop=False, overwrite=False, progress=True):
+             threshold=DRAW_KEYPOINT_THRESHOLD, draw_crop=False, overwrite=False, progress=True):
     """Runs ``predictor`` over ``reader`` (``media.open_media``); writes keypoints.json and annotated media.
 
     Returns the keypoints.json content. ``threshold``: keypoints scoring below it are not drawn (they stay

@@ -86,13 +86,13 @@ def _distributed_dataset(strategy, data_cfg, spec, split, batch_size, training, 
     return strategy.distribute_datasets_from_function(dataset_fn)
 
 
-def _validation(cfg, spec, run_dir, chief, worker):
+def _validation(cfg, train_cfg, spec, run_dir, chief, worker):
     """Callback of the evaluator: COCO AP through the eval code, a skeleton image summary, the EMA model saved.
 
     The AP is computed as ``eval/evaluate.py`` computes it, with the ``eval`` group's keys (protocol, crop,
     batch size, max_images, ...); its ``annotations``/``images`` default to the data's validation split.
     """
-    precise_batches = cfg.train.precise_batch_norm_batches
+    precise_batches = train_cfg.precise_batch_norm_batches
     batches = None
 
     def validate(model, step):
@@ -102,13 +102,13 @@ def _validation(cfg, spec, run_dir, chief, worker):
             if batches is None:  # created on first use: an idle pipeline would hold its buffers all run long
                 from movenet_train.data import build_dataset
 
-                batches = iter(build_dataset(cfg.data, spec, "train", cfg.train.batch_size, training=True)
+                batches = iter(build_dataset(cfg.data, spec, "train", train_cfg.batch_size, training=True)
                                .map(lambda images, _: images))
             estimate_batch_norm_statistics(model, [next(batches) for _ in range(precise_batches)])
         # Every worker saves (reading synced BatchNorm statistics is a collective op); only the chief's copy stays.
         target = os.path.join(run_dir, INFERENCE_MODEL_DIR if chief else f".worker_{worker}/{INFERENCE_MODEL_DIR}")
         checkpoints.save_model_checkpoint(model, spec, target,
-                                          {"step": step, "weights": "ema" if cfg.train.ema_decay else "raw"},
+                                          {"step": step, "weights": "ema" if train_cfg.ema_decay else "raw"},
                                           overwrite=True)
         if not chief:
             shutil.rmtree(os.path.dirname(target), ignore_errors=True)
@@ -122,7 +122,7 @@ def _validation(cfg, spec, run_dir, chief, worker):
             output.update({f"coco/{k}": float(metrics[k]) for k in ("AP", "AP50", "AP75", "AR") if k in metrics})
             if options.get("annotations"):
                 _skeleton_summary(predictor, options["annotations"], options["images"], step,
-                                  cfg.train.val_summary_images)
+                                  train_cfg.val_summary_images)
         return output
 
     return validate
@@ -221,7 +221,7 @@ class TrainingRun:
         return {k: float(v) for k, v in metrics.items()}
 
 
-def _initial_weights(cfg, spec, model, manager, run_dir):
+def _initial_weights(cfg, train_cfg, spec, model, manager, run_dir):
     if manager.latest_checkpoint:
         _check_run_schema(run_dir, spec)
         log.info("resuming from %s", manager.latest_checkpoint)
@@ -231,7 +231,7 @@ def _initial_weights(cfg, spec, model, manager, run_dir):
     if init not in (None, "scratch", "imagenet") and cfg.model.recalibrate_batch_norm:
         from movenet_train.data import build_dataset
 
-        images, _ = next(iter(build_dataset(cfg.data, spec, "train", cfg.train.batch_size, training=True,
+        images, _ = next(iter(build_dataset(cfg.data, spec, "train", train_cfg.batch_size, training=True,
                                             deterministic=True)))
         recalibrate_batch_norm(model, images)
 
@@ -267,7 +267,7 @@ def build_training_run(cfg):
     manager = tf.train.CheckpointManager(tf.train.Checkpoint(model=model, optimizer=optimizer), ckpt_dir,
                                          max_to_keep=train_cfg.max_checkpoints, step_counter=optimizer.iterations,
                                          checkpoint_interval=train_cfg.checkpoint_every)
-    _initial_weights(cfg, spec, model, manager, run_dir)
+    _initial_weights(cfg, train_cfg, spec, model, manager, run_dir)
     if isinstance(optimizer, ema_optimizer.ExponentialMovingAverage):
         optimizer.shadow_copy(model)
     # The data position: tf.data iterators under a strategy cannot be checkpointed, so the pipeline skips
@@ -283,7 +283,7 @@ def build_training_run(cfg):
                              train_cfg.batch_size, jit_compile=train_cfg.jit_compile)
     val_dataset = _distributed_dataset(strategy, cfg.data, spec, "val", train_cfg.batch_size, False, True)
     evaluator = MoveNetEvaluator(model, spec, optimizer, val_dataset, loss_config, strategy,
-                                 _validation(cfg, spec, run_dir, chief, worker))
+                                 _validation(cfg, train_cfg, spec, run_dir, chief, worker))
     progress = ProgressBar(optimizer.iterations, train_cfg.steps, enabled=train_cfg.progress_bar and chief)
     controller = orbit.Controller(  # restores the latest checkpoint of ckpt_dir, if any
         global_step=optimizer.iterations, trainer=trainer, evaluator=evaluator, strategy=strategy,

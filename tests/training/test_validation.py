@@ -5,7 +5,9 @@ import json
 import pytest
 from hydra import compose, initialize_config_dir
 
+from movenet_train.config import config_from
 from movenet_train.modeling import MoveNetSpec, build_model
+from movenet_train.training.config import TrainConfig
 from movenet_train.training import loop
 from tests.helpers import REPO
 
@@ -38,7 +40,8 @@ def test_training_validation_passes_the_eval_group_to_evaluate(val_files, tmp_pa
 
     monkeypatch.setattr(evaluation, "evaluate", fake_evaluate)
     spec = MoveNetSpec.from_config(cfg.model)
-    validate = loop._validation(cfg, spec, str(tmp_path / "run"), chief=True, worker=0)
+    train_cfg = config_from(TrainConfig, cfg.train, "train")
+    validate = loop._validation(cfg, train_cfg, spec, str(tmp_path / "run"), chief=True, worker=0)
     output = validate(build_model(spec), step=5)
 
     assert output == {"coco/AP": 0.5}
