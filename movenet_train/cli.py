@@ -70,4 +70,6 @@ import_weights = _command("import_weights", "movenet_train.pretrained.importer:i
 prepare_coco = _command("prepare_coco", "movenet_train.data.convert:prepare_coco_job", ())
 make_synthetic = _command("make_synthetic", "movenet_train.data.synthetic:make_synthetic_job", ())
 rotate_coco = _command("rotate_coco", "movenet_train.data.rotate:rotate_coco_job")
+audit = _command("audit", "movenet_train.evaluation.audit:run")
+fixed_point_experiment = _command("fixed_point", "movenet_train.experiments.fixed_point:main")
 show_samples = _command("show_samples", "movenet_train.data.samples:show_samples_job", ())

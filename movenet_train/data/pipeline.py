@@ -87,7 +87,9 @@ def frame_example(example, seed, size, multi_pose, framing, augment_config, targ
         target = choose_target(example, framing.min_target_keypoints, seeds[0] if training else None)
         keypoints, visibility, boxes, crowd = _target_first([keypoints, visibility, boxes, crowd], target)
         crop_centre, crop_side = person_window(keypoints[0], visibility[0], boxes[0], framing.crop_scale)
-        if training and framing.full_image_probability > 0:
+        # The whole image letterboxed, as the single_person eval protocol feeds it: a share of the training
+        # examples, and every validation example when that share is 1.
+        if framing.full_image_probability >= 1.0 or (training and framing.full_image_probability > 0):
             whole = tf.random.stateless_uniform([], seeds[1]) < framing.full_image_probability
             crop_centre = tf.where(whole, tf.stack(centre), crop_centre)
             crop_side = tf.where(whole, side, crop_side)
@@ -154,7 +156,7 @@ def build_dataset(data_cfg, spec, split, batch_size, training, deterministic=Fal
       (+ ``center_mask``), ``keypoint_heatmap`` (+ ``_mask``), ``keypoint_offset`` (+ ``_mask``),
       ``keypoint_regression`` (+ ``_mask``), for multi-pose ``box_scale``, ``box_offset``, ``box_mask``; and
       ``num_people``, ``num_keypoints``, ``keypoints`` ``[B, P, K, 3]`` (K: ``spec.schema``'s joints),
-      ``num_valid`` (single-pose: the target person first).
+      ``num_valid`` (single-pose: the target person first), ``boxes`` ``[B, P, 4]`` (their boxes, normalised).
     """
     data_cfg = data_config(data_cfg)
     loader = data_cfg.loader

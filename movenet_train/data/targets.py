@@ -17,6 +17,7 @@ from official.projects.centernet.ops.target_assigner import compute_std_dev_from
 from movenet_train.keypoints import COCO_17
 
 OUTPUT_STRIDE = 4  # of every MoveNet head
+HEATMAP_SIGMA_MODES = ("box", "fixed", "clipped")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,10 +30,29 @@ class TargetConfig:
     regression_radius: int = 3
     center: str = "keypoints_mean"
     max_people: int = 20
+    # Gaussian widths of the heatmaps, in grid cells: "box" (ODAPI: grow with the person's box), "fixed" (the
+    # same for every person, as the released heads' peaks are) or "clipped" (the box rule clipped to sigma_clip).
+    heatmap_sigma: str = "box"
+    center_sigma_cells: float = 1.0
+    keypoint_sigma_cells: float = 1.0
+    sigma_clip: tuple = (0.5, 4.0)
 
     def __post_init__(self):
         if self.center not in ("keypoints_mean", "box"):
             raise ValueError(f"data.targets.center: expected keypoints_mean or box, got {self.center!r}")
+        if self.heatmap_sigma not in HEATMAP_SIGMA_MODES:
+            raise ValueError(f"data.targets.heatmap_sigma: expected one of {', '.join(HEATMAP_SIGMA_MODES)}, got "
+                             f"{self.heatmap_sigma!r}")
+        for key in ("center_sigma_cells", "keypoint_sigma_cells"):
+            if not getattr(self, key) > 0:
+                raise ValueError(f"data.targets.{key}: must be > 0, got {getattr(self, key)}")
+        object.__setattr__(self, "sigma_clip", tuple(float(v) for v in self.sigma_clip))
+        if len(self.sigma_clip) != 2 or not 0 < self.sigma_clip[0] <= self.sigma_clip[1]:
+            raise ValueError(f"data.targets.sigma_clip: expected [min, max] with 0 < min <= max, got "
+                             f"{list(self.sigma_clip)}")
+        for key in ("offset_radius", "regression_radius"):
+            if int(getattr(self, key)) < 0:
+                raise ValueError(f"data.targets.{key}: must be >= 0, got {getattr(self, key)}")
 
     @property
     def num_keypoints(self):
@@ -104,6 +124,27 @@ def _gather_people(values, winner):
     return tf.transpose(per_channel, [1, 2, 0] + list(range(3, per_channel.shape.rank)))
 
 
+def heatmap_sigmas(box_height, box_width, config):
+    """(centre ``[N, 1]``, keypoint ``[N, K]``) Gaussian sigmas in cells for people with these box sides (cells).
+
+    ``box``: ODAPI's rule, the CornerNet radius of the box at IoU ``min_overlap`` as ``(2 floor(r) + 1) / 6``,
+    times ``keypoint_std`` for keypoints. ``fixed``: ``center_sigma_cells`` / ``keypoint_sigma_cells`` for
+    everyone. ``clipped``: the box rule clipped to ``sigma_clip``.
+    """
+    num_people = tf.shape(box_height)[0]
+    if config.heatmap_sigma == "fixed":
+        return (tf.fill([num_people, 1], float(config.center_sigma_cells)),
+                tf.fill([num_people, config.num_keypoints], float(config.keypoint_sigma_cells)))
+    box_sigma = compute_std_dev_from_box_size(box_height, box_width, config.min_overlap)[:, None]  # [N, 1]
+    center_sigma = box_sigma
+    keypoint_sigma = box_sigma * tf.constant(config.keypoint_std, tf.float32)[None]
+    if config.heatmap_sigma == "clipped":
+        low, high = config.sigma_clip
+        center_sigma = tf.clip_by_value(center_sigma, low, high)
+        keypoint_sigma = tf.clip_by_value(keypoint_sigma, low, high)
+    return center_sigma, keypoint_sigma
+
+
 def person_centres(keypoints, labelled, boxes, mode="keypoints_mean"):
     """``[N, 2]`` centres: the mean of the labelled keypoints (MoveNet) or the box centre (ODAPI)."""
     if mode == "box":
@@ -140,11 +181,10 @@ def encode_targets(keypoints, visibility, boxes, is_crowd, grid_height, grid_wid
     has_centre = tf.reduce_any(labelled, axis=1)  # crowd regions and people with no labelled keypoint have none
     centres = person_centres(keypoints, labelled, boxes, config.center)  # [N, 2]
     box_h, box_w = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
-    box_sigma = compute_std_dev_from_box_size(box_h, box_w, config.min_overlap)  # [N]
+    center_sigma, keypoint_sigma = heatmap_sigmas(box_h, box_w, config)
 
-    # Heatmaps: Gaussians at the floored peaks, sigma from the box (keypoints: x keypoint_std).
-    center_heatmap = _gaussian_peaks(tf.floor(centres)[:, None], box_sigma[:, None], has_centre[:, None], ys, xs)
-    keypoint_sigma = box_sigma[:, None] * tf.constant(config.keypoint_std, tf.float32)[None]
+    # Heatmaps: Gaussians at the floored peaks.
+    center_heatmap = _gaussian_peaks(tf.floor(centres)[:, None], center_sigma, has_centre[:, None], ys, xs)
     keypoint_heatmap = _gaussian_peaks(tf.floor(keypoints), keypoint_sigma, labelled, ys, xs)
 
     # Loss masks: ignore a person's box for the keypoints they lack (all of them for crowd regions and people
@@ -203,5 +243,9 @@ def encode_targets(keypoints, visibility, boxes, is_crowd, grid_height, grid_wid
                              has_centre)[: config.max_people]
     targets["keypoints"] = tf.pad(people, [[0, config.max_people - tf.shape(people)[0]], [0, 0], [0, 0]])
     targets["keypoints"].set_shape([config.max_people, num_keypoints, 3])
+    people_boxes = tf.boolean_mask(boxes / [float(grid_height), float(grid_width), float(grid_height), float(grid_width)], has_centre)
+    targets["boxes"] = tf.pad(people_boxes[: config.max_people],
+                              [[0, config.max_people - tf.shape(people_boxes[: config.max_people])[0]], [0, 0]])
+    targets["boxes"].set_shape([config.max_people, 4])
     targets["num_valid"] = tf.shape(people)[0]
     return targets

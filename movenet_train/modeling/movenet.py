@@ -8,7 +8,7 @@ from movenet_train.keypoints import COCO_17, KeypointSchema
 from movenet_train.modeling import fpn, heads, mobilenet_v2
 
 # Keys of the model group that training reads (initial weights), not part of the network's spec.
-TRAINING_ONLY_MODEL_KEYS = ("init", "recalibrate_batch_norm")
+TRAINING_ONLY_MODEL_KEYS = ("init", "recalibrate_batch_norm", "recalibrate_batch_norm_batches")
 # Multi-pose inputs: height and width must be multiples of the backbone's output stride.
 MULTI_POSE_STRIDE = 32
 

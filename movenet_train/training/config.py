@@ -38,6 +38,7 @@ class TrainConfig:
     max_checkpoints: int
     validate_every: int
     precise_batch_norm_batches: int
+    precise_batch_norm_keep_function: bool
     val_batches: int
     val_summary_images: int
     progress_bar: bool

@@ -2,8 +2,6 @@
 
 import logging
 
-import numpy as np
-import tensorflow as tf
 import tf_keras as keras
 
 from movenet_train.modeling import heads
@@ -108,52 +106,3 @@ def initialize_model(model, spec, init):
     if skipped:
         log.warning("not loaded from %s (kept their initial values): %s", init, ", ".join(skipped))
     return loaded, skipped
-
-
-def recalibrate_batch_norm(model, images):
-    """Re-expresses every BatchNorm with the statistics its input has on ``images``, same inference function.
-
-    Imported (folded) weights come back as BatchNorm with mean 0 and variance 1; training-mode BatchNorm
-    would then normalise with batch statistics that are nothing like that. Moving the real per-channel
-    statistics into the BatchNorm (and compensating gamma/beta) keeps inference exact and makes the
-    batch statistics of fine-tuning agree with the moving ones.
-    """
-    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
-    probe = keras.Model(model.inputs, [layer.input for layer in norms])
-    activations = probe(images, training=False)
-    for layer, x in zip(norms, activations):
-        x = tf.cast(x, tf.float64)
-        mean = tf.reduce_mean(x, axis=[0, 1, 2]).numpy()
-        var = tf.math.reduce_variance(x, axis=[0, 1, 2]).numpy()
-        gamma, beta, moving_mean, moving_var = (w.astype(np.float64) for w in layer.get_weights())
-        scale = gamma / np.sqrt(moving_var + layer.epsilon)  # current inference: y = scale * x + shift
-        shift = beta - scale * moving_mean
-        layer.set_weights([
-            (scale * np.sqrt(var + layer.epsilon)).astype(np.float32), (shift + scale * mean).astype(np.float32),
-            mean.astype(np.float32), var.astype(np.float32),
-        ])
-
-
-def estimate_batch_norm_statistics(model, batches):
-    """Precise BatchNorm: replaces the moving statistics by their average over ``batches`` of training images.
-
-    The moving averages lag behind the weights (and start from mean 0, variance 1), which costs a short run
-    most of its accuracy in inference mode. Each BatchNorm input is taken as in training (upstream layers
-    normalised by batch statistics) and its batch mean and variance are averaged over the batches.
-    """
-    # Frozen BatchNorm (train.freeze) keeps the statistics it was trained with.
-    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable]
-    probe = keras.Model(model.inputs, [layer.input for layer in norms])
-    sums = [None] * len(norms)
-    count = 0
-    for images in batches:
-        for i, x in enumerate(probe(images, training=True)):
-            x = tf.cast(x, tf.float32)
-            stats = (tf.reduce_mean(x, axis=[0, 1, 2]), tf.math.reduce_variance(x, axis=[0, 1, 2]))
-            sums[i] = stats if sums[i] is None else (sums[i][0] + stats[0], sums[i][1] + stats[1])
-        count += 1
-    if not count:
-        raise ValueError("estimate_batch_norm_statistics needs at least one batch")
-    for layer, (mean, var) in zip(norms, sums):
-        layer.moving_mean.assign(mean / count)
-        layer.moving_variance.assign(var / count)

@@ -21,7 +21,8 @@ from movenet_train.modeling import MoveNetSpec, build_model
 from movenet_train.modeling.outputs import POSE_SCORE_THRESHOLD, unpack
 from movenet_train.training.config import TrainConfig
 from movenet_train.training.freeze import freeze_layers
-from movenet_train.training.init import estimate_batch_norm_statistics, initialize_model, recalibrate_batch_norm
+from movenet_train.training.batch_norm import reestimate_batch_norm
+from movenet_train.training.init import initialize_model
 from movenet_train.training.optimizer import build_optimizer
 from movenet_train.training.strategy import build_strategy, is_chief, worker_id
 from movenet_train.training.trainer import MoveNetEvaluator, MoveNetTrainer
@@ -104,7 +105,8 @@ def _validation(cfg, train_cfg, spec, run_dir, chief, worker):
 
                 batches = iter(build_dataset(cfg.data, spec, "train", train_cfg.batch_size, training=True)
                                .map(lambda images, _: images))
-            estimate_batch_norm_statistics(model, [next(batches) for _ in range(precise_batches)])
+            reestimate_batch_norm(model, (next(batches) for _ in range(precise_batches)),
+                                  keep_function=train_cfg.precise_batch_norm_keep_function)
         # Every worker saves (reading synced BatchNorm statistics is a collective op); only the chief's copy stays.
         target = os.path.join(run_dir, INFERENCE_MODEL_DIR if chief else f".worker_{worker}/{INFERENCE_MODEL_DIR}")
         checkpoints.save_model_checkpoint(model, spec, target,
@@ -228,12 +230,15 @@ def _initial_weights(cfg, train_cfg, spec, model, manager, run_dir):
         return
     init = cfg.get("checkpoint") or cfg.model.init
     initialize_model(model, spec, init)
-    if init not in (None, "scratch", "imagenet") and cfg.model.recalibrate_batch_norm:
+    batches = cfg.model.get("recalibrate_batch_norm_batches", 0) if cfg.model.get("recalibrate_batch_norm") else 0
+    if init not in (None, "scratch", "imagenet") and batches:
+        # Imported BatchNorm holds folded weights (mean 0, variance 1): express it with the statistics of the
+        # training images, the released function unchanged, so training-mode BatchNorm starts where it is.
         from movenet_train.data import build_dataset
 
-        images, _ = next(iter(build_dataset(cfg.data, spec, "train", train_cfg.batch_size, training=True,
-                                            deterministic=True)))
-        recalibrate_batch_norm(model, images)
+        images = iter(build_dataset(cfg.data, spec, "train", train_cfg.batch_size, training=True,
+                                    deterministic=True).map(lambda images, _: images))
+        reestimate_batch_norm(model, (next(images) for _ in range(batches)), keep_function=True)
 
 
 def build_training_run(cfg):

@@ -42,10 +42,11 @@ def test_training_batches_have_the_interface_shapes(sample_records, variant, siz
     channels = {"center_heatmap": 1, "center_mask": 1, "keypoint_heatmap": 17, "keypoint_heatmap_mask": 17,
                 "keypoint_offset": 34, "keypoint_offset_mask": 34, "keypoint_regression": 34,
                 "keypoint_regression_mask": 34, "box_scale": 2, "box_offset": 2, "box_mask": 2}
-    assert set(targets) == set(MAPS + extra + ["num_people", "num_keypoints", "keypoints", "num_valid"])
+    assert set(targets) == set(MAPS + extra + ["num_people", "num_keypoints", "keypoints", "num_valid", "boxes"])
     for key in MAPS + extra:
         assert targets[key].shape == (4, grid, grid, channels[key]), key
     assert targets["keypoints"].shape == (4, 20, 17, 3) and targets["num_valid"].shape == (4,)
+    assert targets["boxes"].shape == (4, 20, 4)
     assert (targets["num_people"] >= 1).all()  # images without a usable person are skipped
     np.testing.assert_array_equal(targets["num_people"], targets["num_valid"])
     np.testing.assert_array_equal(targets["num_keypoints"], (targets["keypoints"][..., 2] > 0).sum(axis=(1, 2)))
@@ -77,6 +78,32 @@ def test_multi_pose_validation_keypoints_map_back_to_the_json(sample_records, co
             yx = unletterbox(person[:, :2], h, w, 256, 256)
             np.testing.assert_allclose(yx[labelled], truth[labelled][:, 1::-1], atol=0.02)  # pixels
     assert sizes  # the sample has images of several sizes
+
+
+def test_single_pose_letterbox_framing_is_the_eval_letterbox(sample_records, coco_sample):
+    """full_image_probability 1: every example (validation too) is the whole image letterboxed as the
+    single_person protocol feeds it; the target person's keypoints map back to the JSON with its unletterbox."""
+    data_cfg, spec = _setup(sample_records, "lightning", "data.loader.single_pose.full_image_probability=1")
+    _, targets = _numpy(next(iter(build_dataset(data_cfg, spec, "val", 64, training=False))))
+    from movenet_train.data.tfrecord import read_records
+
+    people = collections.defaultdict(list)
+    for ann in coco_sample["annotations"]:
+        if not ann["iscrowd"] and ann["num_keypoints"] > 0:
+            people[ann["image_id"]].append(np.array(ann["keypoints"], np.float64).reshape(17, 3))
+    records = [r for r in read_records(str(data_cfg.val_records), decode_image=False)
+               if any((p[:, 2] > 0).sum() >= 5 for p in people[int(r["source_id"].numpy())])]
+    assert len(records) == len(targets["keypoints"]) > 30
+    for record, people_targets, box in zip(records, targets["keypoints"], targets["boxes"]):
+        h, w = int(record["height"]), int(record["width"])
+        person = people_targets[0]
+        labelled = person[:, 2] > 0
+        yx = unletterbox(person[:, :2], h, w, 192, 192)
+        truths = people[int(record["source_id"].numpy())]
+        errors = [np.abs(yx[labelled] - t[labelled][:, 1::-1]).max() if np.array_equal(t[:, 2] > 0, labelled)
+                  else np.inf for t in truths]
+        assert min(errors) < 0.02  # pixels
+        assert (box[0, 2:] > box[0, :2]).all()  # the target person's box, normalised
 
 
 def test_single_pose_targets_decode_to_the_target_person(sample_records):

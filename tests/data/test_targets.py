@@ -147,3 +147,51 @@ def test_released_decoder_reads_the_targets_back():
     np.testing.assert_allclose(decoded[labelled, :2], kp[0, labelled] / GRID, atol=1e-6)
     np.testing.assert_allclose(t["keypoints"][0, labelled, :2], kp[0, labelled] / GRID, atol=1e-6)
     assert t["num_valid"] == 1 and t["keypoints"][1:].max() == 0
+
+
+def _neighbour_values(config, boxes):
+    """Keypoint 0's and the centre's heatmap value one cell to the right of their (floored) peaks."""
+    kp, vis = one_person()
+    t = {k: v.numpy() for k, v in encode_targets(kp, vis, np.array(boxes, np.float32), np.array([0]), GRID, GRID,
+                                                 config).items()}
+    y, x = (int(v) for v in np.floor(kp[0, 0]))
+    cy, cx = (int(v) for v in np.floor(kp[0][vis[0] > 0].mean(axis=0)))
+    assert t["keypoint_heatmap"][y, x, 0] == 1.0 and t["center_heatmap"][cy, cx, 0] == 1.0
+    return t["keypoint_heatmap"][y, x + 1, 0], t["center_heatmap"][cy, cx + 1, 0]
+
+
+def test_fixed_heatmap_sigma_is_the_same_for_every_person_size():
+    import dataclasses
+
+    fixed = dataclasses.replace(ODAPI, heatmap_sigma="fixed", center_sigma_cells=1.5, keypoint_sigma_cells=1.2)
+    large = [4.0, 14.0, 40.0, 46.0]  # a 36 x 32 cell box: ODAPI's sigmas would be far wider
+    for boxes in ([BOX], [large]):
+        keypoint, centre = _neighbour_values(fixed, boxes)
+        assert keypoint == pytest.approx(math.exp(-1 / (2 * 1.2**2)), abs=1e-6)
+        assert centre == pytest.approx(math.exp(-1 / (2 * 1.5**2)), abs=1e-6)
+
+
+def test_box_and_clipped_heatmap_sigma():
+    import dataclasses
+
+    # ODAPI: nose sigma = 0.26 x the box sigma 5/6; clipped into [0.5, 4]: 0.5.
+    keypoint, centre = _neighbour_values(ODAPI, [BOX])
+    assert keypoint == pytest.approx(math.exp(-1 / (2 * (0.26 * BOX_SIGMA) ** 2)), rel=1e-4)
+    assert centre == pytest.approx(math.exp(-1 / (2 * BOX_SIGMA**2)), abs=1e-6)
+    clipped = dataclasses.replace(ODAPI, heatmap_sigma="clipped", sigma_clip=(0.5, 4.0))
+    keypoint, centre = _neighbour_values(clipped, [BOX])
+    assert keypoint == pytest.approx(math.exp(-2.0), abs=1e-6)
+    assert centre == pytest.approx(math.exp(-1 / (2 * BOX_SIGMA**2)), abs=1e-6)  # 5/6 is inside the range
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("heatmap_sigma", "gaussian", "heatmap_sigma: expected one of box, fixed, clipped"),
+    ("keypoint_sigma_cells", 0.0, "keypoint_sigma_cells: must be > 0"),
+    ("sigma_clip", (2.0, 1.0), "sigma_clip: expected"),
+    ("offset_radius", -1, "offset_radius: must be >= 0"),
+])
+def test_bad_target_values_name_the_key(key, value, message):
+    import dataclasses
+
+    with pytest.raises(ValueError, match=message):
+        dataclasses.replace(ODAPI, **{key: value})

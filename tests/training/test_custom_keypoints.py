@@ -92,7 +92,8 @@ def _reference(variant_key, names):
 def test_13_keypoint_finetune_from_released_lightning_keeps_copied_joints(caplog):
     """Before the first step, the 13 joints that keep their name predict what Google's Lightning predicts."""
     require_shared(TFJS["lightning"], COCO_SAMPLE / "images")
-    from movenet_train.training.init import initialize_model, recalibrate_batch_norm
+    from movenet_train.training.batch_norm import reestimate_batch_norm
+    from movenet_train.training.init import initialize_model
 
     spec = body13()
     assert spec.num_keypoints == 13 and spec.schema.name == "body13"
@@ -111,7 +112,7 @@ def test_13_keypoint_finetune_from_released_lightning_keeps_copied_joints(caplog
     out17 = MoveNetInference(released, released_spec)(images).numpy()[:, 0][:, columns]
     for stage in ("copied", "batch norm recalibrated"):
         if stage != "copied":  # what training does next, still before the first step
-            recalibrate_batch_norm(model, tf.cast(images[:16], tf.float32))
+            reestimate_batch_norm(model, [tf.cast(images[:16], tf.float32)], keep_function=True)
         out = MoveNetInference(model, spec)(images).numpy()[:, 0]  # [55, 13, 3]
         assert out.shape == (55, 13, 3)
         if stage == "copied":
