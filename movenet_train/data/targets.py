@@ -243,9 +243,9 @@ def encode_targets(keypoints, visibility, boxes, is_crowd, grid_height, grid_wid
                              has_centre)[: config.max_people]
     targets["keypoints"] = tf.pad(people, [[0, config.max_people - tf.shape(people)[0]], [0, 0], [0, 0]])
     targets["keypoints"].set_shape([config.max_people, num_keypoints, 3])
-    people_boxes = tf.boolean_mask(boxes / [float(grid_height), float(grid_width), float(grid_height), float(grid_width)], has_centre)
-    targets["boxes"] = tf.pad(people_boxes[: config.max_people],
-                              [[0, config.max_people - tf.shape(people_boxes[: config.max_people])[0]], [0, 0]])
+    grid = [float(grid_height), float(grid_width)] * 2
+    people_boxes = tf.boolean_mask(boxes / grid, has_centre)[: config.max_people]
+    targets["boxes"] = tf.pad(people_boxes, [[0, config.max_people - tf.shape(people_boxes)[0]], [0, 0]])
     targets["boxes"].set_shape([config.max_people, 4])
     targets["num_valid"] = tf.shape(people)[0]
     return targets

@@ -108,7 +108,7 @@ def test_single_pose_letterbox_framing_is_the_eval_letterbox(sample_records, coc
 
 def test_single_pose_targets_decode_to_the_target_person(sample_records):
     """The released graphs' decoder, fed the targets as heads, finds every labelled keypoint of person 0."""
-    data_cfg, spec = _setup(sample_records, "thunder")
+    data_cfg, spec = _setup(sample_records, "thunder", "data.loader.single_pose.full_image_probability=0")
     _, targets = _numpy(next(iter(build_dataset(data_cfg, spec, "val", 64, training=False))))
     logit = lambda p: np.log(np.clip(p, 1e-6, 1 - 1e-6) / (1 - np.clip(p, 1e-6, 1 - 1e-6)))  # noqa: E731
     heads = {"center": logit(targets["center_heatmap"]), "keypoint_heatmap": logit(targets["keypoint_heatmap"]),

@@ -63,4 +63,4 @@ def test_released_lightning_audit(tmp_path):
         shares = [t["share"] for k, t in r["loss_terms"].items() if k != "total"]
         assert math.isclose(sum(shares), 1.0, rel_tol=1e-6)
         assert r["peak_widths"]["keypoint"]["all"]["count"] > 100
-        assert set(r["signed_step_ap"]) >= {"before", "total", "center", "keypoint_heatmap"}
+        assert set(r["signed_step_ap"]["own"]) >= {"before", "total", "center", "keypoint_heatmap"}

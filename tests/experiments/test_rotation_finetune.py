@@ -1,9 +1,9 @@
 """A shortened rotation experiment (the full run and its figures are in the README).
 
 The experiment's goal (rotated held-out AP up by >= 0.10 over the released weights, upright down by <= 0.02) is
-not met by the recipes measured so far: fine-tuning on the COCO sample costs 0.1-0.2 upright AP even without
-rotated images (README, "Rotation experiment"). The direction check is therefore a strict xfail: it records the
-target and turns into a failure (XPASS) the day a recipe reaches it, so that the marker gets removed.
+not met by the recipes measured so far (README, "Rotation experiment"). The goal check is therefore a strict
+xfail: it records the target and turns into a failure (XPASS) the day a recipe reaches it, so that the marker
+gets removed.
 """
 
 import json
@@ -58,8 +58,9 @@ def test_split_counts_and_report_agree_with_an_independent_evaluation(experiment
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="no measured recipe raises rotated AP without losing upright AP yet (README)")
+@pytest.mark.xfail(strict=True, reason="the experiment's goal is not met by any measured recipe yet (README)")
 def test_rotated_ap_rises_and_upright_holds(experiment):
     _, report = experiment
-    assert report["headline"]["rotated_AP_gain"] > 0.0, report["headline"]
-    assert report["headline"]["upright_AP_change"] > -0.05, report["headline"]
+    # The goal of the experiment (README, "Rotation experiment").
+    assert report["headline"]["rotated_AP_gain"] >= 0.10, report["headline"]
+    assert report["headline"]["upright_AP_change"] >= -0.02, report["headline"]
