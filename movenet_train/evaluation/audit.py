@@ -194,20 +194,26 @@ def _backbone_variables(model, spec):
     return [w for layer in layer_groups(model, spec)["backbone"] for w in layer.trainable_weights]
 
 
-def loss_terms(model, spec, batches, loss_config):
-    """Mean of each weighted loss term over ``batches`` (inference mode), its share, and its backbone gradient norm."""
-    variables = _backbone_variables(model, spec)
-    sums = {}
+def term_gradients(model, batches, loss_config, variables):
+    """Yields, per batch, {loss term: (value, [gradient of each of ``variables``, None where it has none])}
+    with the model in inference mode."""
     for images, targets in batches:
         targets = {k: tf.convert_to_tensor(v) for k, v in targets.items()}
         with tf.GradientTape(persistent=True) as tape:
             losses = movenet_losses(model(images, training=False), targets, loss_config)
-        for key, value in losses.items():
-            grads = [g for g in tape.gradient(value, variables) if g is not None]
-            entry = sums.setdefault(key, [0.0, 0.0])
-            entry[0] += float(value)
-            entry[1] += float(tf.linalg.global_norm(grads)) if grads else 0.0
+        yield {key: (float(value), tape.gradient(value, variables)) for key, value in losses.items()}
         del tape
+
+
+def loss_terms(model, spec, batches, loss_config):
+    """Mean of each weighted loss term over ``batches`` (inference mode), its share, and its backbone gradient norm."""
+    sums = {}
+    for terms in term_gradients(model, batches, loss_config, _backbone_variables(model, spec)):
+        for key, (value, grads) in terms.items():
+            grads = [g for g in grads if g is not None]
+            entry = sums.setdefault(key, [0.0, 0.0])
+            entry[0] += value
+            entry[1] += float(tf.linalg.global_norm(grads)) if grads else 0.0
     n = max(len(batches), 1)
     total = sums["total"][0] / n
     return {key: {"loss": s / n, "share": (s / n) / total if total else None, "backbone_gradient_norm": g / n}
@@ -235,15 +241,11 @@ def signed_step_ap(model, spec, batches, loss_config, eval_sets, step_size):
     variables = model.trainable_variables
     saved = [v.numpy() for v in variables]
     grads = {}
-    for images, targets in batches:
-        targets = {k: tf.convert_to_tensor(v) for k, v in targets.items()}
-        with tf.GradientTape(persistent=True) as tape:
-            losses = movenet_losses(model(images, training=False), targets, loss_config)
-        for key, value in losses.items():
-            for i, g in enumerate(tape.gradient(value, variables)):
+    for terms in term_gradients(model, batches, loss_config, variables):
+        for key, (_, term_grads) in terms.items():
+            for i, g in enumerate(term_grads):
                 if g is not None:
                     grads.setdefault(key, {})[i] = grads.get(key, {}).get(i, 0.0) + g.numpy()
-        del tape
     result = {"step_size": step_size}
     for name, records in eval_sets.items():
         result[name] = {"before": _single_person_ap(model, spec, records)}

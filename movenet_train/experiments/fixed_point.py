@@ -19,7 +19,6 @@ import os
 
 from hydra import compose
 
-from movenet_train.atomic import atomic_path
 from movenet_train.evaluation import compare, evaluate
 from movenet_train.runtime import load_predictor
 
@@ -31,22 +30,13 @@ def prepare_data(cfg, work):
     from movenet_train.data.coco import load_keypoint_annotations
     from movenet_train.data.convert import convert_coco
     from movenet_train.data.rotate import subset
-    from movenet_train.experiments.rotation import split_images
+    from movenet_train.experiments.rotation import record_split, split_images
 
     data = load_keypoint_annotations(cfg.annotations).raw
     train_ids, held_out_ids = split_images(data, cfg.held_out_images, cfg.split_seed)
     paths = {"split": os.path.join(work, "split.json"), "train": os.path.join(work, "train.json"),
              "held_out": os.path.join(work, "held_out.json"), "records": os.path.join(work, "records")}
-    split = {"train": train_ids, "held_out": held_out_ids, "held_out_images": cfg.held_out_images,
-             "split_seed": cfg.split_seed, "annotations": os.path.abspath(cfg.annotations)}
-    if os.path.exists(paths["split"]):
-        with open(paths["split"]) as f:
-            if json.load(f) != split:
-                raise ValueError(f"{paths['split']} holds another split; use another output= folder")
-    else:
-        os.makedirs(work, exist_ok=True)
-        with atomic_path(paths["split"]) as tmp, open(tmp, "w") as f:
-            json.dump(split, f, indent=1)
+    record_split(paths["split"], cfg, train_ids, held_out_ids)
     for name, ids in (("train", train_ids), ("held_out", held_out_ids)):
         if not os.path.exists(paths[name]):
             subset(cfg.annotations, ids, paths[name])

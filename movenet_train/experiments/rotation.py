@@ -44,6 +44,21 @@ def split_images(data, held_out_images, seed):
     return train, held_out
 
 
+def record_split(path, cfg, train_ids, held_out_ids):
+    """Writes the split to ``path``, or checks that the one already there is the same (a rerun resumes only the
+    experiment it started)."""
+    split = {"train": train_ids, "held_out": held_out_ids, "held_out_images": cfg.held_out_images,
+             "split_seed": cfg.split_seed, "annotations": os.path.abspath(cfg.annotations)}
+    if os.path.exists(path):
+        with open(path) as f:
+            if json.load(f) != split:
+                raise ValueError(f"{path} holds another split; use another output= folder")
+        return
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with atomic_path(path) as tmp, open(tmp, "w") as f:
+        json.dump(split, f, indent=1)
+
+
 def prepare_data(cfg, work):
     """Writes the split, the rotated copies and the training records under ``work``; returns their paths."""
     from movenet_train.data.coco import load_keypoint_annotations
@@ -60,15 +75,7 @@ def prepare_data(cfg, work):
         "held_out_rotated": os.path.join(work, "held_out_rotated"),
         "records": os.path.join(work, "records"),
     }
-    split = {"train": train_ids, "held_out": held_out_ids, "held_out_images": cfg.held_out_images,
-             "split_seed": cfg.split_seed, "annotations": os.path.abspath(cfg.annotations)}
-    if os.path.exists(paths["split"]):
-        with open(paths["split"]) as f:
-            if json.load(f) != split:
-                raise ValueError(f"{paths['split']} holds another split; use another output= folder")
-    else:
-        with atomic_path(paths["split"]) as tmp, open(tmp, "w") as f:
-            json.dump(split, f, indent=1)
+    record_split(paths["split"], cfg, train_ids, held_out_ids)
     for name, ids in (("train_upright", train_ids), ("held_out_upright", held_out_ids)):
         if not os.path.exists(paths[name]):
             subset(cfg.annotations, ids, paths[name])

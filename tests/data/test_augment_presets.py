@@ -42,6 +42,7 @@ def test_quarter_turns_are_multiples_of_90_degrees_plus_a_small_tilt():
 def test_finetune_schedule_replaces_the_dataset_schedule():
     for data in ("coco", "synthetic"):
         cfg = _compose("exp=lightning", f"data={data}", "train/schedule@train=finetune")
-        assert (cfg.train.steps, cfg.train.optimizer.learning_rate, cfg.train.optimizer.warmup_steps) == (600, 1e-4, 30)
+        assert (cfg.train.steps, cfg.train.optimizer.learning_rate, cfg.train.optimizer.warmup_steps) == (300, 3e-5, 30)
+        assert cfg.train.precise_batch_norm_keep_function and not cfg.train.freeze_batch_norm
         assert cfg.train.checkpoint_every == 100 and cfg.train.freeze == "none"
     assert math.isclose(_compose("exp=lightning", "data=synthetic").train.optimizer.learning_rate, 5e-3)
