@@ -105,7 +105,8 @@ def _regression_rings(targets):
 def fitted_sigma(heatmap, y, x):
     """Gaussian sigma (cells) that explains ``heatmap[y, x]`` and the mean of its 4 neighbours (None if flat)."""
     h, w = heatmap.shape
-    neighbours = [heatmap[j, i] for j, i in ((y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1)) if 0 <= j < h and 0 <= i < w]
+    neighbours = [heatmap[j, i] for j, i in ((y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1))
+                  if 0 <= j < h and 0 <= i < w]
     peak, side = float(heatmap[y, x]), float(np.mean(neighbours))
     if not (peak > side > 0):
         return None

@@ -230,8 +230,11 @@ def _initial_weights(cfg, train_cfg, spec, model, manager, run_dir):
         return
     init = cfg.get("checkpoint") or cfg.model.init
     initialize_model(model, spec, init)
-    batches = cfg.model.get("recalibrate_batch_norm_batches", 0) if cfg.model.get("recalibrate_batch_norm") else 0
-    if init not in (None, "scratch", "imagenet") and batches:
+    if init not in (None, "scratch", "imagenet") and cfg.model.recalibrate_batch_norm:
+        batches = cfg.model.recalibrate_batch_norm_batches
+        if not isinstance(batches, int) or batches < 1:
+            raise ValueError(f"model.recalibrate_batch_norm_batches: expected an integer >= 1, got {batches!r} "
+                             "(model.recalibrate_batch_norm=false turns the re-estimation off)")
         # Imported BatchNorm holds folded weights (mean 0, variance 1): express it with the statistics of the
         # training images, the released function unchanged, so training-mode BatchNorm starts where it is.
         from movenet_train.data import build_dataset

@@ -31,7 +31,8 @@ def test_fixed_point_experiment_split_and_report(tmp_path):
     entries = report["entries"]
     # The rotation experiment's split: 10 held-out single-person images; 45 train, 6 of them single-person.
     split = json.loads((output / "split.json").read_text())
-    assert len(split["held_out"]) == 10 and len(split["train"]) == 45 and not set(split["held_out"]) & set(split["train"])
+    assert len(split["held_out"]) == 10 and len(split["train"]) == 45
+    assert not set(split["held_out"]) & set(split["train"])
     assert entries["initial held_out"]["num_images"] == 10 and entries["initial train"]["num_images"] == 6
     # The released weights on the held-out images: the figure of the rotation experiment (README).
     assert entries["initial held_out"]["AP"] == pytest.approx(0.626, abs=1e-3)
