@@ -317,6 +317,9 @@ COCO_17 = KeypointSchema(
     source="movenet_train.keypoints.COCO_17",
 )
 
+# The config default (configs/keypoints/coco17.yaml) and the schema of Google's released files, which carry none.
+DEFAULT_SCHEMA = COCO_17
+
 KEYPOINT_NAMES = COCO_17.names
 NUM_KEYPOINTS = COCO_17.num_keypoints
 KEYPOINT_INDEX = COCO_17.index
