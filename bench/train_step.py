@@ -30,6 +30,7 @@ import tensorflow as tf  # noqa: E402
 import tf_keras  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 
+from movenet_train.config import default_config  # noqa: E402
 from movenet_train.losses import LossConfig  # noqa: E402
 from movenet_train.modeling import MoveNetSpec, build_model  # noqa: E402
 from movenet_train.training.optimizer import build_optimizer  # noqa: E402
@@ -121,7 +122,7 @@ def in_memory(variant, batch_size, steps):
     optimizer, lr = build_optimizer(train_cfg)
     optimizer.shadow_copy(model)
     dataset = tf.data.Dataset.from_tensors(fake_batch(spec, batch_size)).repeat()
-    trainer = MoveNetTrainer(model, spec, optimizer, lr, dataset, LossConfig(), strategy, batch_size)
+    trainer = MoveNetTrainer(model, spec, optimizer, lr, dataset, default_config(LossConfig), strategy, batch_size)
     start = time.perf_counter()
     trainer.train(tf.constant(1))  # traces the step
     trace = time.perf_counter() - start

@@ -3,14 +3,22 @@
 Every config group the library reads is a frozen dataclass; ``config_from`` is the only converter. Its policy
 is strict and the same everywhere: an unknown key is an error naming its full key (``data.augment.flip_prob``),
 a missing required key too, nested dataclass fields are converted recursively, and lists become tuples where
-the field is a tuple. Defaults live in the YAML files under ``configs/``; a dataclass default only serves
-callers that build the object in code (tests, benchmarks).
+the field is a tuple.
+
+Every default lives once, in the YAML files under ``configs/``: the dataclasses have no defaults of their own,
+and code that builds a config object outside Hydra (library use, tests, benchmarks) reads the same YAML with
+``default_config(cls, **overrides)``.
 """
 
 import dataclasses
+import os
 import typing
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
+
+
+# The configs/ folder of the checkout the package is installed from (pip install -e .).
+CONFIG_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "configs"))
 
 
 class ConfigError(ValueError):
@@ -73,3 +81,21 @@ def config_from(cls, node, key):
         if isinstance(err, ConfigError) or str(err).startswith(key):
             raise
         raise ConfigError(f"{key}: {err}") from err
+
+
+def default_config(cls, **overrides):
+    """``cls`` with the defaults of its YAML home (``cls.DEFAULTS``: a file under configs/ and a key in it, or None
+    for the whole file), then ``overrides`` (field values; nested dataclasses as objects or mappings)."""
+    from omegaconf import OmegaConf
+
+    relative, key = cls.DEFAULTS
+    path = os.path.join(CONFIG_DIR, relative)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: the defaults of {cls.__name__} are missing; install the package from a "
+                                "checkout (pip install -e .)")
+    node = OmegaConf.load(path)
+    if key:
+        node = OmegaConf.select(node, key)
+    values = {k: v for k, v in OmegaConf.to_container(node).items() if k != "defaults"}
+    values.update(overrides)
+    return config_from(cls, values, f"configs/{relative}" + (f": {key}" if key else ""))

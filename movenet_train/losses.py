@@ -5,6 +5,7 @@ normalised per batch (per replica) by the number of people, labelled keypoints o
 """
 
 import dataclasses
+import typing
 
 import tensorflow as tf
 
@@ -13,15 +14,17 @@ import tensorflow as tf
 class LossConfig:
     """``train.loss`` (ODAPI's defaults)."""
 
-    focal_alpha: float = 2.0
-    focal_beta: float = 4.0
-    sigmoid_clip: float = 1e-4
-    center_weight: float = 1.0
-    keypoint_heatmap_weight: float = 1.0
-    keypoint_offset_weight: float = 1.0
-    keypoint_regression_weight: float = 0.1
-    box_scale_weight: float = 0.1
-    box_offset_weight: float = 1.0
+    DEFAULTS: typing.ClassVar = ("train/default.yaml", "loss")  # the defaults' one home, under configs/
+
+    focal_alpha: float
+    focal_beta: float
+    sigmoid_clip: float
+    center_weight: float
+    keypoint_heatmap_weight: float
+    keypoint_offset_weight: float
+    keypoint_regression_weight: float
+    box_scale_weight: float
+    box_offset_weight: float
 
 
 def penalty_reduced_focal_loss(target, logits, mask, alpha=2.0, beta=4.0, clip=1e-4):
@@ -44,7 +47,7 @@ def _safe_divide(x, n):
     return x / tf.maximum(n, 1.0)
 
 
-def movenet_losses(outputs, targets, config=LossConfig()):
+def movenet_losses(outputs, targets, config):
     """Dict of weighted loss terms and their sum under ``total``."""
     ones = tf.ones_like(targets["center_heatmap"])
     center = penalty_reduced_focal_loss(

@@ -9,6 +9,7 @@ from hydra import compose, initialize
 from omegaconf import OmegaConf
 
 from movenet_train import keypoints as kp
+from movenet_train.config import default_config
 from movenet_train.keypoints import COCO_17, KeypointSchema, KeypointSchemaError
 from tests.helpers import REPO
 
@@ -122,7 +123,7 @@ def test_synthetic_generator_labels_derived_joints(tmp_path):
     from movenet_train.data.synthetic import GeneratorConfig, generate_synthetic
 
     schema = load("coco19_neck_pelvis")
-    path = generate_synthetic(str(tmp_path / "s19"), 2, GeneratorConfig(seed=3), schema=schema)
+    path = generate_synthetic(str(tmp_path / "s19"), 2, default_config(GeneratorConfig, seed=3), schema=schema)
     with open(path) as f:
         coco = json.load(f)
     for ann in coco["annotations"]:
@@ -132,7 +133,7 @@ def test_synthetic_generator_labels_derived_joints(tmp_path):
             np.testing.assert_allclose(points[17, :2], points[[5, 6], :2].mean(axis=0), atol=0.011)
             np.testing.assert_allclose(points[18, :2], points[[11, 12], :2].mean(axis=0), atol=0.011)
     # The same seed labelled with 13 joints: the 17-joint figures' points, columns picked.
-    path13 = generate_synthetic(str(tmp_path / "s13"), 2, GeneratorConfig(seed=3), schema=load("body13"))
+    path13 = generate_synthetic(str(tmp_path / "s13"), 2, default_config(GeneratorConfig, seed=3), schema=load("body13"))
     with open(path13) as f:
         coco13 = json.load(f)
     columns = [COCO_17.index[n] for n in load("body13").names]
@@ -140,16 +141,16 @@ def test_synthetic_generator_labels_derived_joints(tmp_path):
         np.testing.assert_array_equal(np.reshape(a19["keypoints"], (19, 3))[columns],
                                       np.reshape(a13["keypoints"], (13, 3)))
     with pytest.raises(ValueError, match="cannot label 'tail'"):
-        generate_synthetic(str(tmp_path / "bad"), 1, schema=KeypointSchema(names=("nose", "tail"), sigmas=(0.1, 0.1)))
+        generate_synthetic(str(tmp_path / "bad"), 1, default_config(GeneratorConfig), schema=KeypointSchema(names=("nose", "tail"), sigmas=(0.1, 0.1)))
 
 
 def test_records_of_another_schema_are_a_clear_error(tmp_path):
     from movenet_train.data.convert import convert_coco
-    from movenet_train.data.synthetic import generate_synthetic
+    from movenet_train.data.synthetic import GeneratorConfig, generate_synthetic
     from movenet_train.data.tfrecord import check_record_schema, record_keypoint_names
 
     schema = load("body13")
-    annotations = generate_synthetic(str(tmp_path / "s"), 2, schema=schema)
+    annotations = generate_synthetic(str(tmp_path / "s"), 2, default_config(GeneratorConfig), schema=schema)
     manifest = convert_coco(annotations, str(tmp_path / "s" / "images"), str(tmp_path / "rec"), num_workers=0,
                             progress=False, schema=schema)
     assert manifest["keypoint_names"] == list(schema.names)

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from movenet_train.config import default_config
 from movenet_train.losses import LossConfig, l1_loss, movenet_losses, penalty_reduced_focal_loss
 
 
@@ -63,7 +64,7 @@ def test_movenet_losses_normalisation_and_weights():
     outputs["center"][:, 1, 1, 0] = 0.0  # p = 0.5 at both positives
     outputs["keypoint_regression"][0, 1, 1, :2] = [2.0, 4.0]
     losses = movenet_losses({k: tf.constant(v) for k, v in outputs.items()},
-                            {k: tf.constant(v) for k, v in targets.items()}, LossConfig())
+                            {k: tf.constant(v) for k, v in targets.items()}, default_config(LossConfig))
     clip_neg = -math.log(1 - 1e-4) * 1e-8  # clipped p = 1e-4 on every negative
     center = (2 * (-math.log(0.5) * 0.25) + 2 * 15 * clip_neg) / 2  # two people
     np.testing.assert_allclose(losses["center"].numpy(), center, rtol=1e-4)

@@ -1,6 +1,7 @@
 """``python -m movenet_train.predict`` and the skeleton drawing it uses."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 from hydra import compose, initialize
 
+from movenet_train.config import default_config
 from movenet_train.keypoints import KEYPOINT_INDEX, NUM_KEYPOINTS
 from movenet_train.runtime import load_predictor
 from movenet_train.tracking import TrackerConfig, media
@@ -67,10 +69,31 @@ def test_draw_skeleton_rejects_bad_shapes():
 
 # --- config --------------------------------------------------------------------------------------------------
 
-def test_config_defaults_are_the_tfjs_constants():
+def documented_tfjs_constants():
+    """The TF.js constants as docs/model.md "Video tracking" documents them (read from constants.ts): the
+    table's `key: value` cells and the One Euro paragraph's `key` value pairs."""
+    text = (REPO / "docs" / "model.md").read_text()
+    section = text[text.index("### Video tracking"):text.index("### Published numbers")]
+    table = dict(re.findall(r"`(\w+): (\d+(?:\.\d+)?)`", section))
+    filter_text = section[section.index("One Euro constants"):]
+    one_euro = dict(re.findall(r"`(\w+)` (\d+(?:\.\d+)?)", filter_text))
+    return ({k: float(v) for k, v in table.items()}, {k: float(v) for k, v in one_euro.items()})
+
+
+def test_tracker_defaults_are_the_documented_tfjs_constants():
+    table, one_euro = documented_tfjs_constants()
+    assert set(table) == {"min_keypoint_score", "torso_expansion", "body_expansion", "crop_filter_alpha",
+                          "min_pose_score"}
+    assert set(one_euro) == {"frequency", "min_cutoff", "beta", "derivate_cutoff", "threshold_cutoff",
+                             "threshold_beta"}
     with initialize(version_base="1.3", config_path="../configs"):
         cfg = compose("predict", overrides=["checkpoint=x", "input=y", "output=z", "exp=thunder"])
-    assert TrackerConfig.from_config(cfg.tracking) == TrackerConfig()
+    config = TrackerConfig.from_config(cfg.tracking)
+    assert config == default_config(TrackerConfig)  # the library's default is the predict config's
+    for key, value in table.items():
+        assert getattr(config, key) == pytest.approx(value), key
+    for key, value in one_euro.items():
+        assert getattr(config.keypoint_filter, key) == pytest.approx(value), key
     assert cfg.model.name == "thunder" and cfg.crop and cfg.smoothing and cfg.threshold == 0.3
 
 

@@ -9,6 +9,7 @@ convention of ``tf.image.resize`` and of ``preprocessing.unletterbox``; points a
 """
 
 import dataclasses
+import typing
 import math
 
 import tensorflow as tf
@@ -23,23 +24,25 @@ ROTATION_MODES = ("uniform", "quarter_turns")
 class AugmentConfig:
     """``cfg.data.augment`` (configs/data/augment/default.yaml)."""
 
-    enabled: bool = True
-    flip_probability: float = 0.5
-    scale: tuple = (0.75, 1.25)
-    translation: float = 0.1
-    rotation_probability: float = 0.5
-    max_rotation_degrees: float = 30.0
-    rotation_mode: str = "uniform"  # uniform: +-max_rotation_degrees; quarter_turns: k * 90 + that (k = 0..3)
-    color_probability: float = 0.8
-    brightness: float = 0.2
-    contrast: tuple = (0.7, 1.3)
-    saturation: tuple = (0.7, 1.3)
-    hue: float = 0.05
-    motion_blur_probability: float = 0.1
-    motion_blur_max_length: int = 9
-    occlusion_probability: float = 0.2
-    occlusion_max_count: int = 2
-    occlusion_size: tuple = (0.1, 0.3)
+    DEFAULTS: typing.ClassVar = ("data/augment/default.yaml", None)  # the defaults' one home, under configs/
+
+    enabled: bool
+    flip_probability: float
+    scale: tuple
+    translation: float
+    rotation_probability: float
+    max_rotation_degrees: float
+    rotation_mode: str  # uniform: +-max_rotation_degrees; quarter_turns: k * 90 + that (k = 0..3)
+    color_probability: float
+    brightness: float
+    contrast: tuple
+    saturation: tuple
+    hue: float
+    motion_blur_probability: float
+    motion_blur_max_length: int
+    occlusion_probability: float
+    occlusion_max_count: int
+    occlusion_size: tuple
 
     @classmethod
     def from_config(cls, cfg):

@@ -6,6 +6,7 @@ by their own dataclasses where they are built.
 """
 
 import dataclasses
+import typing
 from typing import Any, Optional
 
 from movenet_train.config import config_from
@@ -15,9 +16,11 @@ from movenet_train.config import config_from
 class SinglePoseFraming:
     """``data.loader.single_pose``: how a single-pose training example is cropped around its target person."""
 
-    min_target_keypoints: int = 5
-    crop_scale: float = 1.25
-    full_image_probability: float = 0.2
+    DEFAULTS: typing.ClassVar = ("data/loader/default.yaml", "single_pose")  # the defaults' one home, under configs/
+
+    min_target_keypoints: int
+    crop_scale: float
+    full_image_probability: float
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,6 +12,7 @@ code as ``data/prepare_coco.py``: this is the quickstart's dataset and the one t
 """
 
 import dataclasses
+import typing
 import json
 import logging
 import math
@@ -56,11 +57,13 @@ SKIN = (250, 215, 175)
 class GeneratorConfig:
     """``cfg.data.generator`` (configs/data/synthetic.yaml)."""
 
-    seed: int = 0
-    image_size: tuple = (224, 320)
-    person_height: tuple = (0.5, 0.85)
-    extra_people: tuple = (0.25, 0.1)
-    jpeg_quality: int = 92
+    DEFAULTS: typing.ClassVar = ("data/synthetic.yaml", "generator")  # the defaults' one home, under configs/
+
+    seed: int
+    image_size: tuple
+    person_height: tuple
+    extra_people: tuple
+    jpeg_quality: int
 
     @classmethod
     def from_config(cls, cfg):
@@ -256,7 +259,7 @@ def render_image(rng, config, schema=COCO_17):
     return image, annotations
 
 
-def generate_synthetic(output, num_images, config=GeneratorConfig(), first_image_id=1, schema=COCO_17):
+def generate_synthetic(output, num_images, config, first_image_id=1, schema=COCO_17):
     """Writes ``output/images/NNNNNN.jpg`` and ``output/annotations.json`` (COCO person keypoints).
 
     Returns the annotation file's path. Deterministic for a given config (seed) and ``num_images``.

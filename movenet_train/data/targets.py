@@ -10,6 +10,7 @@ Conventions, shared with ``modeling/decode.py``: coordinates are in grid cells, 
 """
 
 import dataclasses
+import typing
 
 import tensorflow as tf
 from official.projects.centernet.ops.target_assigner import compute_std_dev_from_box_size
@@ -24,18 +25,20 @@ HEATMAP_SIGMA_MODES = ("box", "fixed", "clipped")
 class TargetConfig:
     """``cfg.data.targets``; the defaults are ODAPI's (configs/data/targets/odapi.yaml)."""
 
+    DEFAULTS: typing.ClassVar = ("data/targets/odapi.yaml", None)  # the defaults' one home, under configs/
+
     keypoint_std: tuple
-    min_overlap: float = 0.7
-    offset_radius: int = 3
-    regression_radius: int = 3
-    center: str = "keypoints_mean"
-    max_people: int = 20
+    min_overlap: float
+    offset_radius: int
+    regression_radius: int
+    center: str
+    max_people: int
     # Gaussian widths of the heatmaps, in grid cells: "box" (ODAPI: grow with the person's box), "fixed" (the
     # same for every person, as the released heads' peaks are) or "clipped" (the box rule clipped to sigma_clip).
-    heatmap_sigma: str = "box"
-    center_sigma_cells: float = 1.0
-    keypoint_sigma_cells: float = 1.0
-    sigma_clip: tuple = (0.5, 4.0)
+    heatmap_sigma: str
+    center_sigma_cells: float
+    keypoint_sigma_cells: float
+    sigma_clip: tuple
 
     def __post_init__(self):
         if self.center not in ("keypoints_mean", "box"):

@@ -30,6 +30,7 @@ import tensorflow as tf
 from omegaconf import OmegaConf
 
 from movenet_train.atomic import atomic_path
+from movenet_train.config import default_config
 from movenet_train.losses import LossConfig, movenet_losses
 from movenet_train.training.batch_norm import batch_norm_layers, reestimate_batch_norm
 
@@ -318,9 +319,11 @@ def batch_norm_checks(model, spec, batches, records=None):
     return result
 
 
-def audit(model, spec, data_cfg, records, batch_size=16, max_batches=None, loss_config=LossConfig(),
+def audit(model, spec, data_cfg, records, batch_size=16, max_batches=None, loss_config=None,
           framings=tuple(FRAMINGS), signed_step=1e-5, held_out_records=None, progress=print):
-    """The audit report (a dict) of ``model`` on ``records``; see the module docstring."""
+    """The audit report (a dict) of ``model`` on ``records``; see the module docstring. ``loss_config``: a
+    ``LossConfig`` (None: the training defaults)."""
+    loss_config = loss_config or default_config(LossConfig)
     from movenet_train.data.targets import OUTPUT_STRIDE, TargetConfig
 
     grid = spec.input_size // OUTPUT_STRIDE

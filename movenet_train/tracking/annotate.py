@@ -58,7 +58,7 @@ def _check_outputs(paths, overwrite):
             raise FileExistsError(f"{target} exists; pass overwrite=true to replace it")
 
 
-def annotate(predictor, reader, output_dir, tracker_config=TrackerConfig(), crop=True, smoothing=True,
+def annotate(predictor, reader, output_dir, tracker_config=None, crop=True, smoothing=True,
              threshold=DRAW_KEYPOINT_THRESHOLD, draw_crop=False, overwrite=False, progress=True):
     """Runs ``predictor`` over ``reader`` (``media.open_media``); writes keypoints.json and annotated media.
 

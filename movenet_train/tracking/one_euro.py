@@ -10,6 +10,7 @@ The filters work on numpy arrays elementwise, so one filter smooths all 17x2 coo
 
 import dataclasses
 import math
+import typing
 
 import numpy as np
 
@@ -18,12 +19,14 @@ import numpy as np
 class OneEuroConfig:
     """TF.js ``KEYPOINT_FILTER_CONFIG`` (pose-detection/src/movenet/constants.ts), for normalised coordinates."""
 
-    frequency: float = 30.0  # frames per second until timestamps give the real rate
-    min_cutoff: float = 2.5  # Hz; lower smooths still keypoints more
-    beta: float = 300.0  # how fast the cut-off rises with speed (normalised units per second)
-    derivate_cutoff: float = 2.5  # Hz; cut-off of the speed estimate
-    threshold_cutoff: float | None = 0.5  # soft threshold at rest; None gives the plain One Euro filter
-    threshold_beta: float = 5.0  # how fast the threshold rises with speed
+    DEFAULTS: typing.ClassVar = ("predict.yaml", "tracking.keypoint_filter")  # the defaults' one home, under configs/
+
+    frequency: float  # frames per second until timestamps give the real rate
+    min_cutoff: float  # Hz; lower smooths still keypoints more
+    beta: float  # how fast the cut-off rises with speed (normalised units per second)
+    derivate_cutoff: float  # Hz; cut-off of the speed estimate
+    threshold_cutoff: float | None  # soft threshold at rest; None gives the plain One Euro filter
+    threshold_beta: float  # how fast the threshold rises with speed
 
 
 class LowPassFilter:
@@ -54,7 +57,7 @@ class LowPassFilter:
 class OneEuroFilter:
     """``filter(value, timestamp_s)``; the sampling rate is re-estimated from consecutive timestamps."""
 
-    def __init__(self, config=OneEuroConfig()):
+    def __init__(self, config):
         self.config = config
         self.reset()
 

@@ -8,9 +8,11 @@ so a person who leaves and comes back is searched for in the whole frame again.
 
 import dataclasses
 import logging
+import typing
 
 import numpy as np
 
+from movenet_train.config import default_config
 from movenet_train.keypoints import COCO_17
 from movenet_train.modeling.outputs import KEYPOINT_SCORE_THRESHOLD, POSE_SCORE_THRESHOLD, pose_score, unpack
 from movenet_train.preprocessing import model_input, unletterbox
@@ -22,15 +24,17 @@ logger = logging.getLogger(__name__)
 
 @dataclasses.dataclass(frozen=True)
 class TrackerConfig:
-    """TF.js MoveNet constants (pose-detection/src/movenet/constants.ts); ``configs/predict.yaml`` mirrors them."""
+    """TF.js MoveNet constants (pose-detection/src/movenet/constants.ts); ``configs/predict.yaml`` ``tracking`` holds their values."""
 
-    min_keypoint_score: float = KEYPOINT_SCORE_THRESHOLD  # a keypoint counts (pose score, torso, extent) above it
-    min_pose_score: float = POSE_SCORE_THRESHOLD  # below it: no pose, crop and filters reset
-    torso_expansion: float = 1.9
-    body_expansion: float = 1.2
-    crop_filter_alpha: float = 0.9  # plain low-pass on the crop corners
-    multi_pose_input_size: int = 256  # letterboxed square for multi-pose models (no crop there)
-    keypoint_filter: OneEuroConfig = OneEuroConfig()
+    DEFAULTS: typing.ClassVar = ("predict.yaml", "tracking")  # the defaults' one home, under configs/
+
+    min_keypoint_score: float  # a keypoint counts (pose score, torso, extent) above it
+    min_pose_score: float  # below it: no pose, crop and filters reset
+    torso_expansion: float
+    body_expansion: float
+    crop_filter_alpha: float  # plain low-pass on the crop corners
+    multi_pose_input_size: int  # letterboxed square for multi-pose models (no crop there)
+    keypoint_filter: OneEuroConfig
 
     @classmethod
     def from_config(cls, cfg):
@@ -55,8 +59,8 @@ class PoseTracker:
     Multi-pose models run on the whole frame, unsmoothed (smoothing them needs identities across frames).
     """
 
-    def __init__(self, predictor, config=TrackerConfig(), crop=True, smoothing=True):
-        self.predictor, self.config = predictor, config
+    def __init__(self, predictor, config=None, crop=True, smoothing=True):
+        self.predictor, self.config = predictor, config or default_config(TrackerConfig)
         if not predictor.multi_pose and not predictor.input_size:
             raise ValueError(f"{predictor.kind} single-pose model without a fixed square input size: the tracker "
                              "needs it to crop frames")
@@ -67,8 +71,8 @@ class PoseTracker:
         self.crop, self.smoothing = crop, smoothing
         self.schema = getattr(predictor, "schema", COCO_17)  # stand-in predictors may not say: COCO-17
         self.torso = crop_lib.TorsoLayout.of(self.schema)
-        self.keypoint_filter = OneEuroFilter(config.keypoint_filter)
-        self.crop_filter = LowPassFilter(config.crop_filter_alpha)
+        self.keypoint_filter = OneEuroFilter(self.config.keypoint_filter)
+        self.crop_filter = LowPassFilter(self.config.crop_filter_alpha)
         self.crop_region = None  # where the next frame is cropped; None: the whole padded frame
         self.last_region = None  # the region the last frame was cropped to (for drawing)
         self.last_timestamp = None

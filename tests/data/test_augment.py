@@ -5,6 +5,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
+from movenet_train.config import default_config
 from movenet_train.data import augment
 from movenet_train.data.config import SinglePoseFraming
 from movenet_train.data.pipeline import frame_example
@@ -12,9 +13,10 @@ from movenet_train.data.targets import TargetConfig
 from movenet_train.keypoints import FLIP_PERMUTATION, KEYPOINT_INDEX, OKS_SIGMAS
 
 SIZE = 64
-TARGETS = TargetConfig(keypoint_std=tuple(10 * OKS_SIGMAS))
-NO_AUGMENT = augment.AugmentConfig(flip_probability=0.0, scale=(1.0, 1.0), translation=0.0, rotation_probability=0.0,
-                                   color_probability=0.0, motion_blur_probability=0.0, occlusion_probability=0.0)
+TARGETS = default_config(TargetConfig, keypoint_std=tuple(10 * OKS_SIGMAS))
+NO_AUGMENT = default_config(augment.AugmentConfig, flip_probability=0.0, scale=(1.0, 1.0), translation=0.0,
+                            rotation_probability=0.0, color_probability=0.0, motion_blur_probability=0.0,
+                            occlusion_probability=0.0)
 
 
 def _example():
@@ -34,7 +36,7 @@ def _example():
 
 def _frame(config):
     example, _ = _example()
-    return frame_example(example, tf.constant([1, 2], tf.int64), SIZE, True, SinglePoseFraming(), config, TARGETS,
+    return frame_example(example, tf.constant([1, 2], tf.int64), SIZE, True, default_config(SinglePoseFraming), config, TARGETS,
                          training=True)
 
 

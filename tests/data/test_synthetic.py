@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from movenet_train.config import default_config
 from movenet_train.data.synthetic import GeneratorConfig, ensure_synthetic_dataset, generate_synthetic
 from movenet_train.keypoints import KEYPOINT_INDEX
 from tests.helpers import REPO
@@ -18,7 +19,7 @@ from tests.data.conftest import compose_config
 @pytest.fixture(scope="module")
 def small_set(tmp_path_factory):
     output = tmp_path_factory.mktemp("synthetic")
-    return output, generate_synthetic(str(output), 24, GeneratorConfig(seed=5))
+    return output, generate_synthetic(str(output), 24, default_config(GeneratorConfig, seed=5))
 
 
 def test_annotations_are_coco_keypoints_that_cocoeval_accepts(small_set):
@@ -70,7 +71,7 @@ def test_left_limbs_are_warm_and_right_limbs_cool(small_set):
 
 def test_generation_is_deterministic(small_set, tmp_path):
     _, path = small_set
-    again = generate_synthetic(str(tmp_path), 24, GeneratorConfig(seed=5))
+    again = generate_synthetic(str(tmp_path), 24, default_config(GeneratorConfig, seed=5))
     with open(path) as f, open(again) as g:
         assert json.load(f) == json.load(g)
 

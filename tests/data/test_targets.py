@@ -6,14 +6,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from movenet_train.config import default_config
 from movenet_train.data.targets import TargetConfig, encode_targets
 from movenet_train.keypoints import OKS_SIGMAS
 from movenet_train.modeling.decode import decode_single_pose
 from tests.data.conftest import compose_config
 
 GRID = 48
-ODAPI = TargetConfig(keypoint_std=(0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07, 1.07,
-                                   0.87, 0.87, 0.89, 0.89))
+ODAPI = default_config(TargetConfig, keypoint_std=(0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07, 1.07,
+                                                   0.87, 0.87, 0.89, 0.89))
 
 # A person whose box is 16 cells high and 8 wide. CornerNet radius at IoU 0.7 (ODAPI's quadratic roots, halved
 # without dividing by a):

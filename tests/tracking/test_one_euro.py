@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+from movenet_train.config import default_config
 from movenet_train.tracking.one_euro import LowPassFilter, OneEuroConfig, OneEuroFilter
 
 FPS = 30.0
@@ -28,13 +29,13 @@ def test_low_pass_soft_threshold():
 
 
 def test_constant_signal_stays_put():
-    out = run(OneEuroFilter(), np.full((90, 17, 2), 0.37))
+    out = run(OneEuroFilter(default_config(OneEuroConfig)), np.full((90, 17, 2), 0.37))
     np.testing.assert_array_equal(out, 0.37)
 
 
 def test_step_is_followed_without_overshoot():
     values = np.r_[np.zeros(10), np.ones(50)]
-    out = run(OneEuroFilter(), values)
+    out = run(OneEuroFilter(default_config(OneEuroConfig)), values)
     np.testing.assert_array_equal(out[:10], 0.0)
     assert 0.0 < out[10] < 1.0  # lags the step...
     assert np.all(np.diff(out) >= 0) and out.max() <= 1.0  # ...never goes past it...
@@ -43,8 +44,8 @@ def test_step_is_followed_without_overshoot():
 
 def test_soft_threshold_limits_outliers():
     # Fixed cut-off and threshold (beta = threshold_beta = 0) isolate the asinh step.
-    config = OneEuroConfig(min_cutoff=2.5, beta=0.0, threshold_cutoff=0.01, threshold_beta=0.0)
-    plain = OneEuroFilter(OneEuroConfig(min_cutoff=2.5, beta=0.0, threshold_cutoff=None))
+    config = default_config(OneEuroConfig, min_cutoff=2.5, beta=0.0, threshold_cutoff=0.01, threshold_beta=0.0)
+    plain = OneEuroFilter(default_config(OneEuroConfig, min_cutoff=2.5, beta=0.0, threshold_cutoff=None))
     robust = OneEuroFilter(config)
     values = [0.0] * 10 + [1.0]  # one outlier, 100 thresholds away
     alpha = 1.0 / (1.0 + FPS / (2 * math.pi * 2.5))
@@ -56,14 +57,14 @@ def test_soft_threshold_limits_outliers():
 
 def test_frequency_comes_from_timestamps():
     # Two samples 0.1 s apart: 10 Hz, not the configured 30.
-    f = OneEuroFilter(OneEuroConfig(min_cutoff=2.5, beta=0.0, threshold_cutoff=None))
+    f = OneEuroFilter(default_config(OneEuroConfig, min_cutoff=2.5, beta=0.0, threshold_cutoff=None))
     f(0.0, 5.0)
     alpha_10hz = 1.0 / (1.0 + 10.0 / (2 * math.pi * 2.5))
     assert f(1.0, 5.1) == pytest.approx(alpha_10hz)
 
 
 def test_repeated_timestamp_passes_the_value_through():
-    f = OneEuroFilter()
+    f = OneEuroFilter(default_config(OneEuroConfig))
     f(0.0, 1.0)
     assert f(0.8, 1.0) == 0.8
     assert f(0.0, 1.0 + 1 / FPS) == 0.0  # the state was kept at 0
@@ -72,6 +73,6 @@ def test_repeated_timestamp_passes_the_value_through():
 def test_speed_raises_the_cut_off():
     # A ramp is followed closer than a plain low-pass at min_cutoff would follow it.
     ramp = np.linspace(0.0, 0.5, 30)
-    adaptive = run(OneEuroFilter(), ramp)
-    fixed = run(OneEuroFilter(OneEuroConfig(beta=0.0, threshold_cutoff=None)), ramp)
+    adaptive = run(OneEuroFilter(default_config(OneEuroConfig)), ramp)
+    fixed = run(OneEuroFilter(default_config(OneEuroConfig, beta=0.0, threshold_cutoff=None)), ramp)
     assert abs(adaptive[-1] - ramp[-1]) < abs(fixed[-1] - ramp[-1]) / 5
