@@ -1,6 +1,6 @@
 """Train MoveNet: ``python train.py +exp=thunder`` (see README)."""
 
-from movenet_train import cli
+from movenet_train.jobs import train
 
 if __name__ == "__main__":
-    cli.train()
+    train.main()

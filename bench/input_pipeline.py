@@ -9,18 +9,16 @@ in-memory batch). Both use all the cores of this machine; the pipeline has to st
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 
+import tensorflow as tf
+from hydra import compose, initialize_config_dir
+
+from movenet_train.data import build_dataset
+from movenet_train.modeling import MoveNetSpec
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:0] = [os.path.join(HERE, ".."), HERE]
-
-import tensorflow as tf  # noqa: E402
-from hydra import compose, initialize_config_dir  # noqa: E402
-
-from movenet_train.data import build_dataset  # noqa: E402
-from movenet_train.modeling import MoveNetSpec  # noqa: E402
 
 CONFIGS = os.path.join(HERE, "..", "configs")
 COCO_SAMPLE = os.path.join(HERE, "..", "..", "shared", "data", "coco_sample")

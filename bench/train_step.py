@@ -19,22 +19,19 @@ the input pipeline (``bench/input_pipeline.py`` measures that side).
 import argparse
 import logging
 import os
-import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+import numpy as np
+import tensorflow as tf
+import tf_keras
+from omegaconf import OmegaConf
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-import tf_keras  # noqa: E402
-from omegaconf import OmegaConf  # noqa: E402
-
-from movenet_train.config import default_config  # noqa: E402
-from movenet_train.losses import LossConfig  # noqa: E402
-from movenet_train.modeling import MoveNetSpec, build_model  # noqa: E402
-from movenet_train.training.optimizer import build_optimizer  # noqa: E402
-from movenet_train.training.trainer import MoveNetTrainer  # noqa: E402
+from movenet_train.config import default_config
+from movenet_train.losses import LossConfig
+from movenet_train.modeling import MoveNetSpec, build_model
+from movenet_train.training.optimizer import build_optimizer
+from movenet_train.training.trainer import MoveNetTrainer
 
 CONFIGS = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "configs"))
 QUICKSTART = ["exp=lightning", "data=synthetic"]

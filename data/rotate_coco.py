@@ -3,7 +3,7 @@
     python data/rotate_coco.py annotations=<person_keypoints.json> images=<dir> output=<dir> [angles=[90,180,270]]
 """
 
-from movenet_train import cli
+from movenet_train.jobs import rotate_coco
 
 if __name__ == "__main__":
-    cli.rotate_coco()
+    rotate_coco.main()

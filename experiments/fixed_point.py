@@ -6,7 +6,7 @@ Prints the single_person AP of both models on held-out and on training images; s
 movenet_train/experiments/fixed_point.py.
 """
 
-from movenet_train import cli
+from movenet_train.jobs import fixed_point
 
 if __name__ == "__main__":
-    cli.fixed_point_experiment()
+    fixed_point.main()

@@ -6,29 +6,7 @@ Prints the held-out single_person AP of both models, upright and turned; see con
 movenet_train/experiments/rotation.py.
 """
 
-import json
-import os
-import sys
-
-import hydra
-from omegaconf import DictConfig
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run from a checkout
-
-
-@hydra.main(version_base="1.3", config_path="../configs", config_name="rotation_finetune")
-def main(cfg: DictConfig):
-    from movenet_train.experiments.rotation import run
-
-    try:
-        report = run(cfg)
-    except (FileNotFoundError, ValueError) as err:  # bad input: one line, no traceback
-        sys.exit(f"error: {err}")
-    for label, entry in report["entries"].items():
-        slices = "  ".join(f"{k} {v['AP']:.3f} ({v['num_images']})" for k, v in entry["slices"].items())
-        print(f"{label:20s} AP {entry['AP']:.3f} on {entry['num_images']} images   {slices}")
-    print(json.dumps(report["headline"]))
-
+from movenet_train.jobs import rotation_finetune
 
 if __name__ == "__main__":
-    main()
+    rotation_finetune.main()

@@ -7,7 +7,7 @@ import pytest
 from hydra import compose, initialize
 from hydra.errors import ConfigCompositionException
 
-from movenet_train.cli import accept_both_experiment_forms
+from movenet_train.jobs import accept_both_experiment_forms
 from movenet_train.modeling import MoveNetSpec
 from tests.helpers import REPO
 

@@ -9,7 +9,6 @@ Angles are counter-clockwise, as ``numpy.rot90`` and ``PIL.Image.rotate``.
 
 import copy
 import json
-import logging
 import os
 
 import numpy as np
@@ -19,7 +18,6 @@ from movenet_train.atomic import staging_folder
 from movenet_train.data.coco import load_keypoint_annotations
 from movenet_train.preprocessing import load_rgb
 
-log = logging.getLogger(__name__)
 
 ANGLES = (0, 90, 180, 270)
 ANNOTATIONS_FILE = "person_keypoints.json"
@@ -163,11 +161,3 @@ def subset(annotations, image_ids, output):
     with atomic_path(output) as tmp, open(tmp, "w") as f:
         json.dump(out, f)
     return output
-
-
-def rotate_coco_job(cfg):
-    """``data/rotate_coco.py`` (configs/rotate_coco.yaml)."""
-    path = rotate_coco(cfg.annotations, cfg.images, cfg.output, angles=list(cfg.angles),
-                       image_ids=list(cfg.image_ids) if cfg.image_ids else None, overwrite=cfg.overwrite)
-    log.info("wrote %s", path)
-    return path

@@ -1,4 +1,4 @@
-"""Objective audit: where a model's outputs and the training objective disagree (``python -m movenet_train.audit``).
+"""Objective audit: where a model's outputs and the training objective disagree (``python -m movenet_train.audit``, ``jobs/audit.py``).
 
 A model that the objective was made for (Google's released weights and the objective they were trained with)
 sits near a minimum of it: its head outputs agree with the targets at the cells the losses read, its heatmap
@@ -21,15 +21,12 @@ whole image, as the single_person eval protocol).
 """
 
 import copy
-import json
 import math
-import os
 
 import numpy as np
 import tensorflow as tf
 from omegaconf import OmegaConf
 
-from movenet_train.atomic import atomic_path
 from movenet_train.config import default_config
 from movenet_train.losses import LossConfig, movenet_losses
 from movenet_train.training.batch_norm import batch_norm_layers, reestimate_batch_norm
@@ -433,26 +430,3 @@ def format_report(report):
                          f"{bn['ap_keep_function']:.4f}, then classic precise BatchNorm on other batches "
                          f"{bn['ap_classic_precise_batch_norm']:.4f}")
     return "\n".join(lines)
-
-
-def run(cfg):
-    """Job of ``python -m movenet_train.audit``: the report of ``cfg.checkpoint`` on ``cfg.records``."""
-    from movenet_train.runtime import load_keras
-
-    model, spec = load_keras(str(cfg.checkpoint))
-    if spec.multi_pose:
-        raise ValueError(f"checkpoint={cfg.checkpoint}: the audit frames one target person per example "
-                         "(single-pose models only)")
-    from movenet_train.config import config_from
-
-    loss_config = config_from(LossConfig, cfg.loss, "loss")
-    report = audit(model, spec, cfg.data, str(cfg.records), cfg.batch_size, cfg.max_batches, loss_config,
-                   tuple(cfg.framings), cfg.signed_step, cfg.held_out_records)
-    report["checkpoint"] = str(cfg.checkpoint)
-    os.makedirs(cfg.output, exist_ok=True)
-    path = os.path.join(cfg.output, "audit.json")
-    with atomic_path(path) as tmp, open(tmp, "w") as f:
-        json.dump(report, f, indent=1)
-    print(format_report(report))
-    print(f"wrote {path}")
-    return report

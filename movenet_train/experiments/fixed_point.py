@@ -13,7 +13,6 @@ the run never saw. The experiment measures both:
 Every stage is skipped when its outputs exist, so running the command again resumes.
 """
 
-import json
 import logging
 import os
 
@@ -92,13 +91,4 @@ def run(cfg):
                        "overrides": list(cfg.train_overrides)}
     compare.write_report(work, report, "single_person AP: initial vs fine-tuned (held-out and training images)",
                          name="results")
-    return report
-
-
-def main(cfg):
-    """``python experiments/fixed_point.py``: runs the experiment and prints its figures."""
-    report = run(cfg)
-    for label, entry in report["entries"].items():
-        print(f"{label:20s} AP {entry['AP']:.4f} on {entry['num_images']} images")
-    print(json.dumps(report["headline"]))
     return report

@@ -1,38 +1,6 @@
-"""``python -m movenet_train.modeling``: builds every variant in configs/model and prints its size."""
+"""``python -m movenet_train.modeling``: the parameter counts of every variant (movenet_train/jobs/model_sizes.py)."""
 
-import glob
-import os
-
-import numpy as np
-from omegaconf import OmegaConf
-
-from movenet_train.modeling.movenet import MoveNetSpec, build_model, folded_parameter_count
-
-CONFIG_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "configs", "model")
-
-
-def decoder_constant_count(spec):
-    """Values the released single-pose graphs store for decoding: centre prior + y and x grids, each S x S."""
-    if spec.multi_pose:
-        return 0  # computed from the dynamic shape
-    grid = spec.input_size // 4
-    return 3 * grid * grid
-
-
-def main():
-    import tf_keras as keras
-
-    print(f"{'variant':22s} {'alpha':>5s} {'input':>5s} {'folded weights':>15s} {'+ decoding consts':>18s} {'trainable':>10s}")
-    for path in sorted(glob.glob(os.path.join(CONFIG_DIR, "*.yaml"))):
-        spec = MoveNetSpec.from_config(OmegaConf.load(path))
-        model = build_model(spec)
-        folded = folded_parameter_count(model)
-        with_consts = folded + decoder_constant_count(spec)
-        trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
-        print(f"{spec.name:22s} {spec.alpha:5.2f} {spec.input_size:5d} {folded:>15,d} "
-              f"{with_consts:>12,d} ({with_consts / 1e6:.2f} M) {trainable:>10,d}")
-        keras.backend.clear_session()
-
+from movenet_train.jobs import model_sizes
 
 if __name__ == "__main__":
-    main()
+    model_sizes.main()

@@ -1,18 +1,17 @@
 """Download Google's released MoveNet files (for users who are online), with a progress bar and a checksum.
 
-``python -m movenet_train.pretrained.download lightning tflite_int8 [--output DIR]``
+``movenet-download variant=lightning format=tflite_int8 [output=DIR]`` (movenet_train/jobs/download.py)
 
 The URLs are TF Hub handles, which redirect to Kaggle Models. A file whose sha256 is known is verified; for
 the others the computed sha256 is printed and stored beside the file, so later runs can be pinned to it.
 """
 
-import argparse
 import hashlib
 import os
-import sys
-import tempfile
 import urllib.error
 import urllib.request
+
+from movenet_train.atomic import atomic_path
 
 # (variant, format) -> (URL, file name, sha256 or None)
 RELEASED_FILES = {
@@ -66,10 +65,9 @@ def download(variant, fmt, output_dir, urlopen=urllib.request.urlopen, chunk_siz
             f"Download {url} by hand and pass the file as checkpoint=PATH."
         ) from err
     digest = hashlib.sha256()
-    fd, tmp = tempfile.mkstemp(prefix=".download-", dir=output_dir)
-    try:
-        total = int(response.headers.get("Content-Length") or 0) or None
-        with os.fdopen(fd, "wb") as f, tqdm(total=total, unit="B", unit_scale=True, desc=name) as bar:
+    total = int(response.headers.get("Content-Length") or 0) or None
+    with atomic_path(target) as tmp:
+        with open(tmp, "wb") as f, tqdm(total=total, unit="B", unit_scale=True, desc=name) as bar:
             for chunk in iter(lambda: response.read(chunk_size), b""):
                 f.write(chunk)
                 digest.update(chunk)
@@ -77,29 +75,8 @@ def download(variant, fmt, output_dir, urlopen=urllib.request.urlopen, chunk_siz
         sha256 = digest.hexdigest()
         if expected and sha256 != expected:
             raise DownloadError(f"checksum mismatch for {url}: got {sha256}, expected {expected}")
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    with open(target + ".sha256", "w") as f:
+    with atomic_path(target + ".sha256") as tmp, open(tmp, "w") as f:
         f.write(f"{sha256}  {name}\n")
     status = "verified" if expected else "not pinned; recorded in .sha256"
     print(f"{target}: sha256 {sha256} ({status})")
     return target
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("variant", choices=sorted({v for v, _ in RELEASED_FILES}))
-    parser.add_argument("format", choices=sorted({f for _, f in RELEASED_FILES}))
-    parser.add_argument("--output", default="data/released")
-    args = parser.parse_args(argv)
-    try:
-        download(args.variant, args.format, args.output)
-    except DownloadError as err:
-        sys.exit(f"error: {err}")
-
-
-if __name__ == "__main__":
-    main()

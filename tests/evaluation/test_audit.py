@@ -40,7 +40,7 @@ def test_released_lightning_audit(tmp_path):
     from hydra import compose, initialize_config_dir
 
     from movenet_train.data.convert import convert_coco
-    from movenet_train.evaluation.audit import run
+    from movenet_train.jobs.audit import run
 
     convert_coco(str(COCO_SAMPLE / "person_keypoints_sample.json"), str(COCO_SAMPLE / "images"), str(tmp_path / "r"),
                  split="train", num_shards=1, num_workers=0, progress=False)

@@ -4,6 +4,7 @@ The reference is the Keras model of the imported released weights (which reprodu
 released int8 file's signature and AP, and the AP the reference README gives for the released float model.
 """
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -387,11 +388,9 @@ def test_command_line(tmp_path):
 @pytest.mark.slow
 def test_latency_bench_runs_both_files(lightning_export):
     require_shared(TFLITE_INT8_LIGHTNING)
-    sys.path.insert(0, str(REPO / "bench"))
-    try:
-        import latency
-    finally:
-        sys.path.remove(str(REPO / "bench"))
+    spec = importlib.util.spec_from_file_location("latency", REPO / "bench" / "latency.py")
+    latency = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(latency)
     files = [path_of(lightning_export, "tflite_int8"), str(TFLITE_INT8_LIGHTNING),
              path_of(lightning_export, "tflite_heads_int8"), path_of(lightning_export, "onnx")]
     rows = latency.main([*files, "--runs", "10", "--warmup", "1", "--threads", "1", "2"])

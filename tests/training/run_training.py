@@ -17,7 +17,6 @@ def main():
     if logical_cpus > 1:
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * logical_cpus)
-    sys.path.insert(0, REPO)
     from movenet_train.training import train
 
     with initialize_config_dir(version_base="1.3", config_dir=os.path.join(REPO, "configs")):

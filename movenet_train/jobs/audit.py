@@ -1,0 +1,41 @@
+"""``python -m movenet_train.audit checkpoint=<model> records=<glob>``: where a model and the training objective
+disagree (movenet_train/evaluation/audit.py); writes ``audit.json`` and prints a table."""
+
+import json
+import os
+
+from movenet_train.atomic import atomic_path
+from movenet_train.config import config_from
+from movenet_train.evaluation.audit import audit, format_report
+from movenet_train.jobs import launch
+from movenet_train.losses import LossConfig
+from movenet_train.runtime import load_keras
+
+CONFIG = "audit"
+
+
+def run(cfg):
+    """The report of ``cfg.checkpoint`` on ``cfg.records``."""
+    model, spec = load_keras(str(cfg.checkpoint))
+    if spec.multi_pose:
+        raise ValueError(f"checkpoint={cfg.checkpoint}: the audit frames one target person per example "
+                         "(single-pose models only)")
+    loss_config = config_from(LossConfig, cfg.loss, "loss")
+    report = audit(model, spec, cfg.data, str(cfg.records), cfg.batch_size, cfg.max_batches, loss_config,
+                   tuple(cfg.framings), cfg.signed_step, cfg.held_out_records)
+    report["checkpoint"] = str(cfg.checkpoint)
+    os.makedirs(cfg.output, exist_ok=True)
+    path = os.path.join(cfg.output, "audit.json")
+    with atomic_path(path) as tmp, open(tmp, "w") as f:
+        json.dump(report, f, indent=1)
+    print(format_report(report))
+    print(f"wrote {path}")
+    return report
+
+
+def main():
+    return launch(CONFIG, run)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,26 @@
+"""``python experiments/fixed_point.py [output=DIR] [train_overrides=[...]]``: released Lightning vs fine-tuned on
+the upright COCO-sample training split, single_person AP on held-out and training images
+(movenet_train/experiments/fixed_point.py, configs/fixed_point.yaml)."""
+
+import json
+
+from movenet_train.experiments import fixed_point
+from movenet_train.jobs import launch
+
+CONFIG = "fixed_point"
+
+
+def run(cfg):
+    report = fixed_point.run(cfg)
+    for label, entry in report["entries"].items():
+        print(f"{label:20s} AP {entry['AP']:.4f} on {entry['num_images']} images")
+    print(json.dumps(report["headline"]))
+    return report
+
+
+def main():
+    return launch(CONFIG, run)
+
+
+if __name__ == "__main__":
+    main()
