@@ -33,6 +33,7 @@ class TimedPredictor:
     def __init__(self, predictor):
         self.predictor, self.seconds = predictor, 0.0
         self.kind, self.multi_pose, self.input_size = predictor.kind, predictor.multi_pose, predictor.input_size
+        self.schema = predictor.schema
 
     def __call__(self, images):
         start = time.perf_counter()
@@ -90,11 +91,12 @@ def scaled_ground_truth(annotations, copies, seed=0):
 
 def bench_metric(args):
     from movenet_train.evaluation import coco_metrics
+    from movenet_train.keypoints import COCO_17
 
     ground_truth, results = scaled_ground_truth(args.annotations, args.metric_copies)
     image_ids = [image["id"] for image in ground_truth["images"]]
     start = time.perf_counter()
-    stats = coco_metrics.keypoint_ap(copy.deepcopy(ground_truth), copy.deepcopy(results), image_ids).stats
+    stats = coco_metrics.keypoint_ap(copy.deepcopy(ground_truth), copy.deepcopy(results), image_ids, COCO_17).stats
     py_s = time.perf_counter() - start
     print(f"pycocotools COCOeval: {len(image_ids)} images, {len(results)} results: {py_s:.2f} s "
           f"({len(image_ids) / py_s:.0f} images/s), AP {stats['AP']:.4f}")

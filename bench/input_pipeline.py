@@ -33,15 +33,18 @@ def records_of(data, workdir):
     """Data overrides pointing the config at records of the COCO sample (real photos) or the synthetic set."""
     if data == "coco_sample":
         from movenet_train.data.convert import convert_coco
+        from movenet_train.keypoints import COCO_17
 
         records = os.path.join(workdir, "records")
         convert_coco(os.path.join(COCO_SAMPLE, "person_keypoints_sample.json"), os.path.join(COCO_SAMPLE, "images"),
-                     records, split="train", num_shards=4, num_workers=0, progress=False)
+                     records, split="train", num_shards=4, num_workers=0, progress=False, schema=COCO_17)
         return ["data=coco", f"data.train_records={records}/train-*.tfrecord"]
     from movenet_train.data.synthetic import ensure_synthetic_dataset
+    from movenet_train.keypoints import KeypointSchema
 
     overrides = [f"data.root={workdir}/synthetic"]
-    ensure_synthetic_dataset(compose_config("lightning", overrides).data, progress=False)
+    cfg = compose_config("lightning", overrides)
+    ensure_synthetic_dataset(cfg.data, progress=False, schema=KeypointSchema.from_config(cfg.keypoints))
     return overrides
 
 

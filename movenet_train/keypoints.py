@@ -2,12 +2,11 @@
 
 Every stage reads one ``KeypointSchema``: the conversion (values per person), the targets and losses (channels),
 the flip augmentation, the heads (``num_keypoints``), decoding, COCO eval (pycocotools with the schema's
-sigmas), export, the tracker (torso points) and the drawing. ``COCO_17`` is the default; others come from
+sigmas, orientation slices), export, the tracker (torso points) and the drawing. Each takes the schema as an
+argument: a forgotten one is an error, not a silent COCO-17. ``DEFAULT_SCHEMA`` (COCO-17) is what a config
+without ``keypoints`` means and the schema of Google's released files; others come from
 ``configs/keypoints/<name>.yaml`` (``KeypointSchema.from_config``), from a COCO file's category
 (``from_coco_file``) or from a checkpoint's ``movenet.json`` (``from_dict``).
-
-The module-level constants (``KEYPOINT_NAMES``, ``FLIP_PERMUTATION``, ``SKELETON``, ``OKS_SIGMAS``,
-``TORSO_KEYPOINTS``) are the COCO-17 schema's values, kept for the code and notebooks that import them.
 """
 
 import dataclasses
@@ -30,6 +29,10 @@ def _pairs(value):
 @dataclasses.dataclass(frozen=True)
 class KeypointSchema:
     """Joint names in output order, flip pairs ``(left, right)`` and skeleton edges by name, OKS sigmas, torso.
+
+    ``torso`` lists the upper joints, then as many lower ones (COCO: the shoulders, then the hips): the
+    orientation slices measure the body's "up" from the lower joints' midpoint to the upper ones', and the video
+    tracker centres its crop on the lower ones.
 
     ``source`` (the file or key the schema came from) only goes into error messages.
     """
@@ -121,6 +124,16 @@ class KeypointSchema:
     def torso_indices(self):
         index = self.index
         return tuple(index[n] for n in self.torso)
+
+    @property
+    def torso_axis(self):
+        """``(upper indices, lower indices)`` of the torso (COCO: shoulders, hips); None when ``torso`` is empty
+        or of odd length, which gives no up direction."""
+        torso = self.torso_indices
+        if not torso or len(torso) % 2:
+            return None
+        half = len(torso) // 2
+        return torso[:half], torso[half:]
 
     def side(self, i):
         """``left`` / ``right`` for the first / second joint of a flip pair, ``center`` otherwise."""
@@ -282,9 +295,9 @@ def load_schema(path):
 
 
 def resolve(schema):
-    """``None`` -> COCO_17; a dict/config -> its schema; a schema -> itself."""
+    """``None`` (no ``keypoints`` config) -> ``DEFAULT_SCHEMA``; a dict/config -> its schema; a schema -> itself."""
     if schema is None:
-        return COCO_17
+        return DEFAULT_SCHEMA
     if isinstance(schema, KeypointSchema):
         return schema
     return KeypointSchema.from_config(schema)
@@ -319,11 +332,3 @@ COCO_17 = KeypointSchema(
 
 # The config default (configs/keypoints/coco17.yaml) and the schema of Google's released files, which carry none.
 DEFAULT_SCHEMA = COCO_17
-
-KEYPOINT_NAMES = COCO_17.names
-NUM_KEYPOINTS = COCO_17.num_keypoints
-KEYPOINT_INDEX = COCO_17.index
-FLIP_PERMUTATION = COCO_17.flip_permutation
-SKELETON = COCO_17.skeleton_indices
-OKS_SIGMAS = COCO_17.oks_sigmas
-TORSO_KEYPOINTS = COCO_17.torso

@@ -7,7 +7,7 @@ another, the centre line (face, shoulders, hips) in a third, so a left/right swa
 import cv2
 import numpy as np
 
-from movenet_train.keypoints import COCO_17, KeypointSchema
+from movenet_train.keypoints import KeypointSchema
 from movenet_train.modeling.outputs import DRAW_KEYPOINT_THRESHOLD
 
 # RGB
@@ -31,28 +31,19 @@ def line_width(image_shape):
     return max(2, int(round(min(image_shape[:2]) / 200)))
 
 
-def _schema_for(count, schema):
-    if schema is None:
-        if count != COCO_17.num_keypoints:
-            raise ValueError(f"{count} keypoints: pass the keypoint schema (schema=) to draw them")
-        return COCO_17
-    if not isinstance(schema, KeypointSchema):
-        raise TypeError(f"schema must be a KeypointSchema, got {type(schema).__name__}")
-    return schema
-
-
-def draw_skeleton(image, keypoints_yx, scores, threshold=DRAW_KEYPOINT_THRESHOLD, schema=None):
+def draw_skeleton(image, keypoints_yx, scores, threshold=DRAW_KEYPOINT_THRESHOLD, *, schema):
     """A copy of RGB uint8 ``image`` with the skeleton drawn over it.
 
     ``keypoints_yx``: ``[N, 2]`` (y, x) in pixels of ``image``; ``scores``: ``[N]``; ``schema``: the keypoint
-    schema (edges, left/right colours; default COCO-17). Keypoints scoring below ``threshold`` are hidden, and
-    so is every edge that touches one.
+    schema (edges, left/right colours), e.g. ``predictor.schema``. Keypoints scoring below ``threshold`` are
+    hidden, and so is every edge that touches one.
     """
     image = np.asarray(image)
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[-1] != 3:
         raise ValueError(f"expected an RGB uint8 image [H, W, 3], got {image.dtype} {image.shape}")
+    if not isinstance(schema, KeypointSchema):
+        raise TypeError(f"schema must be a KeypointSchema, got {type(schema).__name__}")
     keypoints_yx, scores = np.asarray(keypoints_yx, np.float64), np.asarray(scores)
-    schema = _schema_for(len(keypoints_yx), schema)
     n = schema.num_keypoints
     if keypoints_yx.shape != (n, 2) or scores.shape != (n,):
         raise ValueError(f"expected keypoints [{n}, 2] and scores [{n}], got {keypoints_yx.shape} and {scores.shape}")

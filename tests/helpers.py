@@ -31,12 +31,13 @@ def require_shared(*paths):
 
 
 class ReplayPredictor(Predictor):
-    """Returns prepared outputs in call order (evaluate() runs the selected images in file order)."""
+    """Returns prepared outputs in call order (evaluate() runs the selected images in file order), of the keypoint
+    schema ``schema``."""
 
     kind = "replay"
 
-    def __init__(self, outputs, input_size=None, multi_pose=False):
-        self.outputs, self.input_size, self.multi_pose = list(outputs), input_size, multi_pose
+    def __init__(self, outputs, schema, input_size=None, multi_pose=False):
+        self.outputs, self.schema, self.input_size, self.multi_pose = list(outputs), schema, input_size, multi_pose
         self.shapes = []
 
     def __call__(self, images):

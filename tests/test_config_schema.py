@@ -72,6 +72,7 @@ def test_an_unknown_key_in_any_group_is_an_error_naming_it(override):
     from movenet_train.data.synthetic import GeneratorConfig
     from movenet_train.data.targets import TargetConfig
     from movenet_train.evaluation.config import EvalOptions
+    from movenet_train.keypoints import KeypointSchema
     from movenet_train.modeling import MoveNetSpec
     from movenet_train.training.config import TrainConfig
     from tests.helpers import REPO
@@ -80,7 +81,8 @@ def test_an_unknown_key_in_any_group_is_an_error_naming_it(override):
         cfg = compose("train", overrides=["exp=lightning", "data=synthetic", override])
     readers = [lambda: config_from(TrainConfig, cfg.train, "train"), lambda: config_from(EvalOptions, cfg.eval, "eval"),
                lambda: MoveNetSpec.from_config(cfg.model), lambda: data_config(cfg.data),
-               lambda: AugmentConfig.from_config(cfg.data.augment), lambda: TargetConfig.from_config(cfg.data.targets),
+               lambda: AugmentConfig.from_config(cfg.data.augment),
+               lambda: TargetConfig.from_config(cfg.data.targets, KeypointSchema.from_config(cfg.keypoints)),
                lambda: GeneratorConfig.from_config(cfg.data.generator)]
     errors = []
     for read in readers:

@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 from movenet_train import keypoints as kp
 from movenet_train.config import default_config
 from movenet_train.keypoints import COCO_17, KeypointSchema, KeypointSchemaError
-from tests.helpers import REPO
+from tests.helpers import COCO_SAMPLE, REPO, require_shared
 
 CONFIGS = REPO / "configs" / "keypoints"
 
@@ -23,13 +23,30 @@ def load(name):
 def test_coco17_config_is_the_default_schema_and_pycocotools_table():
     from pycocotools.cocoeval import Params
 
-    assert load("coco17") == COCO_17
+    assert load("coco17") == COCO_17 == kp.DEFAULT_SCHEMA == kp.resolve(None)
     np.testing.assert_allclose(COCO_17.oks_sigmas, Params(iouType="keypoints").kpt_oks_sigmas, rtol=1e-9)
-    # The module constants other code imports are the default schema's values.
-    assert kp.KEYPOINT_NAMES == COCO_17.names and kp.NUM_KEYPOINTS == 17
-    assert kp.FLIP_PERMUTATION == (0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15)
-    assert kp.SKELETON[:3] == ((15, 13), (13, 11), (16, 14))  # COCO's skeleton, 1-based (16,14), (14,12), (17,15)
-    assert kp.TORSO_KEYPOINTS == ("left_shoulder", "right_shoulder", "left_hip", "right_hip")
+    assert COCO_17.flip_permutation == (0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15)
+    assert COCO_17.torso == ("left_shoulder", "right_shoulder", "left_hip", "right_hip")
+    assert COCO_17.torso_axis == ((5, 6), (11, 12))  # shoulders up, hips down
+
+
+def test_coco17_names_and_skeleton_are_the_coco_files():
+    """Against the COCO annotation file itself: its person category's keypoint names and 1-based skeleton."""
+    path = COCO_SAMPLE / "person_keypoints_sample.json"
+    require_shared(path)
+    with open(path) as f:
+        (category,) = json.load(f)["categories"]
+    assert list(COCO_17.names) == category["keypoints"] and COCO_17.num_keypoints == 17
+    assert [[a + 1, b + 1] for a, b in COCO_17.skeleton_indices] == category["skeleton"]
+
+
+def test_torso_axis_is_the_upper_half_then_the_lower_half():
+    assert load("body13").torso_axis == ((1, 2), (7, 8))  # its shoulders, its hips
+    assert load("coco19_neck_pelvis").torso_axis == ((5, 6), (11, 12))
+    names, sigmas = ("a", "b", "c", "d"), (0.1,) * 4
+    assert KeypointSchema(names=names, sigmas=sigmas, torso=("d", "a", "c", "b")).torso_axis == ((3, 0), (2, 1))
+    assert KeypointSchema(names=names, sigmas=sigmas, torso=("a", "b", "c")).torso_axis is None  # no halves
+    assert KeypointSchema(names=names, sigmas=sigmas).torso_axis is None
 
 
 def test_flip_permutations_by_hand():
@@ -114,9 +131,9 @@ def test_annotations_of_another_length_are_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match=r"annotations\[0\] \(id 7\): 'keypoints' must be 57 numbers \(19 x") as err:
         load_keypoint_annotations(str(path), schema)
     assert str(path) in str(err.value)
-    # The file's names are checked against the schema too (COCO-17 by default).
+    # The file's names are checked against the schema too.
     with pytest.raises(ValueError, match="expected the 17 COCO keypoints"):
-        load_keypoint_annotations(str(path))
+        load_keypoint_annotations(str(path), COCO_17)
 
 
 def test_synthetic_generator_labels_derived_joints(tmp_path):
@@ -193,16 +210,23 @@ def test_decoders_and_tracker_follow_the_number_of_joints():
     assert decode.decode_single_pose(heads).shape == (1, 1, 13, 3)
     assert decode.decode_multi_pose(heads).shape == (1, 6, 3 * 13 + 5)
 
-    # A schema without COCO's hips and shoulders: the crop centres on its torso joints' mean.
+    # COCO: TF.js' rule, the hip midpoint, a hip and a shoulder seen, the crop sized by shoulders and hips.
+    assert TorsoLayout.of(COCO_17) == TorsoLayout((11, 12), ((11, 12), (5, 6)), (5, 6, 11, 12))
+    # Any schema's torso, upper joints then lower ones: centred on the lower ones (here the croup).
     schema = KeypointSchema(names=("head", "withers", "croup", "tail"), torso=("withers", "croup"),
                             sigmas=(0.1,) * 4)
     layout = TorsoLayout.of(schema)
-    assert layout.centre == (1, 2) and layout.required == ((1, 2),)
+    assert layout.centre == (2,) and layout.required == ((2,), (1,))
     yx = np.array([[10.0, 10.0], [40.0, 40.0], [40.0, 80.0], [45.0, 95.0]])
     region = next_crop_region(yx, np.array([0.9, 0.9, 0.9, 0.9]), 200, 200, layout=layout)
-    # centre (40, 60); half = max(1.9 x torso range 20, 1.2 x body range 50) = 60
-    np.testing.assert_allclose(region.box, np.array([-20, 0, 100, 120]) / 200)
-    assert next_crop_region(yx, np.array([0.9, 0.1, 0.1, 0.9]), 200, 200, layout=layout).box[0] == 0.0  # whole frame
+    # centre (40, 80); half = max(1.9 x torso range 40, 1.2 x body range 70) = 84
+    np.testing.assert_allclose(region.box, np.array([-44, -4, 124, 164]) / 200)
+    assert next_crop_region(yx, np.array([0.9, 0.1, 0.9, 0.9]), 200, 200, layout=layout).box[0] == 0.0  # whole frame
+    # No torso (or one without an up): the mean of the torso joints, else of all joints, one of them seen.
+    no_torso = KeypointSchema(names=schema.names, sigmas=schema.sigmas)
+    assert TorsoLayout.of(no_torso) == TorsoLayout((0, 1, 2, 3), ((0, 1, 2, 3),), (0, 1, 2, 3))
+    odd = KeypointSchema(names=schema.names, sigmas=schema.sigmas, torso=("withers", "croup", "tail"))
+    assert TorsoLayout.of(odd) == TorsoLayout((1, 2, 3), ((1, 2, 3),), (1, 2, 3))
     # body13 keeps TF.js' rule: the hip midpoint.
     assert TorsoLayout.of(load("body13")).centre == (7, 8)
 

@@ -11,7 +11,7 @@ import pytest
 from hydra import compose, initialize
 
 from movenet_train.config import default_config
-from movenet_train.keypoints import KEYPOINT_INDEX, NUM_KEYPOINTS
+from movenet_train.keypoints import COCO_17
 from movenet_train.runtime import load_predictor
 from movenet_train.tracking import TrackerConfig, media
 from movenet_train.tracking.annotate import annotate, predict
@@ -30,19 +30,19 @@ def run_cli(*overrides):
 # --- drawing -------------------------------------------------------------------------------------------------
 
 def hand_made_pose():
-    keypoints = np.zeros((NUM_KEYPOINTS, 2))
-    scores = np.zeros(NUM_KEYPOINTS)
+    keypoints = np.zeros((COCO_17.num_keypoints, 2))
+    scores = np.zeros(COCO_17.num_keypoints)
     parts = {"left_hip": (20, 80), "left_knee": (80, 80), "right_hip": (20, 20), "right_knee": (80, 20)}
     for name, yx in parts.items():
-        keypoints[KEYPOINT_INDEX[name]] = yx
-        scores[KEYPOINT_INDEX[name]] = 0.9
+        keypoints[COCO_17.index[name]] = yx
+        scores[COCO_17.index[name]] = 0.9
     return keypoints, scores
 
 
 def test_draw_skeleton_colours_sides_and_leaves_the_input_alone():
     image = np.zeros((100, 100, 3), np.uint8)
     keypoints, scores = hand_made_pose()
-    drawn = draw_skeleton(image, keypoints, scores)
+    drawn = draw_skeleton(image, keypoints, scores, schema=COCO_17)
     assert drawn.shape == image.shape and drawn.dtype == np.uint8 and not image.any()
     assert tuple(drawn[50, 80]) == LEFT_COLOR  # left_hip - left_knee
     assert tuple(drawn[50, 20]) == RIGHT_COLOR  # right_hip - right_knee
@@ -52,19 +52,21 @@ def test_draw_skeleton_colours_sides_and_leaves_the_input_alone():
 
 def test_draw_skeleton_hides_keypoints_below_the_threshold():
     keypoints, scores = hand_made_pose()
-    scores[KEYPOINT_INDEX["left_knee"]] = 0.29
-    drawn = draw_skeleton(np.zeros((100, 100, 3), np.uint8), keypoints, scores)
+    scores[COCO_17.index["left_knee"]] = 0.29
+    drawn = draw_skeleton(np.zeros((100, 100, 3), np.uint8), keypoints, scores, schema=COCO_17)
     assert not drawn[50:, 75:85].any()  # neither the knee nor its edge to the hip
     assert drawn[20, 80].any()
-    shown = draw_skeleton(np.zeros((100, 100, 3), np.uint8), keypoints, scores, threshold=0.2)
+    shown = draw_skeleton(np.zeros((100, 100, 3), np.uint8), keypoints, scores, threshold=0.2, schema=COCO_17)
     assert shown[50:, 75:85].any()
 
 
 def test_draw_skeleton_rejects_bad_shapes():
     with pytest.raises(ValueError, match=r"keypoints \[17, 2\]"):
-        draw_skeleton(np.zeros((10, 10, 3), np.uint8), np.zeros((17, 3)), np.zeros(17))
+        draw_skeleton(np.zeros((10, 10, 3), np.uint8), np.zeros((17, 3)), np.zeros(17), schema=COCO_17)
     with pytest.raises(ValueError, match="RGB uint8"):
-        draw_skeleton(np.zeros((10, 10, 3), np.float32), np.zeros((17, 2)), np.zeros(17))
+        draw_skeleton(np.zeros((10, 10, 3), np.float32), np.zeros((17, 2)), np.zeros(17), schema=COCO_17)
+    with pytest.raises(TypeError, match="schema"):  # no silent COCO-17
+        draw_skeleton(np.zeros((10, 10, 3), np.uint8), np.zeros((17, 2)), np.zeros(17))
 
 
 # --- config --------------------------------------------------------------------------------------------------
@@ -133,7 +135,7 @@ def test_cli_on_pose_squats(tmp_path):
     assert all(len(f["poses"]) == 1 for f in frames), "the woman is in every frame"
     for frame in frames:
         keypoints = frame["poses"][0]["keypoints"]
-        assert [k["name"] for k in keypoints][:2] == ["nose", "left_eye"] and len(keypoints) == NUM_KEYPOINTS
+        assert [k["name"] for k in keypoints][:2] == ["nose", "left_eye"] and len(keypoints) == COCO_17.num_keypoints
         shown = [k for k in keypoints if k["score"] >= 0.3]
         assert all(0 <= k["x"] < 720 and 0 <= k["y"] < 1280 for k in shown)
 

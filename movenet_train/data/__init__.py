@@ -13,16 +13,16 @@ _LAZY = {
 }
 
 
-def prepare_dataset(data_cfg, schema=None):
+def prepare_dataset(data_cfg, schema):
     """Makes a generated dataset (one whose config has a ``generator`` block) on first use, with the joints of
-    ``schema`` (a ``KeypointSchema``; COCO-17 by default); others are read as they are."""
+    ``schema`` (a ``KeypointSchema``); others are read as they are."""
     from movenet_train.data.config import data_config
 
     data_cfg = data_config(data_cfg)  # an unknown key is an error before anything is generated
     if data_cfg.generator is not None:
         from movenet_train.data.synthetic import ensure_synthetic_dataset
 
-        ensure_synthetic_dataset(data_cfg, **({} if schema is None else {"schema": schema}))
+        ensure_synthetic_dataset(data_cfg, schema=schema)
 
 
 __all__ = sorted([*_LAZY, "prepare_dataset"])

@@ -14,9 +14,6 @@ import math
 
 import tensorflow as tf
 
-from movenet_train.keypoints import FLIP_PERMUTATION
-
-
 ROTATION_MODES = ("uniform", "quarter_turns")
 
 
@@ -119,8 +116,9 @@ def warp_image(image, matrix, size):
     return tf.cast(warped[0], tf.float32)
 
 
-def flip_keypoints(keypoints, visibility, permutation=FLIP_PERMUTATION):
-    """After a horizontal mirror, the person's left keypoints are the right ones: permute the channels."""
+def flip_keypoints(keypoints, visibility, permutation):
+    """After a horizontal mirror, the person's left keypoints are the right ones: permute the channels by
+    ``permutation``, the keypoint schema's ``flip_permutation``."""
     return tf.gather(keypoints, permutation, axis=-2), tf.gather(visibility, permutation, axis=-1)
 
 

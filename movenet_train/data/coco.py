@@ -19,7 +19,7 @@ import os
 import numpy as np
 from PIL import Image, ImageOps
 
-from movenet_train.keypoints import COCO_17, normalise_name
+from movenet_train.keypoints import normalise_name
 
 EXIF_ORIENTATION = 0x0112
 PASS_THROUGH_FORMATS = ("JPEG",)  # stored byte for byte when already RGB with no EXIF rotation
@@ -45,12 +45,12 @@ _normalise_name = normalise_name
 
 
 def _schema_description(schema):
-    if schema == COCO_17:
+    if schema.name == "coco17":  # configs/keypoints/coco17.yaml, COCO's own joints: say so in COCO's terms
         return f"the {schema.num_keypoints} COCO keypoints"
     return f"the {schema.num_keypoints} keypoints of the schema {schema.name!r} ({schema.source})"
 
 
-def _person_category(path, categories, schema=COCO_17):
+def _person_category(path, categories, schema):
     """The category whose ``keypoints`` are the schema's joints, in the schema's order."""
     if not isinstance(categories, list):
         _fail(path, "'categories'", f"expected a list, got {type(categories).__name__}")
@@ -79,7 +79,7 @@ def _is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _check_annotation(path, index, ann, image_ids, schema=COCO_17):
+def _check_annotation(path, index, ann, image_ids, schema):
     where = f"annotations[{index}] (id {ann.get('id')!r})"
     if ann.get("image_id") not in image_ids:
         _fail(path, where, f"'image_id' {ann.get('image_id')!r} is not the id of any entry of 'images'")
@@ -100,7 +100,7 @@ def _check_annotation(path, index, ann, image_ids, schema=COCO_17):
         _fail(path, where, f"keypoint visibility must be 0, 1 or 2, got {sorted(set(visibility))}")
 
 
-def load_keypoint_annotations(path, schema=COCO_17):
+def load_keypoint_annotations(path, schema):
     """Reads and validates a COCO keypoint JSON against ``schema``; raises ``ValueError`` naming the file and key."""
     try:
         with open(path) as f:
@@ -224,7 +224,7 @@ def _clean_person(ann, width, height, counters, num_keypoints):
     return box, keypoints, float(area)
 
 
-def prepare_image(image_info, annotations, images_dir, jpeg_quality=95, keypoint_names=COCO_17.names):
+def prepare_image(image_info, annotations, images_dir, keypoint_names, jpeg_quality=95):
     """One image record and its person annotations -> ``PreparedImage`` (fields of ``encode_example``)."""
     num_keypoints = len(keypoint_names)
     filename = image_info["file_name"]

@@ -23,7 +23,6 @@ from tqdm import tqdm
 from movenet_train.checkpoints import sha256_of
 from movenet_train.data import coco
 from movenet_train.data.tfrecord import encode_example
-from movenet_train.keypoints import COCO_17
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +54,7 @@ def _results(tasks, num_workers):
 
 
 def convert_coco(annotations, images, output, split="train", num_shards=None, num_workers=None, shuffle=True,
-                 seed=0, jpeg_quality=95, overwrite=False, progress=True, schema=None):
+                 seed=0, jpeg_quality=95, overwrite=False, progress=True, *, schema):
     """Writes ``output/<split>-NNNNN-of-MMMMM.tfrecord`` and ``output/<split>-manifest.json``.
 
     Args:
@@ -68,13 +67,12 @@ def convert_coco(annotations, images, output, split="train", num_shards=None, nu
       shuffle, seed: order of the images over the shards (training reads shards in parallel).
       jpeg_quality: of images that must be re-encoded (rotated, grayscale, CMYK, with alpha, ...).
       overwrite: replace records of the same split.
-      schema: the ``KeypointSchema`` the file's keypoint category must have (default COCO-17); the records
-        hold ``3 x N`` values per person and the manifest lists the names.
+      schema: the ``KeypointSchema`` the file's keypoint category must have; the records hold ``3 x N`` values
+        per person and the manifest lists the names.
 
     Returns:
       the manifest (a dict).
     """
-    schema = schema or COCO_17
     dataset = coco.load_keypoint_annotations(annotations, schema)
     if not os.path.isdir(images):
         raise FileNotFoundError(f"images folder {images} does not exist")
@@ -89,7 +87,7 @@ def convert_coco(annotations, images, output, split="train", num_shards=None, nu
         raise ValueError(f"{annotations}: 'images' is empty")
     num_shards = min(num_shards or math.ceil(len(order) / IMAGES_PER_SHARD), len(order))
     num_workers = os.cpu_count() if num_workers is None else num_workers
-    tasks = [(image, dataset.annotations.get(image["id"], []), images, jpeg_quality, schema.names)
+    tasks = [(image, dataset.annotations.get(image["id"], []), images, schema.names, jpeg_quality)
              for image in order]
 
     os.makedirs(output, exist_ok=True)

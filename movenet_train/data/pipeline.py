@@ -71,7 +71,7 @@ def person_window(keypoints, visibility, box, crop_scale):
 
 
 def frame_example(example, seed, size, multi_pose, framing, augment_config, target_config, training,
-                  flip_permutation=augment.FLIP_PERMUTATION):
+                  flip_permutation):
     """One parsed example (image still encoded) -> (float32 ``[size, size, 3]`` image, targets)."""
     image = decode_image_bytes(example["image"])
     hw = tf.cast(tf.shape(image)[:2], tf.float32)
@@ -186,8 +186,8 @@ def build_dataset(data_cfg, spec, split, batch_size, training, deterministic=Fal
     # Several weighted record sets (data.sources) are mixed before the resume skip below, so the skip stays exact.
     dataset = sources.mix(sources.resolve(data_cfg.sources), read, seed) if use_sources else read(files)
     in_order = deterministic or not training
-    dataset = dataset.map(lambda s: parse_example(s, False, schema.num_keypoints), num_parallel_calls=parallel,
-                          deterministic=True)
+    dataset = dataset.map(lambda s: parse_example(s, False, num_keypoints=schema.num_keypoints),
+                          num_parallel_calls=parallel, deterministic=True)
 
     min_keypoints = 1 if spec.multi_pose else framing.min_target_keypoints
     if loader.skip_images_without_people or not spec.multi_pose:  # single-pose needs a target person

@@ -111,9 +111,10 @@ def rotate_dataset(data, angle, image_ids=None):
     return images, annotations
 
 
-def rotate_coco(annotations, images, output, angles=(90, 180, 270), image_ids=None, overwrite=False):
+def rotate_coco(annotations, images, output, angles=(90, 180, 270), image_ids=None, overwrite=False, *, schema):
     """Writes ``output/person_keypoints.json`` and ``output/images/rot<angle>/*.png``: every image (or those of
-    ``image_ids``) turned by each of ``angles`` (0 keeps an upright copy, in the same format).
+    ``image_ids``) turned by each of ``angles`` (0 keeps an upright copy, in the same format). ``annotations``
+    is checked against the keypoint schema ``schema``.
 
     The folder appears only when everything is written (built in a temporary sibling, then renamed).
     Returns the path of the annotation file.
@@ -124,7 +125,7 @@ def rotate_coco(annotations, images, output, angles=(90, 180, 270), image_ids=No
         raise ValueError(f"angles: expected distinct values among {ANGLES}, got {angles}")
     if not os.path.isdir(images):
         raise FileNotFoundError(f"image folder {images} does not exist")
-    data = load_keypoint_annotations(str(annotations)).raw
+    data = load_keypoint_annotations(str(annotations), schema).raw
     if image_ids is not None:
         image_ids = set(image_ids)
         unknown = image_ids - {image["id"] for image in data["images"]}
@@ -150,11 +151,12 @@ def rotate_coco(annotations, images, output, angles=(90, 180, 270), image_ids=No
     return os.path.join(output, ANNOTATIONS_FILE)
 
 
-def subset(annotations, image_ids, output):
-    """Writes the COCO file ``annotations`` restricted to ``image_ids`` (atomically) and returns its path."""
+def subset(annotations, image_ids, output, schema):
+    """Writes the COCO file ``annotations`` (of the keypoint schema ``schema``) restricted to ``image_ids``
+    (atomically) and returns its path."""
     from movenet_train.atomic import atomic_path
 
-    data = load_keypoint_annotations(str(annotations)).raw
+    data = load_keypoint_annotations(str(annotations), schema).raw
     image_ids = set(image_ids)
     out = {**data, "images": [i for i in data["images"] if i["id"] in image_ids],
            "annotations": [a for a in data["annotations"] if a["image_id"] in image_ids]}

@@ -20,7 +20,7 @@ def _upsample(grid_map, size):
     return np.repeat(np.repeat(grid_map, repeat, axis=0), repeat, axis=1)
 
 
-def render_example(image, targets, schema=None):
+def render_example(image, targets, schema):
     """One input image (float 0-255 ``[S, S, 3]``) with the keypoint heatmaps (max over channels, "inferno"),
     the centre heatmap (green) and the listed people's skeletons; the target person first, drawn last."""
     size = image.shape[0]
@@ -41,7 +41,7 @@ def render_example(image, targets, schema=None):
     return canvas
 
 
-def render_grid(images, targets, columns=4, schema=None):
+def render_grid(images, targets, schema, columns=4):
     """``[B, S, S, 3]`` images and their batched targets (NumPy) -> one uint8 grid image."""
     tiles = [render_example(images[i], {k: v[i] for k, v in targets.items()}, schema) for i in range(len(images))]
     size = tiles[0].shape[0]
@@ -66,7 +66,7 @@ def show_samples(data_cfg, spec, output, split="train", training=True, num_image
 
     dataset = build_dataset(data_cfg, spec, split, num_images, training=training, deterministic=True)
     images, targets = next(iter(dataset))
-    return save_png(render_grid(images.numpy(), {k: v.numpy() for k, v in targets.items()}, columns, spec.schema),
+    return save_png(render_grid(images.numpy(), {k: v.numpy() for k, v in targets.items()}, spec.schema, columns),
                     output)
 
 

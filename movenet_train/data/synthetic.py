@@ -23,8 +23,6 @@ import tempfile
 import numpy as np
 from PIL import Image, ImageDraw
 
-from movenet_train.keypoints import COCO_17, KEYPOINT_NAMES
-
 log = logging.getLogger(__name__)
 
 GENERATOR_VERSION = 1  # bump when the drawing changes, so cached datasets are regenerated
@@ -47,7 +45,13 @@ LIMB_COLOURS = {
     ("right_knee", "right_ankle"): (130, 230, 50),
 }
 SIDE_MARK = {LEFT: (200, 0, 0), RIGHT: (0, 0, 200)}
-# Joints a keypoint schema may add to COCO's 17, as midpoints of two drawn joints.
+# The joints a figure is drawn with (COCO's 17), in the order of its points; schema_points labels them.
+FIGURE_JOINTS = (
+    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder", "left_elbow",
+    "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
+    "right_ankle",
+)
+# Joints a keypoint schema may add to the drawn ones, as midpoints of two of them.
 DERIVED_JOINTS = {"neck": ("left_shoulder", "right_shoulder"), "pelvis": ("left_hip", "right_hip")}
 TORSO_COLOUR = (245, 235, 140)
 SKIN = (250, 215, 175)
@@ -78,7 +82,8 @@ def _rot(angle):
 
 
 def pose_skeleton(rng, height):
-    """17 keypoints (x, y) of a front-facing figure standing at the origin (hip midpoint), ``height`` pixels tall.
+    """``FIGURE_JOINTS`` (x, y) of a front-facing figure standing at the origin (hip midpoint), ``height`` pixels
+    tall.
 
     The person's left is on the image's right. Joint angles: torso lean, shoulder and hip swing, elbow and knee
     bends, all within ranges a person reaches.
@@ -118,9 +123,9 @@ def pose_skeleton(rng, height):
         knee_bend = rng.uniform(0.0, 0.6) if rng.random() < 0.75 else rng.uniform(0.6, 2.0)
         ankle = knee + _rot(hip_angle - sign * knee_bend) * b["shin"]
         kp[f"{side}_knee"], kp[f"{side}_ankle"] = knee, ankle
-    return np.stack([kp[name] for name in KEYPOINT_NAMES]), dict(head=head, radius=r, up=up, across=across,
-                                                                  limb_width=b["limb_width"],
-                                                                  torso_width=b["torso_width"])
+    return np.stack([kp[name] for name in FIGURE_JOINTS]), dict(head=head, radius=r, up=up, across=across,
+                                                                 limb_width=b["limb_width"],
+                                                                 torso_width=b["torso_width"])
 
 
 def _capsule(draw, a, b, width, colour, outline):
@@ -137,7 +142,7 @@ def _jitter(rng, colour, amount=18):
 
 def draw_person(draw, mask_draw, rng, keypoints, geometry):
     """Draws one figure on ``draw`` and its silhouette on ``mask_draw`` (for the area)."""
-    kp = {name: keypoints[i] for i, name in enumerate(KEYPOINT_NAMES)}
+    kp = {name: keypoints[i] for i, name in enumerate(FIGURE_JOINTS)}
     width = geometry["limb_width"]
     outline = (30, 30, 30)
     arms = [("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"), ("right_shoulder", "right_elbow"),
@@ -195,8 +200,9 @@ def draw_background(rng, width, height):
 
 
 def schema_points(keypoints, schema):
-    """``[17, 2]`` COCO-ordered points of a figure -> ``[N, 2]`` in the schema's order (derived joints added)."""
-    index = dict(zip(KEYPOINT_NAMES, range(len(KEYPOINT_NAMES))))
+    """``[17, 2]`` points of a figure (``FIGURE_JOINTS``) -> ``[N, 2]`` in the schema's order (derived joints
+    added)."""
+    index = dict(zip(FIGURE_JOINTS, range(len(FIGURE_JOINTS))))
     points = []
     for name in schema.names:
         if name in index:
@@ -210,7 +216,7 @@ def schema_points(keypoints, schema):
     return np.stack(points)
 
 
-def render_image(rng, config, schema=COCO_17):
+def render_image(rng, config, schema):
     """One image and its people: (PIL image, list of (keypoints [N, 3] x,y,v, bbox [x, y, w, h], area)).
 
     The figures are drawn from COCO's 17 joints; ``schema`` picks (and derives) the joints they are labelled with.
@@ -259,8 +265,9 @@ def render_image(rng, config, schema=COCO_17):
     return image, annotations
 
 
-def generate_synthetic(output, num_images, config, first_image_id=1, schema=COCO_17):
-    """Writes ``output/images/NNNNNN.jpg`` and ``output/annotations.json`` (COCO person keypoints).
+def generate_synthetic(output, num_images, config, first_image_id=1, *, schema):
+    """Writes ``output/images/NNNNNN.jpg`` and ``output/annotations.json`` (COCO person keypoints), the people
+    labelled with ``schema``'s joints.
 
     Returns the annotation file's path. Deterministic for a given config (seed) and ``num_images``.
     """
@@ -295,7 +302,7 @@ def generate_synthetic(output, num_images, config, first_image_id=1, schema=COCO
     return path
 
 
-def _wanted(data_cfg, config, schema=COCO_17):
+def _wanted(data_cfg, config, schema):
     """What the marker file records, as JSON reads it back (lists, not tuples); the schema keeps sets apart."""
     wanted = {"version": GENERATOR_VERSION, "num_train_images": int(data_cfg.num_train_images),
               "num_val_images": int(data_cfg.num_val_images), "generator": dataclasses.asdict(config),
@@ -303,8 +310,9 @@ def _wanted(data_cfg, config, schema=COCO_17):
     return json.loads(json.dumps(wanted))
 
 
-def ensure_synthetic_dataset(data_cfg, num_workers=0, progress=True, schema=COCO_17):
-    """Generates and converts the synthetic set under ``data_cfg.root`` unless it is there already.
+def ensure_synthetic_dataset(data_cfg, num_workers=0, progress=True, *, schema):
+    """Generates and converts the synthetic set under ``data_cfg.root``, labelled with ``schema``'s joints,
+    unless it is there already.
 
     Writes ``train/`` and ``val/`` (COCO JSON + JPEGs; val is drawn with a different seed, so it is held out)
     and ``records/`` (``train-*.tfrecord``, ``val-*.tfrecord``) in a temporary folder renamed to ``root`` at the

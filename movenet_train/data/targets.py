@@ -15,7 +15,6 @@ import typing
 import tensorflow as tf
 from official.projects.centernet.ops.target_assigner import compute_std_dev_from_box_size
 
-from movenet_train.keypoints import COCO_17
 
 OUTPUT_STRIDE = 4  # of every MoveNet head
 HEATMAP_SIGMA_MODES = ("box", "fixed", "clipped")
@@ -62,7 +61,7 @@ class TargetConfig:
         return len(self.keypoint_std)
 
     @classmethod
-    def from_config(cls, cfg, schema=COCO_17):
+    def from_config(cls, cfg, schema):
         """``keypoint_std`` null: ODAPI's rule, 10 x the schema's OKS sigmas; a list must have one per joint."""
         from movenet_train.config import ConfigError
 

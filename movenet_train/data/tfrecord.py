@@ -9,8 +9,6 @@ COCO), as ODAPI does, with the joint names in ``image/object/keypoint/text``.
 import numpy as np
 import tensorflow as tf
 
-from movenet_train.keypoints import KEYPOINT_NAMES, NUM_KEYPOINTS
-
 PERSON_LABEL = 1  # COCO's person category id, ODAPI's label map id
 
 
@@ -41,7 +39,8 @@ def encode_example(
     keypoint_visibility,
     num_keypoints=None,
     sha256=None,
-    keypoint_names=KEYPOINT_NAMES,
+    *,
+    keypoint_names,
 ):
     """One image and its people as a ``tf.train.Example``.
 
@@ -56,7 +55,7 @@ def encode_example(
       keypoint_visibility: ``[N, K]`` COCO visibility 0/1/2.
       num_keypoints: ``[N]`` labelled keypoints per person (default: visibility > 0 counted).
       sha256: hex digest of ``image_bytes`` (ODAPI's ``image/key/sha256``), optional.
-      keypoint_names: the schema's joint names (default COCO's 17).
+      keypoint_names: the keypoint schema's joint names.
     """
     num_joints = len(keypoint_names)
     boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
@@ -134,7 +133,7 @@ def decode_image_bytes(encoded):
     return image
 
 
-def parse_example(serialized, decode_image=True, num_keypoints=NUM_KEYPOINTS):
+def parse_example(serialized, decode_image=True, *, num_keypoints):
     """A serialized example -> dict of tensors (one image, N people).
 
     Keys: ``image`` (uint8 ``[H, W, 3]``; the encoded bytes when ``decode_image`` is False), ``height``,
@@ -184,17 +183,14 @@ def check_record_schema(files, schema, what):
             "with data/prepare_coco.py keypoints=<the same schema>")
 
 
-def read_records(pattern, decode_image=True, schema=None):
+def read_records(pattern, decode_image=True, *, schema):
     """``tf.data.Dataset`` of parsed examples from every file matching ``pattern`` (sorted, in order).
 
-    ``schema``: the records' keypoint schema (checked against them); None: the names they were written with.
+    ``schema``: the records' keypoint schema (checked against the joint names they were written with).
     """
     files = sorted(tf.io.gfile.glob(pattern))
     if not files:
         raise FileNotFoundError(f"no TFRecord files match {pattern}")
-    if schema is not None:
-        check_record_schema(files, schema, f"records {pattern}")
-        num_keypoints = schema.num_keypoints
-    else:
-        num_keypoints = len(record_keypoint_names(files) or KEYPOINT_NAMES)
-    return tf.data.TFRecordDataset(files).map(lambda s: parse_example(s, decode_image, num_keypoints))
+    check_record_schema(files, schema, f"records {pattern}")
+    return tf.data.TFRecordDataset(files).map(
+        lambda s: parse_example(s, decode_image, num_keypoints=schema.num_keypoints))

@@ -13,7 +13,6 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from movenet_train.evaluation.protocols import is_person_with_keypoints
-from movenet_train.keypoints import COCO_17
 
 # COCOeval.stats for keypoints, in order. -1 is pycocotools' "no ground truth in this area range".
 STAT_NAMES = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
@@ -41,7 +40,7 @@ class KeypointAP:
     recall_thresholds: np.ndarray
 
 
-def keypoint_ap(ground_truth, results, image_ids, schema=COCO_17):
+def keypoint_ap(ground_truth, results, image_ids, schema):
     """COCO keypoint AP/AR of ``results`` (COCO results format) on the images ``image_ids`` of ``ground_truth``.
 
     OKS uses the keypoint schema's sigmas (``COCOeval.params.kpt_oks_sigmas``; COCO's for COCO-17).
@@ -68,10 +67,11 @@ def keypoint_ap(ground_truth, results, image_ids, schema=COCO_17):
                       np.asarray(evaluator.params.iouThrs), np.asarray(evaluator.params.recThrs))
 
 
-def keypoint_similarities(annotation, keypoints, sigmas=COCO_17.oks_sigmas):
+def keypoint_similarities(annotation, keypoints, sigmas):
     """OKS term of each joint, ``exp(-d^2 / (2 s^2 k^2))`` as in ``COCOeval.computeOks``; NaN where unlabelled.
 
-    ``annotation``: a COCO ground-truth record; ``keypoints``: a COCO results ``keypoints`` list (x, y, score).
+    ``annotation``: a COCO ground-truth record; ``keypoints``: a COCO results ``keypoints`` list (x, y, score);
+    ``sigmas``: the keypoint schema's ``oks_sigmas``.
     The mean over the labelled joints is the OKS pycocotools scores the pair with.
     """
     gt = np.asarray(annotation["keypoints"], np.float64).reshape(-1, 3)
@@ -81,7 +81,7 @@ def keypoint_similarities(annotation, keypoints, sigmas=COCO_17.oks_sigmas):
     return np.where(gt[:, 2] > 0, terms, np.nan)
 
 
-def per_keypoint_table(ground_truth, results, image_ids, schema=COCO_17):
+def per_keypoint_table(ground_truth, results, image_ids, schema):
     """Per joint: labelled count, mean OKS term and PCK at the OKS-0.5 radius, over the scored people.
 
     Each person (non-crowd, with keypoints) is paired with the prediction of its image that has the highest

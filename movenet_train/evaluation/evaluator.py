@@ -7,13 +7,13 @@ decoding, preprocessing, pycocotools), so their numbers compare.
 import dataclasses
 import itertools
 import os
+import warnings
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from movenet_train.checkpoints import sha256_of
 from movenet_train.evaluation import coco_metrics, inputs, outputs, plots, protocols, slices
-from movenet_train.keypoints import COCO_17
 
 
 def evaluate(predictor, annotations=None, images=None, records=None, protocol=None, crop="none",
@@ -21,18 +21,20 @@ def evaluate(predictor, annotations=None, images=None, records=None, protocol=No
              orientation_slices=True, **protocol_options):
     """Metrics dict: AP, AP50, AP75, APm, APl, AR (and AR50...ARl), num_images, num_people, protocol, ...
 
-    ``predictor``: from ``movenet_train.runtime.load_predictor``. Data: ``annotations`` (COCO person_keypoints
+    ``predictor``: from ``movenet_train.runtime.load_predictor`` (or anything with its ``schema``,
+    ``multi_pose``, ``input_size``, ``kind`` and call). Data: ``annotations`` (COCO person_keypoints
     JSON) with ``images`` (their folder), or ``records`` (a glob of prepare_coco.py TFRecords, which carry their
     own ground truth). ``protocol_options``: ``long_side``, ``multiple``, ``score_threshold`` of multi_person
     (ignored by single_person). ``max_images``: only the first N images the protocol selects (quick validation
     during training). ``checkpoint``: the model's path, recorded with its sha256 in the metrics.
-    ``orientation_slices``: also AP by ground-truth body orientation (``metrics["slices"]``, see slices.py).
+    ``orientation_slices``: also AP by ground-truth body orientation (``metrics["slices"]``, see slices.py); a
+    schema without a usable ``keypoints.torso`` gets empty slices, a warning and ``metrics["slices_note"]``.
     With ``output_dir``, writes metrics.json, keypoints_results.json, per_keypoint.csv and two PNG plots.
     Prints nothing but a tqdm bar (``progress=False`` hides it).
     """
     protocol = protocols.protocol_for(protocol, predictor.multi_pose)
     proto = protocols.build(protocol, predictor, crop, crop_scale, **protocol_options)
-    schema = getattr(predictor, "schema", COCO_17)  # stand-in predictors (tests) may not say: COCO-17
+    schema = predictor.schema
     ground_truth, samples, total, source = _open_source(proto, annotations, images, records, max_images, schema)
 
     results, image_ids, num_people = [], [], 0
@@ -67,7 +69,7 @@ def evaluate(predictor, annotations=None, images=None, records=None, protocol=No
         "oks_sigmas": list(schema.sigmas),
     }
     if orientation_slices:
-        metrics["slices"] = slices.orientation_ap(ground_truth, results, image_ids)
+        metrics.update(_orientation_slices(ground_truth, results, image_ids, schema))
     if output_dir:
         table = coco_metrics.per_keypoint_table(ground_truth, results, image_ids, schema)
         title = f"{os.path.basename(os.path.normpath(checkpoint)) if checkpoint else predictor.kind} - {protocol}"
@@ -77,7 +79,15 @@ def evaluate(predictor, annotations=None, images=None, records=None, protocol=No
     return metrics
 
 
-def _open_source(proto, annotations, images, records, max_images=None, schema=None):
+def _orientation_slices(ground_truth, results, image_ids, schema):
+    note = slices.no_slices_note(schema)
+    if note:
+        warnings.warn(note, stacklevel=3)
+        return {"slices": {}, "slices_note": note}
+    return {"slices": slices.orientation_ap(ground_truth, results, image_ids, schema)}
+
+
+def _open_source(proto, annotations, images, records, max_images, schema):
     """(ground truth, samples the protocol selects, their count or None, description of the data)."""
     if records:
         if annotations or images:

@@ -10,7 +10,6 @@ from typing import Callable
 
 import numpy as np
 
-from movenet_train.keypoints import COCO_17
 from movenet_train.preprocessing import load_rgb
 
 PERSON_CATEGORY = {"id": 1, "name": "person", "supercategory": "person"}
@@ -23,17 +22,17 @@ class Sample:
     load: Callable[[], np.ndarray]  # -> RGB uint8 [H, W, 3]
 
 
-def read_annotations(path, schema=None):
+def read_annotations(path, schema):
     """The COCO dataset dict of ``path``, validated against the keypoint schema by the data package's reader."""
     from movenet_train.data.coco import load_keypoint_annotations
 
     path = str(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"annotation file {path} does not exist")
-    return load_keypoint_annotations(path, schema or COCO_17).raw
+    return load_keypoint_annotations(path, schema).raw
 
 
-def coco_source(annotations, images, schema=None):
+def coco_source(annotations, images, schema):
     """(ground truth dict, list of Sample) from a COCO keypoint file and its image folder (of ``schema``'s joints)."""
     data = read_annotations(annotations, schema)
     if images is None:
@@ -70,11 +69,10 @@ def _load(path, image):
     return pixels
 
 
-def record_source(pattern, schema=None):
+def record_source(pattern, schema):
     """(ground truth dict, iterator of Sample) from TFRecords; the ground truth fills in as the stream is read."""
     from movenet_train.data.tfrecord import read_records  # the data stage's reader and schema
 
-    schema = schema or COCO_17
     dataset = read_records(str(pattern), schema=schema)  # raises FileNotFoundError naming the pattern
     data = {"images": [], "annotations": [], "categories": [dict(PERSON_CATEGORY, keypoints=list(schema.names),
                                                                  skeleton=[])]}
@@ -93,7 +91,7 @@ def _text(value):
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _record_to_coco(example, index, first_annotation_id, num_keypoints=COCO_17.num_keypoints):
+def _record_to_coco(example, index, first_annotation_id, num_keypoints):
     """COCO image record and person annotations of one parsed example (pixels from normalised coordinates)."""
     height, width = int(example["height"]), int(example["width"])
     source_id = _text(example["source_id"])

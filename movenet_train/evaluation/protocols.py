@@ -12,7 +12,6 @@ import math
 import numpy as np
 
 from movenet_train.evaluation import crops
-from movenet_train.keypoints import COCO_17
 from movenet_train.modeling.outputs import unpack
 from movenet_train.preprocessing import model_input, unletterbox
 
@@ -59,7 +58,7 @@ class SinglePerson:
     input_size: int
     crop: str = "none"
     crop_scale: float = 1.25
-    num_keypoints: int = COCO_17.num_keypoints  # of the model's schema
+    num_keypoints: int = dataclasses.field(kw_only=True)  # of the model's schema
 
     name = "single_person"
 
@@ -93,7 +92,7 @@ class MultiPerson:
     multiple: int = 32  # MoveNet MultiPose takes any H, W that are multiples of 32
     # Low, because COCO AP never drops when lower-scored people are added (TF.js draws people from 0.25).
     score_threshold: float = 0.1
-    num_keypoints: int = COCO_17.num_keypoints  # of the model's schema
+    num_keypoints: int = dataclasses.field(kw_only=True)  # of the model's schema
 
     name = "multi_person"
 
@@ -125,28 +124,24 @@ class MultiPerson:
 MULTI_PERSON_OPTIONS = tuple(f.name for f in dataclasses.fields(MultiPerson) if f.name != "num_keypoints")
 
 
-def _num_keypoints(predictor):
-    schema = getattr(predictor, "schema", None)  # export's image selection passes a stand-in without one
-    return schema.num_keypoints if schema is not None else COCO_17.num_keypoints
-
-
-def build(protocol, predictor, crop="none", crop_scale=1.25, **options):
-    """The protocol object for ``predictor``; ``options`` of the other protocol are ignored, unknown ones raise."""
+def build(protocol, model, crop="none", crop_scale=1.25, **options):
+    """The protocol object for ``model``: a predictor or a ``MoveNetSpec`` (both say ``multi_pose``,
+    ``input_size`` and ``schema``); ``options`` of the other protocol are ignored, unknown ones raise."""
     unknown = sorted(set(options) - set(MULTI_PERSON_OPTIONS))
     if unknown:
         raise TypeError(f"unknown eval option(s) {', '.join(unknown)}; protocol options are "
                         f"{', '.join(MULTI_PERSON_OPTIONS)} (multi_person)")
     if protocol == "single_person":
-        if predictor.multi_pose:
+        if model.multi_pose:
             raise ValueError("protocol=single_person needs a single-pose model (Lightning, Thunder); this checkpoint "
                              "is multi-pose: use protocol=multi_person")
-        return SinglePerson(predictor.input_size, crop, crop_scale, _num_keypoints(predictor))
+        return SinglePerson(model.input_size, crop, crop_scale, num_keypoints=model.schema.num_keypoints)
     if protocol == "multi_person":
-        if not predictor.multi_pose:
+        if not model.multi_pose:
             raise ValueError("protocol=multi_person needs a multi-pose model (+exp=multipose_lightning); this "
                              "checkpoint is single-pose: use protocol=single_person")
         if crop != "none":
             raise ValueError(f"crop={crop!r} applies to protocol=single_person only; use crop=none")
-        return MultiPerson(**options, num_keypoints=_num_keypoints(predictor))
+        return MultiPerson(**options, num_keypoints=model.schema.num_keypoints)
     raise ValueError(f"protocol={protocol!r}: expected one of {', '.join(PROTOCOLS)} "
                      "(the video protocol belongs to the tracker)")

@@ -2,8 +2,10 @@
 inverted), and pycocotools scores the same results once per slice.
 
 Torso angle: the angle between the vector from the hip midpoint to the shoulder midpoint (the body's "up") and
-the image's up direction, 0-180 degrees. A midpoint is that of the labelled points of the pair (one shoulder is
-enough); a person without a labelled shoulder or hip has no angle (slice ``unknown``).
+the image's up direction, 0-180 degrees. The joints are the schema's ``torso``, upper half then lower half
+(``KeypointSchema.torso_axis``; COCO: shoulders, hips). A midpoint is that of the labelled points of its half
+(one shoulder is enough); a person without a labelled upper or lower joint has no angle (slice ``unknown``). A
+schema without such a torso has no slices (``torso_axis`` is None): ``evaluate`` notes why instead.
 
 - ``upright``: angle < 45 (standing, sitting, walking; the released models' training distribution),
 - ``horizontal``: 45 <= angle <= 135 (lying, fallen, planks, side-lying, a photo turned by 90 degrees),
@@ -21,33 +23,44 @@ import numpy as np
 
 from movenet_train.evaluation import coco_metrics
 from movenet_train.evaluation.protocols import is_person_with_keypoints
-from movenet_train.keypoints import KEYPOINT_NAMES
 
 SLICES = ("upright", "horizontal", "inverted")
 UPRIGHT_MAX_DEGREES = 45.0
 INVERTED_MIN_DEGREES = 135.0
-_SHOULDERS = [KEYPOINT_NAMES.index(n) for n in ("left_shoulder", "right_shoulder")]
-_HIPS = [KEYPOINT_NAMES.index(n) for n in ("left_hip", "right_hip")]
 
 
-def torso_angle(annotation):
-    """Degrees (0-180) between the hip-to-shoulder vector and the image's up direction; None without a torso."""
-    points = np.asarray(annotation.get("keypoints", []), np.float64).reshape(-1, 3)
-    if len(points) != len(KEYPOINT_NAMES):
+def no_slices_note(schema):
+    """Why ``schema`` has no orientation slices, or None when it has them."""
+    if schema.torso_axis is not None:
         return None
-    shoulders = points[_SHOULDERS][points[_SHOULDERS, 2] > 0, :2]
-    hips = points[_HIPS][points[_HIPS, 2] > 0, :2]
-    if not len(shoulders) or not len(hips):
+    return (f"no orientation slices: the keypoint schema {schema.name!r} ({schema.source}) has keypoints.torso "
+            f"{list(schema.torso)}, which needs the upper joints then as many lower ones (COCO: left_shoulder, "
+            "right_shoulder, left_hip, right_hip)")
+
+
+def torso_angle(annotation, schema):
+    """Degrees (0-180) between the lower-to-upper torso vector (COCO: hips to shoulders) and the image's up
+    direction; None without a labelled joint in each half, or when ``schema`` has no torso axis."""
+    axis = schema.torso_axis
+    points = np.asarray(annotation.get("keypoints") or [], np.float64).reshape(-1, 3)
+    if axis is None or not len(points):
         return None
-    dx, dy = shoulders.mean(axis=0) - hips.mean(axis=0)
+    if len(points) != schema.num_keypoints:
+        raise ValueError(f"annotation {annotation.get('id')!r} has {len(points)} keypoints but the keypoint schema "
+                         f"{schema.name!r} ({schema.source}) has {schema.num_keypoints}")
+    upper, lower = (points[list(half)] for half in axis)
+    upper, lower = upper[upper[:, 2] > 0, :2], lower[lower[:, 2] > 0, :2]
+    if not len(upper) or not len(lower):
+        return None
+    dx, dy = upper.mean(axis=0) - lower.mean(axis=0)
     if dx == 0 and dy == 0:
         return None
     return math.degrees(math.atan2(abs(dx), -dy))  # image y grows downwards: up is -y
 
 
-def orientation(annotation):
+def orientation(annotation, schema):
     """``upright``, ``horizontal``, ``inverted`` or ``unknown`` (see the module docstring for the thresholds)."""
-    angle = torso_angle(annotation)
+    angle = torso_angle(annotation, schema)
     if angle is None:
         return "unknown"
     if angle < UPRIGHT_MAX_DEGREES:
@@ -57,13 +70,13 @@ def orientation(annotation):
     return "inverted"
 
 
-def slice_ground_truth(ground_truth, image_ids, name):
+def slice_ground_truth(ground_truth, image_ids, name, schema):
     """(ground truth with the other slices' people marked crowd, the ids of ``image_ids`` with a person in ``name``)."""
     image_ids = set(image_ids)
     annotations, members = [], set()
     for ann in ground_truth["annotations"]:
         if ann["image_id"] in image_ids and is_person_with_keypoints(ann):
-            if orientation(ann) == name:
+            if orientation(ann, schema) == name:
                 members.add(ann["image_id"])
             else:
                 ann = {**ann, "iscrowd": 1}
@@ -71,17 +84,17 @@ def slice_ground_truth(ground_truth, image_ids, name):
     return {**ground_truth, "annotations": annotations}, sorted(members)
 
 
-def orientation_ap(ground_truth, results, image_ids, names=SLICES):
-    """{slice: {"AP", "AP50", ..., "num_images", "num_people"}} over the images ``image_ids``; slices without a
-    person are left out."""
+def orientation_ap(ground_truth, results, image_ids, schema, names=SLICES):
+    """{slice: {"AP", "AP50", ..., "num_images", "num_people"}} over the images ``image_ids``, people in
+    ``schema``'s joints; slices without a person are left out (all of them when ``no_slices_note(schema)``)."""
     out = {}
     for name in names:
-        sliced, members = slice_ground_truth(ground_truth, image_ids, name)
+        sliced, members = slice_ground_truth(ground_truth, image_ids, name, schema)
         if not members:
             continue
         member_set = set(members)
         in_slice = [r for r in results if r["image_id"] in member_set]
-        stats = coco_metrics.keypoint_ap(sliced, in_slice, members).stats
+        stats = coco_metrics.keypoint_ap(sliced, in_slice, members, schema).stats
         people = sum(1 for a in sliced["annotations"]
                      if a["image_id"] in member_set and is_person_with_keypoints(a))
         out[name] = {**stats, "num_images": len(members), "num_people": people}

@@ -26,22 +26,24 @@ log = logging.getLogger(__name__)
 
 def prepare_data(cfg, work):
     """The split, the two annotation subsets and the training records under ``work``; returns their paths."""
+    from movenet_train import keypoints
     from movenet_train.data.coco import load_keypoint_annotations
     from movenet_train.data.convert import convert_coco
     from movenet_train.data.rotate import subset
     from movenet_train.experiments.rotation import record_split, split_images
 
-    data = load_keypoint_annotations(cfg.annotations).raw
+    schema = keypoints.resolve(cfg.get("keypoints"))
+    data = load_keypoint_annotations(cfg.annotations, schema).raw
     train_ids, held_out_ids = split_images(data, cfg.held_out_images, cfg.split_seed)
     paths = {"split": os.path.join(work, "split.json"), "train": os.path.join(work, "train.json"),
              "held_out": os.path.join(work, "held_out.json"), "records": os.path.join(work, "records")}
     record_split(paths["split"], cfg, train_ids, held_out_ids)
     for name, ids in (("train", train_ids), ("held_out", held_out_ids)):
         if not os.path.exists(paths[name]):
-            subset(cfg.annotations, ids, paths[name])
+            subset(cfg.annotations, ids, paths[name], schema)
     if not os.path.exists(os.path.join(paths["records"], "train-manifest.json")):
         convert_coco(paths["train"], cfg.images, paths["records"], split="train", num_shards=1, num_workers=0,
-                     progress=False, overwrite=True)
+                     progress=False, overwrite=True, schema=schema)
     return paths
 
 

@@ -61,11 +61,13 @@ def record_split(path, cfg, train_ids, held_out_ids):
 
 def prepare_data(cfg, work):
     """Writes the split, the rotated copies and the training records under ``work``; returns their paths."""
+    from movenet_train import keypoints
     from movenet_train.data.coco import load_keypoint_annotations
     from movenet_train.data.convert import convert_coco
     from movenet_train.data.rotate import ANNOTATIONS_FILE, IMAGES_DIR, rotate_coco, subset
 
-    data = load_keypoint_annotations(cfg.annotations).raw
+    schema = keypoints.resolve(cfg.get("keypoints"))
+    data = load_keypoint_annotations(cfg.annotations, schema).raw
     train_ids, held_out_ids = split_images(data, cfg.held_out_images, cfg.split_seed)
     paths = {
         "split": os.path.join(work, "split.json"),
@@ -78,10 +80,10 @@ def prepare_data(cfg, work):
     record_split(paths["split"], cfg, train_ids, held_out_ids)
     for name, ids in (("train_upright", train_ids), ("held_out_upright", held_out_ids)):
         if not os.path.exists(paths[name]):
-            subset(cfg.annotations, ids, paths[name])
+            subset(cfg.annotations, ids, paths[name], schema)
     for name, ids in (("train_rotated", train_ids), ("held_out_rotated", held_out_ids)):
         if not os.path.exists(paths[name]):
-            rotate_coco(cfg.annotations, cfg.images, paths[name], angles=cfg.angles, image_ids=ids)
+            rotate_coco(cfg.annotations, cfg.images, paths[name], angles=cfg.angles, image_ids=ids, schema=schema)
     records = paths["records"]
     for split_name, annotations, images in (
             ("upright", paths["train_upright"], cfg.images),
@@ -89,7 +91,7 @@ def prepare_data(cfg, work):
              os.path.join(paths["train_rotated"], IMAGES_DIR))):
         if not os.path.exists(os.path.join(records, f"{split_name}-manifest.json")):
             convert_coco(annotations, images, records, split=split_name, num_shards=1, num_workers=0,
-                         progress=False, overwrite=True)
+                         progress=False, overwrite=True, schema=schema)
     return paths
 
 

@@ -11,13 +11,13 @@ from movenet_train.preprocessing import load_rgb, model_input
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 
-def calibration_images(cfg, height, width, exclude=(), schema=None):
+def calibration_images(cfg, height, width, exclude=(), *, schema):
     """(uint8 ``[N, height, width, 3]``, list of N image names) from ``cfg`` (the ``calibration`` config).
 
     Sources: ``records`` (a glob of prepare_coco.py TFRecords), ``annotations`` (a COCO json) with ``images``
     (its folder), or ``images`` alone (a folder or a glob). The first ``num_images`` images are taken in file
     order, skipping the names in ``exclude``. Returns (None, []) when no source is configured. ``schema``: the
-    model's keypoint schema, which annotations and records are checked against (default COCO-17).
+    model's keypoint schema, which annotations and records are checked against.
     """
 
     if cfg.get("num_images") is None or int(cfg.num_images) < 1:
@@ -44,14 +44,14 @@ def calibration_images(cfg, height, width, exclude=(), schema=None):
     return images, [name for name, _ in chosen]
 
 
-def _from_records(pattern, schema=None):
+def _from_records(pattern, schema):
     from movenet_train.data.tfrecord import read_records
 
     for example in read_records(pattern, schema=schema).as_numpy_iterator():
         yield example["filename"].decode(), lambda image=example["image"]: image
 
 
-def _from_annotations(annotations, images, schema=None):
+def _from_annotations(annotations, images, schema):
     from movenet_train.evaluation.inputs import read_annotations
 
     if not images:

@@ -2,7 +2,6 @@
 
 import dataclasses
 import os
-import types
 
 from movenet_train.atomic import check_output
 from movenet_train.checkpoints import sha256_of
@@ -26,7 +25,7 @@ def run(cfg):
 
         eval_options["protocol"] = protocol_for(eval_options["protocol"], spec.multi_pose)
     exclude = eval_scored_images(spec, eval_options) if cfg.calibration.exclude_eval_images else []
-    images, names = calibration_images(cfg.calibration, spec.input_size, spec.input_size, exclude, spec.schema)
+    images, names = calibration_images(cfg.calibration, spec.input_size, spec.input_size, exclude, schema=spec.schema)
     checkpoint = str(cfg.checkpoint)
     extra = {
         "checkpoint": os.path.abspath(checkpoint),
@@ -48,9 +47,8 @@ def eval_scored_images(spec, eval_options):
     from movenet_train.evaluation import inputs, protocols
 
     _, samples = inputs.coco_source(eval_options["annotations"], eval_options.get("images"), spec.schema)
-    model_like = types.SimpleNamespace(multi_pose=spec.multi_pose, input_size=spec.input_size, schema=spec.schema)
     options = {k: eval_options[k] for k in protocols.MULTI_PERSON_OPTIONS if k in eval_options}
-    protocol = protocols.build(eval_options.get("protocol", "single_person"), model_like,
+    protocol = protocols.build(eval_options.get("protocol", "single_person"), spec,
                                eval_options.get("crop", "none"), eval_options.get("crop_scale", 1.25), **options)
     return [s.image["file_name"] for s in samples if protocol.select(s.annotations)]
 

@@ -5,7 +5,6 @@ import os
 
 import numpy as np
 
-from movenet_train.keypoints import NUM_KEYPOINTS
 from movenet_train.modeling.outputs import POSE_SCORE_THRESHOLD, unpack
 
 REPORT_FILE = "export_report.json"
@@ -63,7 +62,7 @@ def saved_model_signature(path):
     return signatures
 
 
-def parity(reference, outputs, multi_pose=False, min_instance_score=POSE_SCORE_THRESHOLD, num_keypoints=NUM_KEYPOINTS):
+def parity(reference, outputs, multi_pose=False, min_instance_score=POSE_SCORE_THRESHOLD, *, num_keypoints):
     """Deviation of decoded outputs from the reference's: normalised (y, x) keypoint coordinates and scores.
 
     Single-pose outputs are ``[B, 1, K, 3]``. Multi-pose outputs ``[B, 6, 3K + 5]`` list people by score, and an
@@ -82,7 +81,7 @@ def parity(reference, outputs, multi_pose=False, min_instance_score=POSE_SCORE_T
             "score_max": float(scores.max()), "score_mean": float(scores.mean()), "num_poses": int(len(ref))}
 
 
-def _matched_people(reference, outputs, min_instance_score, num_keypoints=NUM_KEYPOINTS):
+def _matched_people(reference, outputs, min_instance_score, num_keypoints):
     """(reference people, their nearest output people), keypoints only: ``[P, K, 3]`` each."""
     matched_ref, matched_out = [], []
     for ref_image, out_image in zip(reference, outputs):

@@ -4,6 +4,7 @@ COCO person-keypoint set, keypoints and boxes moved exactly."""
 import logging
 
 from movenet_train.jobs import launch
+from movenet_train import keypoints
 from movenet_train.data.rotate import rotate_coco
 
 CONFIG = "rotate_coco"
@@ -12,7 +13,8 @@ log = logging.getLogger(__name__)
 
 def run(cfg):
     path = rotate_coco(cfg.annotations, cfg.images, cfg.output, angles=list(cfg.angles),
-                       image_ids=list(cfg.image_ids) if cfg.image_ids else None, overwrite=cfg.overwrite)
+                       image_ids=list(cfg.image_ids) if cfg.image_ids else None, overwrite=cfg.overwrite,
+                       schema=keypoints.resolve(cfg.get("keypoints")))
     log.info("wrote %s", path)
     return path
 

@@ -4,7 +4,7 @@ import dataclasses
 
 import tf_keras as keras
 
-from movenet_train.keypoints import COCO_17, KeypointSchema
+from movenet_train.keypoints import DEFAULT_SCHEMA, KeypointSchema
 from movenet_train.modeling import fpn, heads, mobilenet_v2
 
 # Keys of the model group that training reads (initial weights), not part of the network's spec.
@@ -21,11 +21,12 @@ class MoveNetSpec:
     alpha: float
     input_size: int  # square input of single-pose models; long side for multi-pose
     multi_pose: bool = False
-    num_keypoints: int = None  # None: the schema's count (17 without a schema)
+    num_keypoints: int = None  # None: the schema's count (the config default's without a schema)
     heatmap_bias_init: float = -2.19
     batch_norm_momentum: float = 0.99
     # The keypoint schema (names, flips, skeleton, sigmas, torso). None: not given, which a checkpoint's
-    # stored schema fills in when the model is restored; COCO-17 for a 17-keypoint model otherwise.
+    # stored schema fills in when the model is restored; the config default (DEFAULT_SCHEMA) for a model of its
+    # joint count otherwise.
     keypoints: KeypointSchema = None
 
     def __post_init__(self):
@@ -33,7 +34,7 @@ class MoveNetSpec:
             object.__setattr__(self, "keypoints", KeypointSchema.from_dict(self.keypoints, "movenet.json 'spec'"))
         if self.num_keypoints is None:
             object.__setattr__(self, "num_keypoints", self.keypoints.num_keypoints if self.keypoints else
-                               COCO_17.num_keypoints)
+                               DEFAULT_SCHEMA.num_keypoints)
         if self.keypoints is not None and self.num_keypoints != self.keypoints.num_keypoints:
             raise ValueError(
                 f"model.num_keypoints={self.num_keypoints} but the keypoint schema {self.keypoints.name!r} "
@@ -60,8 +61,8 @@ class MoveNetSpec:
         """The keypoint schema of the model's outputs."""
         if self.keypoints is not None:
             return self.keypoints
-        if self.num_keypoints == COCO_17.num_keypoints:
-            return COCO_17
+        if self.num_keypoints == DEFAULT_SCHEMA.num_keypoints:
+            return DEFAULT_SCHEMA
         raise ValueError(f"MoveNet {self.name} predicts {self.num_keypoints} keypoints but has no keypoint schema; "
                          "pass keypoints=<schema> (configs/keypoints)")
 

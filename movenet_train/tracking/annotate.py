@@ -12,7 +12,6 @@ from omegaconf import OmegaConf
 from tqdm import tqdm
 
 from movenet_train.atomic import atomic_path
-from movenet_train.keypoints import COCO_17
 from movenet_train.modeling.outputs import DRAW_KEYPOINT_THRESHOLD
 from movenet_train.runtime import check_config_schema, config_spec, load_predictor
 from movenet_train.tracking import media
@@ -24,7 +23,7 @@ logger = logging.getLogger(__name__)
 KEYPOINTS_FILE = "keypoints.json"
 
 
-def pose_record(pose, names=COCO_17.names):
+def pose_record(pose, names):
     """JSON of one pose: keypoints in pixels of the original frame, named by the model's keypoint schema."""
     return {
         "score": round(float(pose.score), 4),
@@ -35,9 +34,9 @@ def pose_record(pose, names=COCO_17.names):
     }
 
 
-def draw_poses(image, poses, threshold=DRAW_KEYPOINT_THRESHOLD, schema=None):
+def draw_poses(image, poses, threshold=DRAW_KEYPOINT_THRESHOLD, *, schema):
     for pose in poses:
-        image = draw_skeleton(image, pose.keypoints, pose.scores, threshold, schema)
+        image = draw_skeleton(image, pose.keypoints, pose.scores, threshold, schema=schema)
     return image
 
 
@@ -80,7 +79,7 @@ def annotate(predictor, reader, output_dir, tracker_config=None, crop=True, smoo
             if stills:
                 tracker.reset()
             poses = tracker(frame.image, frame.timestamp)
-            image = draw_poses(frame.image, poses, threshold, tracker.schema)
+            image = draw_poses(frame.image, poses, threshold, schema=tracker.schema)
             if draw_crop and tracker.crop:
                 image = draw_box(image, tracker.last_region.to_pixels(*frame.image.shape[:2]))
             if stills:

@@ -15,12 +15,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from movenet_train.keypoints import COCO_17, KEYPOINT_INDEX, TORSO_KEYPOINTS
 from movenet_train.modeling.outputs import KEYPOINT_SCORE_THRESHOLD
-
-LEFT_HIP, RIGHT_HIP = KEYPOINT_INDEX["left_hip"], KEYPOINT_INDEX["right_hip"]
-SHOULDERS = (KEYPOINT_INDEX["left_shoulder"], KEYPOINT_INDEX["right_shoulder"])
-TORSO = [KEYPOINT_INDEX[name] for name in TORSO_KEYPOINTS]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,35 +61,33 @@ class TorsoLayout:
     torso: tuple
 
     @classmethod
-    def of(cls, schema=COCO_17):
-        """TF.js' rule (hip midpoint; a hip and a shoulder seen) when the schema has COCO's hips and shoulders;
-        otherwise the schema's ``torso`` joints (all joints if it names none): their mean, one of them seen."""
-        index = schema.index
-        if schema.has_joints("left_hip", "right_hip", "left_shoulder", "right_shoulder"):
-            hips = (index["left_hip"], index["right_hip"])
-            shoulders = (index["left_shoulder"], index["right_shoulder"])
-            return cls(hips, (hips, shoulders), schema.torso_indices or hips + shoulders)
+    def of(cls, schema):
+        """TF.js' rule generalised by ``schema.torso_axis`` (COCO: centred on the hip midpoint, a hip and a
+        shoulder seen); a schema without that axis: its ``torso`` joints (all joints if it names none), their
+        mean, one of them seen."""
+        axis = schema.torso_axis
+        if axis is not None:
+            upper, lower = axis
+            return cls(lower, (lower, upper), schema.torso_indices)
         torso = schema.torso_indices or tuple(range(schema.num_keypoints))
         return cls(torso, (torso,), torso)
 
 
-COCO_TORSO = TorsoLayout.of(COCO_17)
-
-
-def torso_visible(scores, min_keypoint_score=KEYPOINT_SCORE_THRESHOLD, layout=COCO_TORSO):
-    """For COCO: a hip and a shoulder (either side) both score above ``min_keypoint_score``."""
+def torso_visible(scores, min_keypoint_score=KEYPOINT_SCORE_THRESHOLD, *, layout):
+    """Every group of ``layout.required`` has a joint scoring above ``min_keypoint_score`` (COCO: a hip and a
+    shoulder, either side)."""
     scores = np.asarray(scores)
     return bool(all(max(scores[i] for i in group) > min_keypoint_score for group in layout.required))
 
 
 def next_crop_region(keypoints_yx, scores, image_height, image_width, min_keypoint_score=KEYPOINT_SCORE_THRESHOLD,
-                     torso_expansion=1.9, body_expansion=1.2, layout=COCO_TORSO):
+                     torso_expansion=1.9, body_expansion=1.2, *, layout):
     """The square to crop from the next frame, given ``keypoints_yx`` ``[N, 2]`` in pixels of this one.
 
-    ``layout``: ``TorsoLayout.of(schema)`` of the model's keypoint schema (default COCO-17).
+    ``layout``: ``TorsoLayout.of(schema)`` of the model's keypoint schema.
     """
     keypoints_yx, scores = np.asarray(keypoints_yx, np.float64), np.asarray(scores)
-    if not torso_visible(scores, min_keypoint_score, layout):
+    if not torso_visible(scores, min_keypoint_score, layout=layout):
         return full_image_region(image_height, image_width)
 
     center = keypoints_yx[list(layout.centre)].mean(axis=0)  # COCO: the hip midpoint

@@ -13,8 +13,7 @@ import typing
 import numpy as np
 
 from movenet_train.config import default_config
-from movenet_train.keypoints import COCO_17
-from movenet_train.modeling.outputs import KEYPOINT_SCORE_THRESHOLD, POSE_SCORE_THRESHOLD, pose_score, unpack
+from movenet_train.modeling.outputs import pose_score, unpack
 from movenet_train.preprocessing import model_input, unletterbox
 from movenet_train.tracking import crop as crop_lib
 from movenet_train.tracking.one_euro import LowPassFilter, OneEuroConfig, OneEuroFilter
@@ -69,7 +68,7 @@ class PoseTracker:
                            "each frame whole and unsmoothed")
             crop = smoothing = False
         self.crop, self.smoothing = crop, smoothing
-        self.schema = getattr(predictor, "schema", COCO_17)  # stand-in predictors may not say: COCO-17
+        self.schema = predictor.schema
         self.torso = crop_lib.TorsoLayout.of(self.schema)
         self.keypoint_filter = OneEuroFilter(self.config.keypoint_filter)
         self.crop_filter = LowPassFilter(self.config.crop_filter_alpha)
@@ -107,7 +106,7 @@ class PoseTracker:
         if self.crop:
             region = crop_lib.next_crop_region(
                 keypoints, scores, height, width, self.config.min_keypoint_score, self.config.torso_expansion,
-                self.config.body_expansion, self.torso,
+                self.config.body_expansion, layout=self.torso,
             )
             self.crop_region = crop_lib.CropRegion(*self.crop_filter(region.box))
         return [Pose(keypoints, scores, score)]

@@ -3,6 +3,7 @@
 import pytest
 from hydra import compose, initialize
 
+from movenet_train.keypoints import COCO_17
 from tests.helpers import COCO_SAMPLE, require_shared
 
 SAMPLE_JSON = COCO_SAMPLE / "person_keypoints_sample.json"
@@ -16,7 +17,7 @@ def sample_records(tmp_path_factory):
 
     output = tmp_path_factory.mktemp("coco_sample_records")
     manifest = convert_coco(str(SAMPLE_JSON), str(COCO_SAMPLE / "images"), str(output), split="val", num_shards=2,
-                            num_workers=2, progress=False)
+                            num_workers=2, progress=False, schema=COCO_17)
     return output, manifest
 
 

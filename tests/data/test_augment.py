@@ -10,10 +10,11 @@ from movenet_train.data import augment
 from movenet_train.data.config import SinglePoseFraming
 from movenet_train.data.pipeline import frame_example
 from movenet_train.data.targets import TargetConfig
-from movenet_train.keypoints import FLIP_PERMUTATION, KEYPOINT_INDEX, OKS_SIGMAS
+from movenet_train.keypoints import COCO_17
 
 SIZE = 64
-TARGETS = default_config(TargetConfig, keypoint_std=tuple(10 * OKS_SIGMAS))
+TARGETS = default_config(TargetConfig, keypoint_std=tuple(10 * COCO_17.oks_sigmas))
+FLIP_PERMUTATION = COCO_17.flip_permutation
 NO_AUGMENT = default_config(augment.AugmentConfig, flip_probability=0.0, scale=(1.0, 1.0), translation=0.0,
                             rotation_probability=0.0, color_probability=0.0, motion_blur_probability=0.0,
                             occlusion_probability=0.0)
@@ -24,7 +25,7 @@ def _example():
     rng = np.random.default_rng(1)
     image = rng.integers(0, 255, (SIZE, SIZE, 3), dtype=np.uint8)
     keypoints = np.zeros((1, 17, 2), np.float32)
-    for name, index in KEYPOINT_INDEX.items():
+    for name, index in COCO_17.index.items():
         side = 0.13 if name.startswith("left_") else -0.13 if name.startswith("right_") else 0.0
         keypoints[0, index] = (0.2 + 0.037 * index, 0.503 + side + 0.011 * (index % 3))  # off the cell edges
     return {
@@ -36,8 +37,8 @@ def _example():
 
 def _frame(config):
     example, _ = _example()
-    return frame_example(example, tf.constant([1, 2], tf.int64), SIZE, True, default_config(SinglePoseFraming), config, TARGETS,
-                         training=True)
+    return frame_example(example, tf.constant([1, 2], tf.int64), SIZE, True, default_config(SinglePoseFraming), config,
+                         TARGETS, training=True, flip_permutation=FLIP_PERMUTATION)
 
 
 def test_flip_mirrors_the_image_and_swaps_left_and_right():
@@ -48,13 +49,13 @@ def test_flip_mirrors_the_image_and_swaps_left_and_right():
     np.testing.assert_allclose(flipped_image.numpy(), source[:, ::-1])
 
     kp, kp_flipped = plain["keypoints"].numpy()[0], flipped["keypoints"].numpy()[0]
-    left_wrist, right_wrist = KEYPOINT_INDEX["left_wrist"], KEYPOINT_INDEX["right_wrist"]
+    left_wrist, right_wrist = COCO_17.index["left_wrist"], COCO_17.index["right_wrist"]
     assert kp[left_wrist, 1] > 0.5 > kp[right_wrist, 1]  # a front-facing person: their left on the image's right
     # The old left wrist, mirrored to the image's left, is now the right wrist (the mirrored person still faces
     # us), and the new left wrist is the old right wrist, mirrored: x -> 1 - x.
     np.testing.assert_allclose(kp_flipped[right_wrist, :2], [kp[left_wrist, 0], 1 - kp[left_wrist, 1]], atol=1e-6)
     np.testing.assert_allclose(kp_flipped[left_wrist], [kp[right_wrist, 0], 1 - kp[right_wrist, 1], 2], atol=1e-6)
-    np.testing.assert_allclose(kp_flipped[KEYPOINT_INDEX["nose"], :2], [kp[0, 0], 1 - kp[0, 1]], atol=1e-6)
+    np.testing.assert_allclose(kp_flipped[COCO_17.index["nose"], :2], [kp[0, 0], 1 - kp[0, 1]], atol=1e-6)
     for k in range(17):
         np.testing.assert_allclose(kp_flipped[k], [kp[FLIP_PERMUTATION[k], 0], 1 - kp[FLIP_PERMUTATION[k], 1], 2],
                                    atol=1e-6)

@@ -36,7 +36,7 @@ def test_quarter_turns_are_multiples_of_90_degrees_plus_a_small_tilt():
     counts = np.bincount(turns.astype(int) % 4, minlength=4)
     assert counts.min() > 25, counts  # each quarter about 50 of 200
     with pytest.raises(ValueError, match="data.augment.rotation_mode"):
-        AugmentConfig.from_config(OmegaConf.create({"rotation_mode": "eighths"}))
+        AugmentConfig.from_config(OmegaConf.merge(_compose("data=coco").data.augment, {"rotation_mode": "eighths"}))
 
 
 def test_finetune_schedule_replaces_the_dataset_schedule():

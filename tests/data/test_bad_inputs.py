@@ -9,7 +9,7 @@ from PIL import Image
 from movenet_train.data import coco
 from movenet_train.data.convert import convert_coco
 from movenet_train.data.tfrecord import read_records
-from movenet_train.keypoints import KEYPOINT_NAMES
+from movenet_train.keypoints import COCO_17
 from movenet_train.preprocessing import load_rgb
 
 W, H = 48, 32  # size of the plain test images
@@ -34,7 +34,7 @@ def _ann(ann_id, image_id, bbox, keypoints=None, iscrowd=0):
 
 def _coco(images, annotations):
     return {"images": images, "annotations": annotations,
-            "categories": [{"id": 1, "name": "person", "keypoints": list(KEYPOINT_NAMES), "skeleton": []}]}
+            "categories": [{"id": 1, "name": "person", "keypoints": list(COCO_17.names), "skeleton": []}]}
 
 
 @pytest.fixture
@@ -79,7 +79,8 @@ def bad_dataset(tmp_path):
 
 def test_bad_images_are_skipped_and_counted_and_the_rest_is_right(bad_dataset, tmp_path):
     annotations, images = bad_dataset
-    manifest = convert_coco(str(annotations), str(images), str(tmp_path / "out"), num_workers=0, progress=False)
+    manifest = convert_coco(str(annotations), str(images), str(tmp_path / "out"), num_workers=0, progress=False,
+                            schema=COCO_17)
     counts = manifest["counts"]
     assert counts["examples"] == 5 and counts["skipped_images"] == 4
     assert counts["skipped_missing_image"] == 1
@@ -90,7 +91,8 @@ def test_bad_images_are_skipped_and_counted_and_the_rest_is_right(bad_dataset, t
     assert counts["exif_rotated_images"] == 1
     assert {s["file"] for s in manifest["skipped"]} == {"truncated.jpg", "text.jpg", "missing.jpg", "wrong_size.jpg"}
 
-    examples = {e["filename"].numpy().decode(): e for e in read_records(str(tmp_path / "out" / "train-*.tfrecord"))}
+    records = read_records(str(tmp_path / "out" / "train-*.tfrecord"), schema=COCO_17)
+    examples = {e["filename"].numpy().decode(): e for e in records}
     assert set(examples) == {"plain.jpg", "gray.jpg", "cmyk.jpg", "alpha.png", "rotated.jpg"}
     for name, example in examples.items():
         # Every stored image decodes to 3 channels and to the pixels evaluation reads.
@@ -140,7 +142,7 @@ def test_json_that_is_not_coco_keypoints_fails_naming_file_and_key(case, tmp_pat
     path = tmp_path / "bad.json"
     path.write_text(content)
     with pytest.raises(ValueError, match=str(path)) as err:
-        convert_coco(str(path), str(tmp_path), str(tmp_path / "out"), num_workers=0, progress=False)
+        convert_coco(str(path), str(tmp_path), str(tmp_path / "out"), num_workers=0, progress=False, schema=COCO_17)
     assert message in str(err.value)
     assert not (tmp_path / "out").exists()
 
@@ -159,18 +161,19 @@ def test_an_interrupted_run_leaves_no_shard(bad_dataset, tmp_path, monkeypatch):
     monkeypatch.setattr(coco, "prepare_image", fail_on_third)
     out = tmp_path / "out"
     with pytest.raises(KeyboardInterrupt):
-        convert_coco(str(annotations), str(images), str(out), num_shards=2, num_workers=0, progress=False)
+        convert_coco(str(annotations), str(images), str(out), num_shards=2, num_workers=0, progress=False,
+                     schema=COCO_17)
     assert list(out.iterdir()) == []  # no shard, no manifest, no temporary folder
 
 
 def test_existing_records_need_overwrite(bad_dataset, tmp_path):
     annotations, images = bad_dataset
     out = str(tmp_path / "out")
-    convert_coco(str(annotations), str(images), out, num_workers=0, progress=False)
+    convert_coco(str(annotations), str(images), out, num_workers=0, progress=False, schema=COCO_17)
     with pytest.raises(FileExistsError, match="overwrite=true"):
-        convert_coco(str(annotations), str(images), out, num_workers=0, progress=False)
+        convert_coco(str(annotations), str(images), out, num_workers=0, progress=False, schema=COCO_17)
     manifest = convert_coco(str(annotations), str(images), out, num_shards=2, num_workers=0, overwrite=True,
-                            progress=False)
+                            progress=False, schema=COCO_17)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "train-00000-of-00002.tfrecord", "train-00001-of-00002.tfrecord", "train-manifest.json"]
     assert manifest["counts"]["examples"] == 5

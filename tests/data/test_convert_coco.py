@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 from movenet_train.data.tfrecord import read_records
+from movenet_train.keypoints import COCO_17
 from movenet_train.preprocessing import load_rgb
 from tests.helpers import COCO_SAMPLE
 from tests.data.conftest import SAMPLE_JSON
@@ -41,7 +42,7 @@ def test_every_image_box_and_keypoint_matches_the_json(sample_records, coco_samp
         people[ann["image_id"]].append(ann)
 
     seen = set()
-    for example in read_records(str(output / "val-*.tfrecord")):
+    for example in read_records(str(output / "val-*.tfrecord"), schema=COCO_17):
         name = example["filename"].numpy().decode()
         info = images[name]
         seen.add(name)

@@ -66,7 +66,7 @@ def test_multi_pose_validation_keypoints_map_back_to_the_json(sample_records, co
             people[ann["image_id"]].append(np.array(ann["keypoints"], np.float64).reshape(17, 3))
     from movenet_train.data.tfrecord import read_records
 
-    records = list(read_records(str(data_cfg.val_records), decode_image=False))
+    records = list(read_records(str(data_cfg.val_records), decode_image=False, schema=spec.schema))
     assert len(records) == images.shape[0] == 55
     for i, record in enumerate(records):
         h, w = int(record["height"]), int(record["width"])
@@ -91,7 +91,7 @@ def test_single_pose_letterbox_framing_is_the_eval_letterbox(sample_records, coc
     for ann in coco_sample["annotations"]:
         if not ann["iscrowd"] and ann["num_keypoints"] > 0:
             people[ann["image_id"]].append(np.array(ann["keypoints"], np.float64).reshape(17, 3))
-    records = [r for r in read_records(str(data_cfg.val_records), decode_image=False)
+    records = [r for r in read_records(str(data_cfg.val_records), decode_image=False, schema=spec.schema)
                if any((p[:, 2] > 0).sum() >= 5 for p in people[int(r["source_id"].numpy())])]
     assert len(records) == len(targets["keypoints"]) > 30
     for record, people_targets, box in zip(records, targets["keypoints"], targets["boxes"]):

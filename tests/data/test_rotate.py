@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from movenet_train.data.rotate import rotate_box, rotate_coco, rotate_keypoints, rotate_points
-from movenet_train.keypoints import KEYPOINT_NAMES
+from movenet_train.keypoints import COCO_17
 
 
 def test_points_turn_as_worked_out_by_hand():
@@ -53,7 +53,7 @@ def _tiny_coco(tmp_path):
             "annotations": [{"id": 1, "image_id": 7, "category_id": 1, "iscrowd": 0, "area": 10.0,
                              "bbox": [0, 1, 7, 4], "num_keypoints": 3, "keypoints": keypoints,
                              "segmentation": [[0, 1, 7, 1, 7, 5, 0, 5]]}],
-            "categories": [{"id": 1, "name": "person", "keypoints": list(KEYPOINT_NAMES), "skeleton": []}]}
+            "categories": [{"id": 1, "name": "person", "keypoints": list(COCO_17.names), "skeleton": []}]}
     path = tmp_path / "a.json"
     path.write_text(json.dumps(data))
     return path, images, marks
@@ -62,7 +62,7 @@ def _tiny_coco(tmp_path):
 def test_rotated_images_carry_their_keypoints_on_the_same_pixels(tmp_path):
     annotations, images, marks = _tiny_coco(tmp_path)
     out = tmp_path / "out"
-    rotate_coco(annotations, images, out, angles=(0, 90, 180, 270))
+    rotate_coco(annotations, images, out, angles=(0, 90, 180, 270), schema=COCO_17)
     data = json.loads((out / "person_keypoints.json").read_text())
     assert [i["id"] for i in data["images"]] == [7000, 7090, 7180, 7270]
     assert [a["image_id"] for a in data["annotations"]] == [7000, 7090, 7180, 7270]
@@ -85,11 +85,11 @@ def test_rotated_images_carry_their_keypoints_on_the_same_pixels(tmp_path):
 def test_bad_input_is_named(tmp_path):
     annotations, images, _ = _tiny_coco(tmp_path)
     with pytest.raises(ValueError, match="angles"):
-        rotate_coco(annotations, images, tmp_path / "o1", angles=(45,))
+        rotate_coco(annotations, images, tmp_path / "o1", angles=(45,), schema=COCO_17)
     with pytest.raises(ValueError, match="image_ids"):
-        rotate_coco(annotations, images, tmp_path / "o2", image_ids=[8])
+        rotate_coco(annotations, images, tmp_path / "o2", image_ids=[8], schema=COCO_17)
     with pytest.raises(FileNotFoundError, match="nowhere"):
-        rotate_coco(annotations, tmp_path / "nowhere", tmp_path / "o3")
-    rotate_coco(annotations, images, tmp_path / "o4", angles=(90,))
+        rotate_coco(annotations, tmp_path / "nowhere", tmp_path / "o3", schema=COCO_17)
+    rotate_coco(annotations, images, tmp_path / "o4", angles=(90,), schema=COCO_17)
     with pytest.raises(FileExistsError, match="o4"):
-        rotate_coco(annotations, images, tmp_path / "o4", angles=(90,))
+        rotate_coco(annotations, images, tmp_path / "o4", angles=(90,), schema=COCO_17)

@@ -11,7 +11,7 @@ from PIL import Image
 
 from movenet_train.config import default_config
 from movenet_train.data.synthetic import GeneratorConfig, ensure_synthetic_dataset, generate_synthetic
-from movenet_train.keypoints import KEYPOINT_INDEX
+from movenet_train.keypoints import COCO_17
 from tests.helpers import REPO
 from tests.data.conftest import compose_config
 
@@ -19,7 +19,7 @@ from tests.data.conftest import compose_config
 @pytest.fixture(scope="module")
 def small_set(tmp_path_factory):
     output = tmp_path_factory.mktemp("synthetic")
-    return output, generate_synthetic(str(output), 24, default_config(GeneratorConfig, seed=5))
+    return output, generate_synthetic(str(output), 24, default_config(GeneratorConfig, seed=5), schema=COCO_17)
 
 
 def test_annotations_are_coco_keypoints_that_cocoeval_accepts(small_set):
@@ -60,7 +60,7 @@ def test_left_limbs_are_warm_and_right_limbs_cool(small_set):
         pixels = np.asarray(Image.open(os.path.join(output, "images", files[ann["image_id"]])), np.int64)
         for a, b in (("shoulder", "elbow"), ("hip", "knee")):
             for side in ("left", "right"):
-                i, j = KEYPOINT_INDEX[f"{side}_{a}"], KEYPOINT_INDEX[f"{side}_{b}"]
+                i, j = COCO_17.index[f"{side}_{a}"], COCO_17.index[f"{side}_{b}"]
                 if kp[i, 2] and kp[j, 2]:
                     x, y = ((kp[i, :2] + kp[j, :2]) / 2).astype(int)
                     r, g, bl = pixels[y, x]
@@ -71,14 +71,14 @@ def test_left_limbs_are_warm_and_right_limbs_cool(small_set):
 
 def test_generation_is_deterministic(small_set, tmp_path):
     _, path = small_set
-    again = generate_synthetic(str(tmp_path), 24, default_config(GeneratorConfig, seed=5))
+    again = generate_synthetic(str(tmp_path), 24, default_config(GeneratorConfig, seed=5), schema=COCO_17)
     with open(path) as f, open(again) as g:
         assert json.load(f) == json.load(g)
 
 
 def test_ensure_generates_converts_and_caches(tmp_path):
     cfg = compose_config(f"data.root={tmp_path}/synthetic", "data.num_train_images=12", "data.num_val_images=6")
-    ensure_synthetic_dataset(cfg.data, progress=False)
+    ensure_synthetic_dataset(cfg.data, progress=False, schema=COCO_17)
     root = tmp_path / "synthetic"
     with open(root / "records" / "train-manifest.json") as f:
         assert json.load(f)["counts"]["examples"] == 12
@@ -89,7 +89,7 @@ def test_ensure_generates_converts_and_caches(tmp_path):
         train_files = {image["file_name"] for image in json.load(f)["images"]}
     assert not train_files & {image["file_name"] for image in val["images"]}  # held out
     stamp = os.path.getmtime(root / "records" / "train-manifest.json")
-    ensure_synthetic_dataset(cfg.data, progress=False)  # present: nothing to do
+    ensure_synthetic_dataset(cfg.data, progress=False, schema=COCO_17)  # present: nothing to do
     assert os.path.getmtime(root / "records" / "train-manifest.json") == stamp
     assert [p.name for p in tmp_path.iterdir()] == ["synthetic"]  # no temporary folder left
 
@@ -97,7 +97,7 @@ def test_ensure_generates_converts_and_caches(tmp_path):
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("user data")
     with pytest.raises(FileExistsError, match="not removing it"):
-        ensure_synthetic_dataset(foreign.data)
+        ensure_synthetic_dataset(foreign.data, schema=COCO_17)
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from movenet_train.config import default_config
 from movenet_train.data.targets import TargetConfig, encode_targets
-from movenet_train.keypoints import OKS_SIGMAS
+from movenet_train.keypoints import KeypointSchema
 from movenet_train.modeling.decode import decode_single_pose
 from tests.data.conftest import compose_config
 
@@ -49,8 +49,11 @@ def encode(kp, visibility, boxes=(BOX,), crowd=(0,), multi_pose=False):
 
 
 def test_odapi_constants_are_the_config_values():
-    cfg = TargetConfig.from_config(compose_config().data.targets)
-    np.testing.assert_allclose(cfg.keypoint_std, 10 * OKS_SIGMAS)
+    from pycocotools.cocoeval import Params
+
+    config = compose_config()
+    cfg = TargetConfig.from_config(config.data.targets, KeypointSchema.from_config(config.keypoints))
+    np.testing.assert_allclose(cfg.keypoint_std, 10 * Params(iouType="keypoints").kpt_oks_sigmas)
     assert (cfg.min_overlap, cfg.offset_radius, cfg.regression_radius) == (0.7, 3, 3)
     assert cfg == ODAPI
 

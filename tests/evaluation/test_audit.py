@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from movenet_train.evaluation.audit import _offset_rings, _ring_statistics, fitted_sigma
+from movenet_train.keypoints import COCO_17
 from tests.helpers import COCO_SAMPLE, REPO, TFJS, require_shared
 
 
@@ -43,7 +44,7 @@ def test_released_lightning_audit(tmp_path):
     from movenet_train.jobs.audit import run
 
     convert_coco(str(COCO_SAMPLE / "person_keypoints_sample.json"), str(COCO_SAMPLE / "images"), str(tmp_path / "r"),
-                 split="train", num_shards=1, num_workers=0, progress=False)
+                 split="train", num_shards=1, num_workers=0, progress=False, schema=COCO_17)
     with initialize_config_dir(version_base="1.3", config_dir=str(REPO / "configs")):
         cfg = compose("audit", overrides=[f"checkpoint={TFJS['lightning']}", f"records={tmp_path}/r/train-*.tfrecord",
                                           f"output={tmp_path}/audit", "signed_step=1e-6"])

@@ -6,6 +6,7 @@ import os
 import pytest
 
 from movenet_train.evaluation import evaluate
+from movenet_train.keypoints import COCO_17
 from movenet_train.modeling import MoveNetSpec
 from movenet_train.pretrained.folded import ReleasedGraphError
 from movenet_train.runtime import load_predictor
@@ -18,7 +19,7 @@ LIGHTNING, THUNDER = MoveNetSpec("lightning", 1.0, 192), MoveNetSpec("thunder", 
 
 @pytest.fixture
 def predictor():
-    return ReplayPredictor([], input_size=192)
+    return ReplayPredictor([], COCO_17, input_size=192)
 
 
 def _write(tmp_path, name, data):

@@ -8,6 +8,8 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from movenet_train.evaluation import coco_metrics, crops, evaluate, protocols
+from movenet_train.keypoints import COCO_17, KeypointSchema
+from movenet_train.modeling import MoveNetSpec
 from movenet_train.modeling.outputs import pose_score, unpack
 from tests.helpers import COCO_SAMPLE, ReplayPredictor
 
@@ -32,7 +34,7 @@ def test_crop_square_pads_with_zeros():
     (480, 640, (192, 256)), (427, 640, (192, 256)), (640, 427, (256, 192)), (100, 1000, (32, 256)),
     (512, 512, (256, 256)), (300, 200, (256, 192))])
 def test_multi_person_input_shape_by_hand(height, width, expected):
-    assert protocols.MultiPerson().input_shape(height, width) == expected
+    assert protocols.MultiPerson(num_keypoints=17).input_shape(height, width) == expected
 
 
 def test_pose_score_is_mean_above_threshold():
@@ -70,7 +72,7 @@ def test_per_joint_terms_average_to_pycocotools_oks(coco_sample):
     evaluator._prepare()
     oks = evaluator.computeOks(annotation["image_id"], 1)
     column = [a["id"] for a in evaluator._gts[annotation["image_id"], 1]].index(annotation["id"])
-    terms = coco_metrics.keypoint_similarities(annotation, result["keypoints"])
+    terms = coco_metrics.keypoint_similarities(annotation, result["keypoints"], evaluator.params.kpt_oks_sigmas)
     assert np.isnan(terms).sum() == 17 - annotation["num_keypoints"]
     assert np.nanmean(terms) == pytest.approx(oks[0, column], rel=1e-9)
 
@@ -101,7 +103,7 @@ def test_ground_truth_fed_back_scores_ap_1(crop, coco_sample, single_person_imag
             region = (0, 0, image["height"], image["width"])
         yx = _to_input(kp[:, [1, 0]], *region, 192, 192)
         outputs.append(np.concatenate([yx, np.where(kp[:, 2:] > 0, 0.9, 0.1)], axis=1)[None])
-    predictor = ReplayPredictor(outputs, input_size=192)
+    predictor = ReplayPredictor(outputs, COCO_17, input_size=192)
     metrics = evaluate(predictor, ANNOTATIONS, IMAGES, crop=crop, batch_size=5, progress=False)
     assert metrics["AP"] == pytest.approx(1.0) and metrics["AR"] == pytest.approx(1.0)
     assert (metrics["num_images"], metrics["num_people"], metrics["num_detections"]) == (16, 16, 16)
@@ -119,7 +121,7 @@ def test_multi_person_ground_truth_fed_back_scores_ap_1(coco_sample, tmp_path):
     subset = dict(coco_sample, images=images,
                   annotations=[ann for ann in coco_sample["annotations"] if ann["image_id"] in kept])
     (tmp_path / "subset.json").write_text(json.dumps(subset))
-    proto = protocols.MultiPerson()
+    proto = protocols.MultiPerson(num_keypoints=17)
     outputs = []
     for image in images:
         h, w = proto.input_shape(image["height"], image["width"])
@@ -131,7 +133,7 @@ def test_multi_person_ground_truth_fed_back_scores_ap_1(coco_sample, tmp_path):
             output[i, 55] = 0.9
         output[5, 55] = 0.1  # below score_threshold: dropped (it would be a false positive at (0, 0))
         outputs.append(output)
-    predictor = ReplayPredictor(outputs, multi_pose=True)
+    predictor = ReplayPredictor(outputs, COCO_17, multi_pose=True)
     metrics = evaluate(predictor, tmp_path / "subset.json", IMAGES, protocol="multi_person", progress=False)
     assert metrics["AP"] == pytest.approx(1.0)
     assert metrics["num_images"] == len(images)
@@ -141,7 +143,7 @@ def test_multi_person_ground_truth_fed_back_scores_ap_1(coco_sample, tmp_path):
 
 
 def test_protocol_and_model_must_fit():
-    single, multi = ReplayPredictor([], input_size=192), ReplayPredictor([], multi_pose=True)
+    single, multi = ReplayPredictor([], COCO_17, input_size=192), ReplayPredictor([], COCO_17, multi_pose=True)
     with pytest.raises(ValueError, match="protocol=multi_person"):
         protocols.build("single_person", multi)
     with pytest.raises(ValueError, match="protocol=single_person"):
@@ -154,3 +156,14 @@ def test_protocol_and_model_must_fit():
         protocols.build("video_frames", single)
     with pytest.raises(TypeError, match="long_sid"):
         protocols.build("single_person", single, long_sid=256)
+
+
+def test_protocol_reads_the_joint_count_of_a_predictor_or_a_spec():
+    """export picks its calibration images with the spec, eval with the predictor: both say the schema."""
+    three = KeypointSchema(names=("head", "hip", "foot"), sigmas=(0.1, 0.1, 0.1))
+    single = protocols.build("single_person", MoveNetSpec("lightning", 1.0, 192, keypoints=three), crop="person")
+    assert (single.input_size, single.num_keypoints, single.crop) == (192, 3, "person")
+    multi = protocols.build("multi_person", ReplayPredictor([], three, multi_pose=True), long_side=128)
+    assert (multi.num_keypoints, multi.long_side) == (3, 128)
+    with pytest.raises(TypeError, match="num_keypoints"):  # no COCO-17 default
+        protocols.SinglePerson(192)

@@ -4,6 +4,7 @@ import pytest
 
 from movenet_train.data.convert import convert_coco
 from movenet_train.evaluation import evaluate
+from movenet_train.keypoints import COCO_17
 from movenet_train.runtime import load_predictor
 from tests.helpers import COCO_SAMPLE, TFJS, require_shared
 
@@ -12,7 +13,7 @@ from tests.helpers import COCO_SAMPLE, TFJS, require_shared
 def test_records_give_the_reference_ap(tmp_path, coco_sample):
     require_shared(TFJS["lightning"])
     convert_coco(COCO_SAMPLE / "person_keypoints_sample.json", COCO_SAMPLE / "images", tmp_path / "records",
-                 split="val", num_workers=0, shuffle=False, progress=False)
+                 split="val", num_workers=0, shuffle=False, progress=False, schema=COCO_17)
     predictor = load_predictor(TFJS["lightning"])
     metrics = evaluate(predictor, records=str(tmp_path / "records" / "val-*.tfrecord"), progress=False)
     assert (metrics["num_images"], metrics["num_people"]) == (16, 16)

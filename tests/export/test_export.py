@@ -21,6 +21,7 @@ from movenet_train.evaluation import evaluate
 from movenet_train.export import exporter, run
 from movenet_train.export.calibration import calibration_images
 from movenet_train.export.report import REPORT_FILE
+from movenet_train.keypoints import COCO_17
 from movenet_train.preprocessing import load_rgb, model_input
 from movenet_train.pretrained import import_released
 from movenet_train.runtime import KerasPredictor, load_predictor
@@ -353,13 +354,14 @@ def test_bad_options_are_named():
     with pytest.raises(ValueError, match="int8.float_parts.*tail"):
         exporter.tflite.check_int8_options(np.zeros([1, 8, 8, 3], np.uint8), ["tail"])
     calibration = OmegaConf.create({"records": None, "annotations": None, "images": None, "num_images": 4})
-    assert calibration_images(calibration, 192, 192) == (None, [])
+    assert calibration_images(calibration, 192, 192, schema=COCO_17) == (None, [])
     with pytest.raises(FileNotFoundError, match="nothing-here"):
-        calibration_images(OmegaConf.merge(calibration, {"records": "/nothing-here/*.tfrecord"}), 192, 192)
+        calibration_images(OmegaConf.merge(calibration, {"records": "/nothing-here/*.tfrecord"}), 192, 192,
+                           schema=COCO_17)
     with pytest.raises(ValueError, match="calibration.images"):
-        calibration_images(OmegaConf.merge(calibration, {"annotations": str(ANNOTATIONS)}), 192, 192)
+        calibration_images(OmegaConf.merge(calibration, {"annotations": str(ANNOTATIONS)}), 192, 192, schema=COCO_17)
     with pytest.raises(ValueError, match="num_images"):
-        calibration_images(OmegaConf.merge(calibration, {"num_images": 0}), 192, 192)
+        calibration_images(OmegaConf.merge(calibration, {"num_images": 0}), 192, 192, schema=COCO_17)
 
 
 def test_tfjs_without_tensorflowjs_is_a_clear_error(monkeypatch):

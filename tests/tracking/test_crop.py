@@ -3,16 +3,20 @@
 import numpy as np
 import pytest
 
-from movenet_train.keypoints import KEYPOINT_INDEX, NUM_KEYPOINTS
-from movenet_train.tracking.crop import CropRegion, crop_and_resize, full_image_region, next_crop_region, torso_visible
+from movenet_train.keypoints import COCO_17
+from movenet_train.tracking.crop import (CropRegion, TorsoLayout, crop_and_resize, full_image_region,
+                                         next_crop_region, torso_visible)
+
+KEYPOINT_INDEX = COCO_17.index
+COCO_TORSO = TorsoLayout.of(COCO_17)
 
 
 def person(parts, default_yx, score=0.9):
     """[17, 2] keypoints at ``default_yx`` except ``parts`` ({name: (y, x)}), all scoring ``score``."""
-    keypoints = np.tile(np.asarray(default_yx, np.float64), (NUM_KEYPOINTS, 1))
+    keypoints = np.tile(np.asarray(default_yx, np.float64), (COCO_17.num_keypoints, 1))
     for name, yx in parts.items():
         keypoints[KEYPOINT_INDEX[name]] = yx
-    return keypoints, np.full(NUM_KEYPOINTS, score)
+    return keypoints, np.full(COCO_17.num_keypoints, score)
 
 
 # Standing person in a 1000x1000 frame: hips centred at (500, 500), shoulders 200 px above, head 300 above.
@@ -27,24 +31,24 @@ def assert_region(region, expected):
 def test_torso_sets_the_size():
     keypoints, scores = person(STANDING, (500, 500))
     # torso: 1.9 * 200 = 380 > body: 1.2 * 300 = 360
-    assert_region(next_crop_region(keypoints, scores, 1000, 1000), [0.12, 0.12, 0.88, 0.88])
+    assert_region(next_crop_region(keypoints, scores, 1000, 1000, layout=COCO_TORSO), [0.12, 0.12, 0.88, 0.88])
 
 
 def test_confident_limbs_widen_it():
     keypoints, scores = person({**STANDING, "left_ankle": (900, 520)}, (500, 500))
     # body: 1.2 * 400 = 480 > torso 380
-    assert_region(next_crop_region(keypoints, scores, 1000, 1000), [0.02, 0.02, 0.98, 0.98])
+    assert_region(next_crop_region(keypoints, scores, 1000, 1000, layout=COCO_TORSO), [0.02, 0.02, 0.98, 0.98])
 
 
 def test_unsure_limbs_do_not():
     keypoints, scores = person({**STANDING, "left_ankle": (900, 520)}, (500, 500))
     scores[KEYPOINT_INDEX["left_ankle"]] = 0.19
-    assert_region(next_crop_region(keypoints, scores, 1000, 1000), [0.12, 0.12, 0.88, 0.88])
+    assert_region(next_crop_region(keypoints, scores, 1000, 1000, layout=COCO_TORSO), [0.12, 0.12, 0.88, 0.88])
 
 
 def test_region_is_square_in_pixels_on_a_wide_frame():
     keypoints, scores = person(STANDING, (500, 500))
-    region = next_crop_region(keypoints, scores, 1000, 2000)
+    region = next_crop_region(keypoints, scores, 1000, 2000, layout=COCO_TORSO)
     assert_region(region, [0.12, 0.06, 0.88, 0.44])  # 760 px both ways, centred on x = 500
     assert region.to_pixels(1000, 2000) == pytest.approx([120, 120, 880, 880])
 
@@ -58,7 +62,7 @@ def test_torso_visibility(hidden, visible):
     _, scores = person(STANDING, (500, 500))
     for name in hidden:
         scores[KEYPOINT_INDEX[name]] = 0.2  # not above the 0.2 threshold
-    assert torso_visible(scores) is visible
+    assert torso_visible(scores, layout=COCO_TORSO) is visible
 
 
 def test_no_torso_falls_back_to_the_padded_frame():
@@ -66,7 +70,7 @@ def test_no_torso_falls_back_to_the_padded_frame():
     scores[[KEYPOINT_INDEX["left_hip"], KEYPOINT_INDEX["right_hip"]]] = 0.1
     # 300x400 frame padded to a 400x400 square: 50 px above and below, in units of the 300 px height.
     expected = [-50 / 300, 0.0, 350 / 300, 1.0]
-    assert_region(next_crop_region(keypoints, scores, 300, 400), expected)
+    assert_region(next_crop_region(keypoints, scores, 300, 400, layout=COCO_TORSO), expected)
     assert_region(full_image_region(300, 400), expected)
     assert_region(full_image_region(400, 300), [0.0, -50 / 300, 1.0, 350 / 300])
 
@@ -75,7 +79,7 @@ def test_too_large_falls_back():
     # Centre at (500, 200): 1.2 * 500 = 600 fits under the farthest-edge cap (800) but exceeds half the frame (500).
     parts = {k: (y, x - 300) for k, (y, x) in STANDING.items()}
     keypoints, scores = person({**parts, "left_ankle": (1000, 200)}, (500, 200))
-    assert_region(next_crop_region(keypoints, scores, 1000, 1000), [0.0, 0.0, 1.0, 1.0])
+    assert_region(next_crop_region(keypoints, scores, 1000, 1000, layout=COCO_TORSO), [0.0, 0.0, 1.0, 1.0])
 
 
 def test_edge_cap():
@@ -85,7 +89,7 @@ def test_edge_cap():
     parts = {"left_hip": (350, 520), "right_hip": (350, 480), "left_shoulder": (250, 520),
              "right_shoulder": (250, 480), "nose": (-250, 500)}
     keypoints, scores = person(parts, (350, 500))
-    region = next_crop_region(keypoints, scores, 600, 1000)
+    region = next_crop_region(keypoints, scores, 600, 1000, layout=COCO_TORSO)
     assert_region(region, [-150 / 600, 0.0, 850 / 600, 1.0])
     assert region != full_image_region(600, 1000)
 

@@ -4,20 +4,21 @@ import cv2
 import numpy as np
 import pytest
 
-from movenet_train.keypoints import KEYPOINT_INDEX, NUM_KEYPOINTS
+from movenet_train.keypoints import COCO_17
 from movenet_train.runtime import load_predictor
 from movenet_train.tracking import PoseTracker, TrackerConfig
 from tests.helpers import SHARED, TFJS, require_shared
 
 POSE_1 = SHARED / "data" / "video_sample" / "pose_1.mp4"
-TORSO = [KEYPOINT_INDEX[n] for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
+TORSO = [COCO_17.index[n] for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
+NUM_KEYPOINTS = COCO_17.num_keypoints
 TFJS_VIDEO_TOLERANCE_PX = 60  # EPSILON_VIDEO of TF.js pose-detection's movenet_test.ts
 
 
 class BoxPredictor:
     """Stands in for a model: finds the bright rectangle in its input and puts the torso on its corners."""
 
-    kind, multi_pose, input_size = "fake", False, 192
+    kind, multi_pose, input_size, schema = "fake", False, 192, COCO_17
 
     def __init__(self, score=0.9):
         self.score = score
@@ -32,7 +33,7 @@ class BoxPredictor:
         out[..., 0], out[..., 1], out[..., 2] = (top + bottom) / 2, (left + right) / 2, self.score
         for name, yx in {"left_shoulder": (top, right), "right_shoulder": (top, left),
                          "left_hip": (bottom, right), "right_hip": (bottom, left)}.items():
-            out[0, 0, KEYPOINT_INDEX[name], :2] = yx
+            out[0, 0, COCO_17.index[name], :2] = yx
         return out
 
 
@@ -75,7 +76,7 @@ def test_low_pose_score_reports_nothing_and_resets():
 class TwoPeoplePredictor:
     """Multi-pose stand-in: one confident person at the input's centre, one below min_pose_score."""
 
-    kind, multi_pose, input_size = "fake", True, None
+    kind, multi_pose, input_size, schema = "fake", True, None, COCO_17
 
     def __call__(self, images):
         assert images.shape == (1, 256, 256, 3)

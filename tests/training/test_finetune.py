@@ -4,6 +4,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from movenet_train.evaluation import evaluate
+from movenet_train.keypoints import COCO_17
 from movenet_train.runtime import load_predictor
 from tests.helpers import COCO_SAMPLE, REPO, TFJS, require_shared
 
@@ -18,7 +19,7 @@ def test_finetuning_released_lightning_keeps_its_ap(tmp_path):
 
     records = tmp_path / "records"
     convert_coco(str(SAMPLE_JSON), str(COCO_SAMPLE / "images"), str(records), split="train", num_shards=1,
-                 num_workers=0, progress=False)
+                 num_workers=0, progress=False, schema=COCO_17)
     start = evaluate(load_predictor(TFJS["lightning"]), str(SAMPLE_JSON), str(COCO_SAMPLE / "images"),
                      protocol="single_person", progress=False)["AP"]
     assert abs(start - 0.433) < 0.01  # the released model's figure on this protocol

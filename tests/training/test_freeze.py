@@ -7,6 +7,7 @@ import tf_keras
 from hydra import compose, initialize_config_dir
 
 from movenet_train.checkpoints import restore_model, save_model_checkpoint
+from movenet_train.keypoints import COCO_17
 from movenet_train.modeling import MoveNetSpec, build_model
 from movenet_train.training.freeze import freeze_layers, layer_groups
 from tests.helpers import COCO_SAMPLE, REPO, require_shared
@@ -58,7 +59,7 @@ def test_training_with_a_frozen_backbone_changes_only_the_fpn_and_heads(tmp_path
 
     records = tmp_path / "records"
     convert_coco(str(SAMPLE_JSON), str(COCO_SAMPLE / "images"), str(records), split="val", num_shards=1,
-                 num_workers=0, progress=False)
+                 num_workers=0, progress=False, schema=COCO_17)
     spec = MoveNetSpec("lightning", 1.0, 192)
     initial = build_model(spec)
     save_model_checkpoint(initial, spec, tmp_path / "init")

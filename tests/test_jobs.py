@@ -1,0 +1,65 @@
+"""Every entry starts through ``movenet_train.jobs``: the console commands, the checkout's scripts and the
+``python -m`` modules; each job names a config that exists; nothing edits ``sys.path``."""
+
+import ast
+import importlib
+import pkgutil
+import subprocess
+import tomllib
+
+import pytest
+
+from movenet_train import jobs
+from movenet_train.config import CONFIG_DIR
+from tests.helpers import REPO
+
+JOB_NAMES = sorted(m.name for m in pkgutil.iter_modules(jobs.__path__))
+# The checkout's scripts and the package's ``python -m`` modules.
+SCRIPTS = sorted([REPO / "train.py", *REPO.glob("eval/*.py"), *REPO.glob("export/*.py"), *REPO.glob("data/*.py"),
+                  *REPO.glob("experiments/*.py"), REPO / "movenet_train" / "predict.py",
+                  REPO / "movenet_train" / "audit.py", *REPO.glob("movenet_train/**/__main__.py")])
+
+
+@pytest.mark.parametrize("name", JOB_NAMES)
+def test_job_has_a_config_run_and_main(name):
+    module = importlib.import_module(f"movenet_train.jobs.{name}")
+    assert callable(module.run) and callable(module.main)
+    assert (REPO / "configs" / f"{module.CONFIG}.yaml").is_file(), module.CONFIG
+    assert CONFIG_DIR == str(REPO / "configs")
+
+
+def test_console_commands_are_job_mains():
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    targets = {target.split(":")[0] for target in scripts.values()}
+    assert all(target.endswith(":main") for target in scripts.values()), scripts
+    assert targets == {f"movenet_train.jobs.{name}" for name in JOB_NAMES} - {"movenet_train.jobs.fixed_point",
+                                                                            "movenet_train.jobs.rotation_finetune",
+                                                                            "movenet_train.jobs.model_sizes"}
+
+
+def _main_call(path):
+    """The ``X.main()`` call of a script's ``__main__`` block and the module ``X`` was imported from."""
+    tree = ast.parse(path.read_text())
+    imports = {alias.asname or alias.name: f"{node.module}.{alias.name}" for node in ast.walk(tree)
+               if isinstance(node, ast.ImportFrom) for alias in node.names}
+    calls = [node.func.value.id for node in ast.walk(tree) if isinstance(node, ast.Call)
+             and isinstance(node.func, ast.Attribute) and node.func.attr == "main" and isinstance(node.func.value, ast.Name)]
+    return [imports.get(name) for name in calls]
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: str(p.relative_to(REPO)))
+def test_script_starts_through_a_job(path):
+    (module,) = _main_call(path)
+    assert module is not None and module.startswith("movenet_train.jobs."), module
+    assert module.split(".")[-1] in JOB_NAMES
+
+
+def test_no_sys_path_edits():
+    tracked = subprocess.run(["git", "ls-files", "*.py"], cwd=REPO, capture_output=True, text=True, check=True)
+    offenders = []
+    for path in (REPO / name for name in tracked.stdout.split()):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr == "path" and isinstance(node.value, ast.Name) \
+                    and node.value.id == "sys":
+                offenders.append(str(path.relative_to(REPO)))
+    assert offenders == []
