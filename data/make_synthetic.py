@@ -3,7 +3,7 @@
     python data/make_synthetic.py output=<dir> [num_images=N] [data.generator.seed=S] [keypoints=coco19_neck_pelvis]
 """
 
-from movenet_train import cli
+from movenet_train.jobs import make_synthetic
 
 if __name__ == "__main__":
-    cli.make_synthetic()
+    make_synthetic.main()

@@ -3,7 +3,7 @@
     python data/prepare_coco.py annotations=<person_keypoints.json> images=<dir> output=<dir> [split=train]
 """
 
-from movenet_train import cli
+from movenet_train.jobs import prepare_coco
 
 if __name__ == "__main__":
-    cli.prepare_coco()
+    prepare_coco.main()

@@ -3,7 +3,7 @@
 Writes keypoints.json and the annotated media; see configs/predict.yaml for the options.
 """
 
-from movenet_train import cli
+from movenet_train.jobs import predict
 
 if __name__ == "__main__":
-    cli.predict()
+    predict.main()

@@ -14,7 +14,8 @@ from movenet_train.config import default_config
 from movenet_train.keypoints import COCO_17
 from movenet_train.runtime import load_predictor
 from movenet_train.tracking import TrackerConfig, media
-from movenet_train.tracking.annotate import annotate, predict
+from movenet_train.jobs.predict import run as predict
+from movenet_train.tracking.annotate import annotate
 from movenet_train.visualization import CENTER_COLOR, LEFT_COLOR, RIGHT_COLOR, draw_skeleton
 from tests.helpers import COCO_SAMPLE, REPO, SHARED, TFJS, require_shared
 

@@ -147,18 +147,3 @@ def convert_coco(annotations, images, output, split="train", num_shards=None, nu
         log.warning("%d of %d images skipped (see %s)", counters["skipped_images"], len(tasks),
                     manifest_path(output, split))
     return manifest
-
-
-def prepare_coco_job(cfg):
-    """``data/prepare_coco.py`` (configs/prepare_coco.yaml): convert, then log the counts; returns the manifest."""
-    from movenet_train.keypoints import KeypointSchema
-
-    manifest = convert_coco(cfg.annotations, cfg.images, cfg.output, split=cfg.split, num_shards=cfg.num_shards,
-                            num_workers=cfg.num_workers, shuffle=cfg.shuffle, seed=cfg.seed,
-                            jpeg_quality=cfg.jpeg_quality, overwrite=cfg.overwrite,
-                            schema=KeypointSchema.from_config(cfg.keypoints))
-    counts = manifest["counts"]
-    log.info("%d examples, %d people (%d crowd, %d without keypoints), %d skipped images -> %s",
-             counts["examples"], counts.get("people", 0), counts.get("crowd_regions", 0),
-             counts.get("people_without_keypoints", 0), counts["skipped_images"], cfg.output)
-    return manifest

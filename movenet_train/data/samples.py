@@ -1,6 +1,5 @@
 """What the model is fed: a grid of pipeline outputs with their targets drawn over them (data/show_samples.py)."""
 
-import logging
 
 import numpy as np
 from matplotlib import colormaps
@@ -9,7 +8,6 @@ from PIL import Image
 from movenet_train.atomic import atomic_path
 from movenet_train.visualization import draw_skeleton
 
-log = logging.getLogger(__name__)
 
 HEATMAP_OPACITY = 0.6
 
@@ -68,16 +66,3 @@ def show_samples(data_cfg, spec, output, split="train", training=True, num_image
     images, targets = next(iter(dataset))
     return save_png(render_grid(images.numpy(), {k: v.numpy() for k, v in targets.items()}, spec.schema, columns),
                     output)
-
-
-def show_samples_job(cfg):
-    """``data/show_samples.py`` (configs/show_samples.yaml): generates the synthetic set if needed, then draws."""
-    from movenet_train.data import prepare_dataset
-    from movenet_train.modeling import MoveNetSpec
-
-    spec = MoveNetSpec.from_config(cfg.model, cfg.keypoints)
-    prepare_dataset(cfg.data, schema=spec.schema)
-    path = show_samples(cfg.data, spec, cfg.output, split=cfg.split, training=cfg.training,
-                        num_images=cfg.num_images, columns=cfg.columns)
-    log.info("wrote %s", path)
-    return path

@@ -367,13 +367,3 @@ def _check_paths(data_cfg):
     for key in ("val_annotations", "val_images"):
         if not os.path.exists(data_cfg[key]):
             raise FileNotFoundError(f"data.{key} = {data_cfg[key]} does not exist after generating {data_cfg.root}")
-
-
-def make_synthetic_job(cfg):
-    """``data/make_synthetic.py`` (configs/make_synthetic.yaml): the synthetic set as COCO JSON + JPEGs."""
-    from movenet_train.keypoints import KeypointSchema
-
-    path = generate_synthetic(cfg.output, cfg.num_images, GeneratorConfig.from_config(cfg.data.generator),
-                              schema=KeypointSchema.from_config(cfg.keypoints))
-    log.info("%d images -> %s", cfg.num_images, path)
-    return path

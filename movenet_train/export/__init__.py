@@ -1,6 +1,5 @@
 """Export to SavedModel, TFLite FP32/FP16/INT8 and TF.js with the released MoveNet signatures."""
 
 from movenet_train.export.exporter import DEFAULT_FORMATS, FORMATS, export_model
-from movenet_train.export.job import run
 
-__all__ = ["DEFAULT_FORMATS", "FORMATS", "export_model", "run"]
+__all__ = ["DEFAULT_FORMATS", "FORMATS", "export_model"]

@@ -1,6 +1,6 @@
 """``python -m movenet_train.pretrained source=<released file> output=<dir>``: import into a checkpoint."""
 
-from movenet_train import cli
+from movenet_train.jobs import import_weights
 
 if __name__ == "__main__":
-    cli.import_weights()
+    import_weights.main()

@@ -87,19 +87,3 @@ def import_released(path, spec=None):
     model = build_model(spec)
     folded.assign_folded_weights(model, ops, source=str(path))
     return model, spec
-
-
-def import_to_checkpoint(cfg):
-    """Hydra job: import ``cfg.source`` and write a checkpoint to ``cfg.output``; prints what it wrote."""
-    from movenet_train.checkpoints import save_model_checkpoint, sha256_of
-    from movenet_train.modeling.movenet import folded_parameter_count
-
-    from movenet_train.runtime import check_config_schema, config_spec
-
-    model, spec = import_released(cfg.source, config_spec(cfg))
-    check_config_schema(cfg, spec.schema, cfg.source)
-    metadata = {"source": os.path.abspath(cfg.source), "source_sha256": sha256_of(cfg.source)}
-    out = save_model_checkpoint(model, spec, cfg.output, metadata, overwrite=cfg.overwrite)
-    print(f"imported MoveNet {spec.name} ({folded_parameter_count(model):,} folded parameters) from {cfg.source}")
-    print(f"checkpoint written to {out}")
-    return out

@@ -1,24 +1,20 @@
-"""``python -m movenet_train.predict``: keypoints.json and annotated media for an image, folder, video or GIF.
+"""keypoints.json and annotated media for an image, folder, video or GIF (``python -m movenet_train.predict``).
 
 Videos and GIFs run through ``PoseTracker`` (crop from the previous frame, One Euro smoothing, with the
 clip's timestamps). Still images are independent: each runs on the whole letterboxed image, as eval does.
 """
 
 import json
-import logging
 import os
 
-from omegaconf import OmegaConf
 from tqdm import tqdm
 
 from movenet_train.atomic import atomic_path
 from movenet_train.modeling.outputs import DRAW_KEYPOINT_THRESHOLD
-from movenet_train.runtime import check_config_schema, config_spec, load_predictor
 from movenet_train.tracking import media
-from movenet_train.tracking.tracker import PoseTracker, TrackerConfig
+from movenet_train.tracking.tracker import PoseTracker
 from movenet_train.visualization import draw_box, draw_skeleton
 
-logger = logging.getLogger(__name__)
 
 KEYPOINTS_FILE = "keypoints.json"
 
@@ -112,17 +108,3 @@ def annotate(predictor, reader, output_dir, tracker_config=None, crop=True, smoo
 def _write_json(path, content):
     with atomic_path(path) as tmp, open(tmp, "w") as f:
         json.dump(content, f, indent=1)
-
-
-def predict(cfg):
-    """The ``predict`` entry point: the input is opened first, so an undecodable file fails before the model loads."""
-    reader = media.open_media(cfg.input)
-    predictor = load_predictor(cfg.checkpoint, config_spec(cfg), num_threads=cfg.get("num_threads"))
-    check_config_schema(cfg, predictor.schema, cfg.checkpoint)
-    tracker_config = TrackerConfig.from_config(OmegaConf.to_container(cfg.tracking, resolve=True))
-    result = annotate(predictor, reader, cfg.output, tracker_config, crop=cfg.crop, smoothing=cfg.smoothing,
-                      threshold=cfg.threshold, draw_crop=cfg.draw_crop, overwrite=cfg.overwrite)
-    found = sum(bool(f["poses"]) for f in result["frames"])
-    logger.info("%d frames, a pose in %d; wrote %s", len(result["frames"]), found,
-                os.path.join(cfg.output, KEYPOINTS_FILE))
-    return result

@@ -18,7 +18,8 @@ from omegaconf import OmegaConf
 
 from movenet_train import atomic
 from movenet_train.evaluation import evaluate
-from movenet_train.export import exporter, run
+from movenet_train.export import exporter
+from movenet_train.jobs.export import run
 from movenet_train.export.calibration import calibration_images
 from movenet_train.export.report import REPORT_FILE
 from movenet_train.keypoints import COCO_17

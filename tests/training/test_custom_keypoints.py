@@ -147,7 +147,7 @@ def _body13_annotations(path):
 def test_13_keypoint_export_gives_n_joint_tflite_files_that_eval_reads(tmp_path, single_person_images):
     require_shared(TFJS["lightning"], SAMPLE_JSON)
     from movenet_train.checkpoints import save_model_checkpoint
-    from movenet_train.export import run
+    from movenet_train.jobs.export import run
     from movenet_train.training.init import initialize_model
 
     spec = body13()

@@ -6,7 +6,10 @@ from omegaconf import OmegaConf
 
 from movenet_train.evaluation import compare, protocols
 from movenet_train.evaluation.evaluator import evaluate
+from movenet_train.jobs import launch
 from movenet_train.runtime import check_config_schema, config_spec, load_predictor
+
+CONFIG = "eval"
 
 
 def run(cfg):
@@ -63,3 +66,11 @@ def _evaluate(cfg, checkpoint, output):
     if output:
         print(f"results written to {output}")
     return metrics
+
+
+def main():
+    return launch(CONFIG, run)
+
+
+if __name__ == "__main__":
+    main()

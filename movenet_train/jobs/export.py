@@ -9,7 +9,10 @@ from movenet_train.config import config_from
 from movenet_train.evaluation.config import EvalOptions
 from movenet_train.export.calibration import calibration_images
 from movenet_train.export.exporter import check_formats, export_model
+from movenet_train.jobs import launch
 from movenet_train.runtime import check_config_schema, config_spec, load_keras
+
+CONFIG = "export"
 
 
 def run(cfg):
@@ -68,3 +71,11 @@ def summary(result, output):
     if "keras" in result:
         lines.append(f"  Keras model AP {result['keras']['AP']['AP']:.3f}")
     return "\n".join(lines)
+
+
+def main():
+    return launch(CONFIG, run)
+
+
+if __name__ == "__main__":
+    main()

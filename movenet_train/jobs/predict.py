@@ -1,0 +1,37 @@
+"""``python -m movenet_train.predict checkpoint=<model> input=<image|folder|video|GIF> output=<dir>``:
+keypoints.json and the annotated media (movenet_train/tracking/annotate.py)."""
+
+import logging
+import os
+
+from movenet_train.config import config_from
+from movenet_train.jobs import launch
+from movenet_train.runtime import check_config_schema, config_spec, load_predictor
+from movenet_train.tracking import media
+from movenet_train.tracking.annotate import KEYPOINTS_FILE, annotate
+from movenet_train.tracking.tracker import TrackerConfig
+
+CONFIG = "predict"
+logger = logging.getLogger(__name__)
+
+
+def run(cfg):
+    """The input is opened first, so an undecodable file fails before the model loads."""
+    reader = media.open_media(cfg.input)
+    predictor = load_predictor(cfg.checkpoint, config_spec(cfg), num_threads=cfg.get("num_threads"))
+    check_config_schema(cfg, predictor.schema, cfg.checkpoint)
+    tracker_config = config_from(TrackerConfig, cfg.tracking, "tracking")
+    result = annotate(predictor, reader, cfg.output, tracker_config, crop=cfg.crop, smoothing=cfg.smoothing,
+                      threshold=cfg.threshold, draw_crop=cfg.draw_crop, overwrite=cfg.overwrite)
+    found = sum(bool(f["poses"]) for f in result["frames"])
+    logger.info("%d frames, a pose in %d; wrote %s", len(result["frames"]), found,
+                os.path.join(cfg.output, KEYPOINTS_FILE))
+    return result
+
+
+def main():
+    return launch(CONFIG, run)
+
+
+if __name__ == "__main__":
+    main()
