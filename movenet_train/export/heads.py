@@ -9,7 +9,8 @@ tensor, spread by calibration over the whole observed range: the imported Lightn
 (quantisation step 0.26, with the peaks the decoder looks for clipped at the top), its offsets +-27 cells (step
 0.19 where the decoder only ever reads the offset of a keypoint's own cell, within a cell or two) and its
 regression +-100 cells on a 48-cell grid. Bounded, the steps are 0.045, 0.016 and 0.38: COCO-sample AP 0.391 ->
-0.420 (float 0.433). The bounds do not change the float model's AP (measured: 0.433 either way): a heatmap logit
+0.420 (float 0.433; a one-off measurement with the bounds removed by hand, no switch reproduces it). The bounds
+do not change the float model's AP (0.433 either way, same one-off measurement): a heatmap logit
 of -10 is a score of 4.5e-5, and a regression or offset past them points off the grid. Each bound is a ReLU or
 ReLU6 that TFLite fuses into the head's last convolution, so the calibrated range of that convolution's output
 is the bounded one (a separate clip would quantise the unbounded output first).

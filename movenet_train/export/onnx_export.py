@@ -13,7 +13,7 @@ OPSET = 17  # supported by onnxruntime since 1.11 and by the common importers (O
 
 
 def convert(source, path, opset=OPSET):
-    """Writes the ONNX file of the heads-only SavedModel ``source`` (``tflite.write_heads_source``) to ``path``."""
+    """Writes the ONNX file of the heads-only SavedModel ``source`` (``heads.write_heads_source``) to ``path``."""
     try:
         import tf2onnx
     except ImportError as err:

@@ -3,7 +3,7 @@
 INT8 is post-training full-integer quantisation with per-channel weights, calibrated on real images. Parts of the
 graph can stay in float32 (``float_parts``): with MoveNet's decoding tail (sigmoid, distance weighting, argmax)
 in int8 the keypoints are lost (AP 0 on the COCO sample) and the file is slower, and int8 heads cost AP as well;
-the README records the measurements behind the default.
+docs/export.md records the measurements behind the default.
 """
 
 import collections

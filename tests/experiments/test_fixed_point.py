@@ -1,4 +1,4 @@
-"""A shortened fixed-point experiment (the full run and its figures are in docs/model.md and the README)."""
+"""A shortened fixed-point experiment (the full run and its figures are in docs/experiments.md)."""
 
 import json
 
@@ -34,7 +34,7 @@ def test_fixed_point_experiment_split_and_report(tmp_path):
     assert len(split["held_out"]) == 10 and len(split["train"]) == 45
     assert not set(split["held_out"]) & set(split["train"])
     assert entries["initial held_out"]["num_images"] == 10 and entries["initial train"]["num_images"] == 6
-    # The released weights on the held-out images: the figure of the rotation experiment (README).
+    # The released weights on the held-out images: the figure of the rotation experiment (docs/experiments.md).
     assert entries["initial held_out"]["AP"] == pytest.approx(0.626, abs=1e-3)
     # The fine-tuned entry is the run's model, scored by the eval code independently of the report.
     again = evaluate(load_predictor(output / "run"), str(output / "held_out.json"), str(COCO_SAMPLE / "images"),

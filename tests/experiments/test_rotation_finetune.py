@@ -1,7 +1,7 @@
-"""A shortened rotation experiment (the full run and its figures are in the README).
+"""A shortened rotation experiment (the full run and its figures are in docs/experiments.md).
 
 The experiment's goal (rotated held-out AP up by >= 0.10 over the released weights, upright down by <= 0.02) is
-not met by the recipes measured so far (README, "Rotation experiment"). The goal check is therefore a strict
+not met by the recipes measured so far (docs/experiments.md, "Rotation experiment"). The goal check is therefore a strict
 xfail: it records the target and turns into a failure (XPASS) the day a recipe reaches it, so that the marker
 gets removed.
 """
@@ -58,9 +58,9 @@ def test_split_counts_and_report_agree_with_an_independent_evaluation(experiment
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="the experiment's goal is not met by any measured recipe yet (README)")
+@pytest.mark.xfail(strict=True, reason="the experiment's goal is not met by any measured recipe yet (docs/experiments.md)")
 def test_rotated_ap_rises_and_upright_holds(experiment):
     _, report = experiment
-    # The goal of the experiment (README, "Rotation experiment").
+    # The goal of the experiment (docs/experiments.md, "Rotation experiment").
     assert report["headline"]["rotated_AP_gain"] >= 0.10, report["headline"]
     assert report["headline"]["upright_AP_change"] >= -0.02, report["headline"]
