@@ -15,6 +15,8 @@ import os
 
 import numpy as np
 
+from movenet_train.config import CONFIG_DIR
+
 LEFT, RIGHT, CENTRE = "left", "right", "center"
 
 
@@ -304,31 +306,18 @@ def resolve(schema):
 
 
 # ---------------------------------------------------------------------------------------------------------
-# COCO-17: the released models' schema (configs/keypoints/coco17.yaml holds the same values).
+# COCO-17, the released models' schema: its one home is configs/keypoints/coco17.yaml (tests check it against
+# pycocotools' sigmas and the COCO files' category).
 
-_COCO_NAMES = (
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder", "left_elbow",
-    "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
-    "right_ankle",
-)
-# pycocotools' COCOeval.kpt_oks_sigmas.
-_COCO_SIGMAS = dict(zip(_COCO_NAMES, np.array(
-    [0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07, 1.07, 0.87, 0.87, 0.89, 0.89]) / 10.0))
-# COCO's official skeleton (1-based in the JSON), by name.
-_COCO_SKELETON = tuple((_COCO_NAMES[a], _COCO_NAMES[b]) for a, b in (
-    (15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6),
-    (5, 7), (6, 8), (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6),
-))
+def _load_coco_17():
+    from omegaconf import OmegaConf
 
-COCO_17 = KeypointSchema(
-    names=_COCO_NAMES,
-    flip_pairs=infer_flip_pairs(_COCO_NAMES),
-    skeleton=_COCO_SKELETON,
-    sigmas=tuple(_COCO_SIGMAS[n] for n in _COCO_NAMES),
-    torso=("left_shoulder", "right_shoulder", "left_hip", "right_hip"),
-    name="coco17",
-    source="movenet_train.keypoints.COCO_17",
-)
+    return KeypointSchema.from_config(OmegaConf.load(os.path.join(CONFIG_DIR, "keypoints", "coco17.yaml")),
+                                      source="configs/keypoints/coco17.yaml")
+
+
+COCO_17 = _load_coco_17()
+_COCO_SIGMAS = dict(zip(COCO_17.names, COCO_17.sigmas))  # COCO's sigmas, the default for COCO-named joints
 
 # The config default (configs/keypoints/coco17.yaml) and the schema of Google's released files, which carry none.
 DEFAULT_SCHEMA = COCO_17
