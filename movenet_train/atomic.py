@@ -4,11 +4,21 @@ import contextlib
 import os
 import shutil
 import tempfile
+import uuid
 
 
 def check_output(output, overwrite):
     if os.path.exists(output) and not overwrite:
         raise FileExistsError(f"output folder {output} exists; pass overwrite=true to replace it")
+
+
+def temporary_sibling(path):
+    """A fresh unused name beside ``path``, with its extension (OpenCV and Pillow pick the format from it), for a
+    writer that creates the file itself; ``os.replace`` it onto ``path`` when done."""
+    directory, name = os.path.split(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    # A fresh name rather than mkstemp, whose 0600 file would keep its mode after the rename.
+    return os.path.join(directory, f".tmp-{uuid.uuid4().hex}{os.path.splitext(name)[1]}")
 
 
 @contextlib.contextmanager
@@ -44,3 +54,15 @@ def staging_folder(output, overwrite=False):
         os.rename(staging, output)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def scratch_folder(parent, prefix=".tmp-"):
+    """A temporary folder inside ``parent`` (same file system, so its files can be ``os.replace``d into
+    ``parent``), deleted with whatever is left in it when the block ends, successfully or not."""
+    os.makedirs(parent, exist_ok=True)
+    folder = tempfile.mkdtemp(prefix=prefix, dir=parent)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -14,12 +14,11 @@ import math
 import multiprocessing
 import os
 import random
-import shutil
-import tempfile
 
 import tensorflow as tf
 from tqdm import tqdm
 
+from movenet_train.atomic import atomic_path, scratch_folder
 from movenet_train.checkpoints import sha256_of
 from movenet_train.data import coco
 from movenet_train.data.tfrecord import encode_example
@@ -90,11 +89,10 @@ def convert_coco(annotations, images, output, split="train", num_shards=None, nu
     tasks = [(image, dataset.annotations.get(image["id"], []), images, schema.names, jpeg_quality)
              for image in order]
 
-    os.makedirs(output, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".tmp-{split}-", dir=output)
     counters = collections.Counter(images_in_json=len(order))
     skipped, shards = [], []
-    try:
+    # Shards are written aside and moved in only once all are written: a failed run leaves the old split whole.
+    with scratch_folder(output, prefix=f".tmp-{split}-") as tmp:
         writer, shard = None, -1
         for index, result in enumerate(tqdm(_results(tasks, num_workers), total=len(tasks), disable=not progress,
                                             desc=f"{split} records", unit="img")):
@@ -138,11 +136,8 @@ def convert_coco(annotations, images, output, split="train", num_shards=None, nu
             os.remove(path)
         for entry in shards:
             os.replace(os.path.join(tmp, entry["file"]), os.path.join(output, entry["file"]))
-        with open(os.path.join(tmp, "manifest.json"), "w") as f:
+        with atomic_path(manifest_path(output, split)) as path, open(path, "w") as f:
             json.dump(manifest, f, indent=2)
-        os.replace(os.path.join(tmp, "manifest.json"), manifest_path(output, split))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     if counters["skipped_images"]:
         log.warning("%d of %d images skipped (see %s)", counters["skipped_images"], len(tasks),
                     manifest_path(output, split))

@@ -12,16 +12,16 @@ code as ``data/prepare_coco.py``: this is the quickstart's dataset and the one t
 """
 
 import dataclasses
-import typing
 import json
 import logging
 import math
 import os
-import shutil
-import tempfile
+import typing
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+from movenet_train.atomic import atomic_path, staging_folder
 
 log = logging.getLogger(__name__)
 
@@ -296,9 +296,8 @@ def generate_synthetic(output, num_images, config, first_image_id=1, *, schema):
                         "skeleton": [[a + 1, b + 1] for a, b in schema.skeleton_indices]}],
     }
     path = os.path.join(output, "annotations.json")
-    with open(path + ".tmp", "w") as f:
+    with atomic_path(path) as tmp, open(tmp, "w") as f:
         json.dump(coco, f)
-    os.replace(path + ".tmp", path)
     return path
 
 
@@ -334,10 +333,8 @@ def ensure_synthetic_dataset(data_cfg, num_workers=0, progress=True, *, schema):
     elif os.path.isdir(root) and os.listdir(root):
         raise FileExistsError(f"data.root {root} is not empty and holds no {MARKER_FILE}: not removing it")
 
-    parent = os.path.dirname(root)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".tmp-synthetic-", dir=parent)
-    try:
+    # Written in a sibling folder renamed to root at the end: an interrupted run leaves no half-made set.
+    with staging_folder(root, overwrite=True) as tmp:
         log.info("generating the synthetic dataset (%d train, %d val images) in %s", data_cfg.num_train_images,
                  data_cfg.num_val_images, root)
         splits = (("train", data_cfg.num_train_images, config.seed, 1),
@@ -349,11 +346,6 @@ def ensure_synthetic_dataset(data_cfg, num_workers=0, progress=True, *, schema):
                          num_workers=num_workers, progress=progress, schema=schema)
         with open(os.path.join(tmp, MARKER_FILE), "w") as f:
             json.dump(wanted, f, indent=2)
-        if os.path.exists(root):
-            shutil.rmtree(root)
-        os.rename(tmp, root)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     _check_paths(data_cfg)
 
 

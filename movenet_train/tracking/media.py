@@ -7,13 +7,12 @@ half-written file under the final name.
 
 import dataclasses
 import os
-import uuid
 
 import cv2
 import numpy as np
 from PIL import Image, ImageSequence
 
-from movenet_train.atomic import atomic_path
+from movenet_train.atomic import atomic_path, temporary_sibling
 from movenet_train.preprocessing import load_rgb
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
@@ -132,14 +131,6 @@ def open_media(path):
     return VideoReader(path)
 
 
-def _temporary_path(path):
-    # Keeps the extension: OpenCV picks the container from it.
-    # A fresh name rather than mkstemp, whose 0600 file would keep its mode after the rename.
-    directory, name = os.path.split(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    return os.path.join(directory, f".tmp-{uuid.uuid4().hex}{os.path.splitext(name)[1]}")
-
-
 def write_image(path, image):
     """RGB uint8 ``image`` to ``path`` (format from the extension), atomically."""
     with atomic_path(path) as tmp:
@@ -154,7 +145,7 @@ class MediaWriter:
         self.extension = os.path.splitext(self.path)[1].lower()
         if self.extension not in GIF_EXTENSIONS + VIDEO_EXTENSIONS:
             raise ValueError(f"cannot write {self.path}: expected a .gif or a video extension")
-        self.tmp = _temporary_path(self.path)
+        self.tmp = temporary_sibling(self.path)
         self.video = None
         self.gif_frames = []
 
