@@ -58,7 +58,8 @@ class SinglePerson:
     input_size: int
     crop: str = "none"
     crop_scale: float = 1.25
-    num_keypoints: int = dataclasses.field(kw_only=True)  # of the model's schema
+    # Of the model's schema; keyword-only so that it is required yet stays last, where metrics.json lists it.
+    num_keypoints: int = dataclasses.field(kw_only=True)
 
     name = "single_person"
 
@@ -92,7 +93,7 @@ class MultiPerson:
     multiple: int = 32  # MoveNet MultiPose takes any H, W that are multiples of 32
     # Low, because COCO AP never drops when lower-scored people are added (TF.js draws people from 0.25).
     score_threshold: float = 0.1
-    num_keypoints: int = dataclasses.field(kw_only=True)  # of the model's schema
+    num_keypoints: int = dataclasses.field(kw_only=True)  # of the model's schema, as SinglePerson's
 
     name = "multi_person"
 
