@@ -25,7 +25,7 @@ class ConfigError(ValueError):
     """A config key that is unknown, missing or of the wrong kind; the message names it."""
 
 
-def _plain(value):
+def plain_values(value):
     if isinstance(value, (DictConfig, ListConfig)):
         return OmegaConf.to_container(value, resolve=True)
     return value
@@ -46,21 +46,27 @@ def _is_tuple_field(field, annotation):
             or isinstance(field.default, tuple))
 
 
+def check_keys(values, known, key):
+    """The policy on unknown keys, for ``config_from`` and the readers with a format of their own (the model
+    group, keypoint schemas): an error naming each unknown key in full and listing the known ones."""
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ConfigError(f"{key}: unknown key{'s' if len(unknown) > 1 else ''} "
+                          + ", ".join(f"{key}.{name}" for name in unknown)
+                          + f" (known: {', '.join(sorted(known))})")
+
+
 def config_from(cls, node, key):
     """``cls(**node)`` with the strict policy above; ``node`` may already be a ``cls`` (returned as is)."""
     if isinstance(node, cls):
         return node
-    values = _plain(node)
+    values = plain_values(node)
     if values is None:
         values = {}
     if not isinstance(values, dict):
         raise ConfigError(f"{key}: expected a mapping of {cls.__name__} keys, got {values!r}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - set(fields))
-    if unknown:
-        raise ConfigError(f"{key}: unknown key{'s' if len(unknown) > 1 else ''} "
-                          + ", ".join(f"{key}.{name}" for name in unknown)
-                          + f" (known: {', '.join(sorted(fields))})")
+    check_keys(values, fields, key)
     hints = typing.get_type_hints(cls)
     kwargs = {}
     for name, value in values.items():

@@ -15,7 +15,7 @@ import os
 
 import numpy as np
 
-from movenet_train.config import CONFIG_DIR
+from movenet_train.config import CONFIG_DIR, ConfigError, check_keys
 
 LEFT, RIGHT, CENTRE = "left", "right", "center"
 
@@ -159,9 +159,10 @@ class KeypointSchema:
     @classmethod
     def from_dict(cls, values, source="keypoints"):
         values = {k: v for k, v in dict(values).items() if k != "source"}
-        unknown = sorted(set(values) - {"name", "names", "flip_pairs", "skeleton", "sigmas", "torso"})
-        if unknown:
-            raise KeypointSchemaError(f"{source}: unknown keypoint schema key(s) {unknown}")
+        try:
+            check_keys(values, ("name", "names", "flip_pairs", "skeleton", "sigmas", "torso"), "keypoints")
+        except ConfigError as err:
+            raise KeypointSchemaError(f"{source}: {err}") from None
         if "names" not in values or values["names"] is None:
             raise KeypointSchemaError(f"{source}: keypoints.names: missing (the joint names, in output order)")
         names = [str(n) for n in values["names"]]

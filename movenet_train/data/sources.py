@@ -14,10 +14,20 @@ Without ``sources``, training reads ``data.train_records`` as before; validation
 
 import dataclasses
 import math
+import typing
 
 import tensorflow as tf
 
-SOURCE_KEYS = ("records", "weight")
+from movenet_train.config import ConfigError, config_from
+
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceConfig:
+    """``data.sources.<name>``."""
+
+    records: typing.Optional[str]
+    weight: typing.Any
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,16 +50,14 @@ def resolve(sources_cfg):
         key = f"data.sources.{name}"
         if not hasattr(source, "items"):
             raise ValueError(f"{key}: expected {{records: <glob>, weight: <w>}}, got {source!r}")
-        unknown = sorted(set(source) - set(SOURCE_KEYS))
-        if unknown:
-            raise ValueError(f"{key}: unknown keys {unknown} (expected {list(SOURCE_KEYS)})")
-        missing = [k for k in SOURCE_KEYS if source.get(k) is None]
+        source = config_from(SourceConfig, source, key)
+        missing = [k for k in ("records", "weight") if getattr(source, k) is None]
         if missing:
-            raise ValueError(f"{key}: missing {missing}")
-        weight = source["weight"]
+            raise ConfigError(f"{key}: missing {', '.join(f'{key}.{k}' for k in missing)}")
+        weight = source.weight
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight) or weight < 0:
             raise ValueError(f"{key}.weight: must be a finite number >= 0, got {weight!r}")
-        pattern = str(source["records"])
+        pattern = str(source.records)
         files = tuple(sorted(tf.io.gfile.glob(pattern)))
         if not files:
             raise FileNotFoundError(f"{key}.records: no files match {pattern} (convert the dataset with "

@@ -63,14 +63,9 @@ class TargetConfig:
     @classmethod
     def from_config(cls, cfg, schema):
         """``keypoint_std`` null: ODAPI's rule, 10 x the schema's OKS sigmas; a list must have one per joint."""
-        from movenet_train.config import ConfigError
+        from movenet_train.config import plain_values, config_from
 
-        fields = {f.name for f in dataclasses.fields(cls)}
-        values = dict(cfg)
-        unknown = sorted(set(values) - fields)
-        if unknown:
-            raise ConfigError(f"data.targets: unknown keys {', '.join('data.targets.' + k for k in unknown)} "
-                              f"(known: {', '.join(sorted(fields))})")
+        values = dict(plain_values(cfg))
         if values.get("keypoint_std") is None:
             values["keypoint_std"] = tuple(round(10.0 * s, 9) for s in schema.sigmas)
         values["keypoint_std"] = tuple(float(s) for s in values["keypoint_std"])
@@ -78,7 +73,7 @@ class TargetConfig:
             raise ValueError(f"data.targets.keypoint_std: expected {schema.num_keypoints} values (the keypoint schema "
                              f"{schema.name!r} has {schema.num_keypoints} joints), got {len(values['keypoint_std'])}; "
                              "null derives them from the schema's sigmas")
-        return cls(**values)
+        return config_from(cls, values, "data.targets")
 
 
 def _squared_distances(peaks, ys, xs):

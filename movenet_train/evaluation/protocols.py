@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from movenet_train.config import check_keys
 from movenet_train.evaluation import crops
 from movenet_train.modeling.outputs import unpack
 from movenet_train.preprocessing import model_input, unletterbox
@@ -128,10 +129,7 @@ MULTI_PERSON_OPTIONS = tuple(f.name for f in dataclasses.fields(MultiPerson) if 
 def build(protocol, model, crop="none", crop_scale=1.25, **options):
     """The protocol object for ``model``: a predictor or a ``MoveNetSpec`` (both say ``multi_pose``,
     ``input_size`` and ``schema``); ``options`` of the other protocol are ignored, unknown ones raise."""
-    unknown = sorted(set(options) - set(MULTI_PERSON_OPTIONS))
-    if unknown:
-        raise TypeError(f"unknown eval option(s) {', '.join(unknown)}; protocol options are "
-                        f"{', '.join(MULTI_PERSON_OPTIONS)} (multi_person)")
+    check_keys(options, MULTI_PERSON_OPTIONS, "eval")
     if protocol == "single_person":
         if model.multi_pose:
             raise ValueError("protocol=single_person needs a single-pose model (Lightning, Thunder); this checkpoint "

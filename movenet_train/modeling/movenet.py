@@ -44,14 +44,11 @@ class MoveNetSpec:
     @classmethod
     def from_config(cls, cfg, keypoints=None):
         """From the ``model`` group; ``keypoints``: a ``KeypointSchema`` or the ``keypoints`` group (or None)."""
-        from movenet_train.config import ConfigError
+        from movenet_train.config import check_keys
 
         fields = {f.name for f in dataclasses.fields(cls)} - {"keypoints"}
         values = dict(cfg)
-        unknown = sorted(set(values) - fields - set(TRAINING_ONLY_MODEL_KEYS))
-        if unknown:
-            raise ConfigError(f"model: unknown keys {', '.join('model.' + k for k in unknown)} "
-                              f"(known: {', '.join(sorted(fields | set(TRAINING_ONLY_MODEL_KEYS)))})")
+        check_keys(values, fields | set(TRAINING_ONLY_MODEL_KEYS), "model")
         if keypoints is not None and not isinstance(keypoints, KeypointSchema):
             keypoints = KeypointSchema.from_config(keypoints)
         return cls(**{k: v for k, v in values.items() if k in fields}, keypoints=keypoints)
