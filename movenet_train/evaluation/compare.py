@@ -48,6 +48,13 @@ def count_of(summary, group):
     return entry["num_images"] if entry else 0
 
 
+def format_report(report):
+    """One line per model: AP, image count and each orientation slice's AP (image count)."""
+    return "\n".join(f"{label:20s} AP {entry['AP']:.4f} on {entry['num_images']} images   "
+                     + "  ".join(f"{k} {v['AP']:.3f} ({v['num_images']})" for k, v in entry["slices"].items())
+                     for label, entry in report["entries"].items())
+
+
 def figure(report, title):
     """Grouped bars: AP overall and per slice, one bar per entry, each labelled with its image count."""
     labels, groups = list(report["entries"]), report["groups"]

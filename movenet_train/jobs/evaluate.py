@@ -23,9 +23,7 @@ def run(cfg):
         other = _evaluate(cfg, cfg.compare, os.path.join(cfg.output, "compare") if cfg.output else None)
         report = compare.build_report({f"checkpoint {_name(cfg.checkpoint)}": metrics,
                                        f"compare {_name(cfg.compare)}": other})
-        for label, entry in report["entries"].items():
-            print(f"{label}: AP {entry['AP']:.4f} on {entry['num_images']} images; "
-                  + "  ".join(f"{k} {v['AP']:.3f} ({v['num_images']})" for k, v in entry["slices"].items()))
+        print(compare.format_report(report))
         if cfg.output:
             path = compare.write_report(cfg.output, report, f"{metrics['protocol']}: {_name(cfg.checkpoint)} vs "
                                         f"{_name(cfg.compare)}")

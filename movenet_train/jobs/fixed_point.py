@@ -4,6 +4,7 @@ the upright COCO-sample training split, single_person AP on held-out and trainin
 
 import json
 
+from movenet_train.evaluation import compare
 from movenet_train.experiments import fixed_point
 from movenet_train.jobs import launch
 
@@ -12,8 +13,7 @@ CONFIG = "fixed_point"
 
 def run(cfg):
     report = fixed_point.run(cfg)
-    for label, entry in report["entries"].items():
-        print(f"{label:20s} AP {entry['AP']:.4f} on {entry['num_images']} images")
+    print(compare.format_report(report))
     print(json.dumps(report["headline"]))
     return report
 

@@ -4,6 +4,7 @@ Lightning vs fine-tuned on upright + quarter-turned images, held-out AP upright 
 
 import json
 
+from movenet_train.evaluation import compare
 from movenet_train.experiments import rotation
 from movenet_train.jobs import launch
 
@@ -12,9 +13,7 @@ CONFIG = "rotation_finetune"
 
 def run(cfg):
     report = rotation.run(cfg)
-    for label, entry in report["entries"].items():
-        slices = "  ".join(f"{k} {v['AP']:.3f} ({v['num_images']})" for k, v in entry["slices"].items())
-        print(f"{label:20s} AP {entry['AP']:.3f} on {entry['num_images']} images   {slices}")
+    print(compare.format_report(report))
     print(json.dumps(report["headline"]))
     return report
 
