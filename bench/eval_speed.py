@@ -33,6 +33,7 @@ class TimedPredictor:
     def __init__(self, predictor):
         self.predictor, self.seconds = predictor, 0.0
         self.kind, self.multi_pose, self.input_size = predictor.kind, predictor.multi_pose, predictor.input_size
+        self.schema = predictor.schema
 
     def __call__(self, images):
         start = time.perf_counter()

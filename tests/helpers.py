@@ -6,6 +6,7 @@ import pathlib
 import numpy as np
 import pytest
 
+from movenet_train.keypoints import DEFAULT_SCHEMA
 from movenet_train.runtime import Predictor
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -35,8 +36,8 @@ class ReplayPredictor(Predictor):
 
     kind = "replay"
 
-    def __init__(self, outputs, input_size=None, multi_pose=False):
-        self.outputs, self.input_size, self.multi_pose = list(outputs), input_size, multi_pose
+    def __init__(self, outputs, input_size=None, multi_pose=False, schema=DEFAULT_SCHEMA):
+        self.outputs, self.input_size, self.multi_pose, self.schema = list(outputs), input_size, multi_pose, schema
         self.shapes = []
 
     def __call__(self, images):

@@ -13,8 +13,9 @@ from tqdm import tqdm
 
 from movenet_train.atomic import atomic_path
 from movenet_train.keypoints import COCO_17
+from movenet_train.model_files import check_compatible, config_schema, config_spec
 from movenet_train.modeling.outputs import DRAW_KEYPOINT_THRESHOLD
-from movenet_train.runtime import check_config_schema, config_spec, load_predictor
+from movenet_train.runtime import load_predictor
 from movenet_train.tracking import media
 from movenet_train.tracking.tracker import PoseTracker, TrackerConfig
 from movenet_train.visualization import draw_box, draw_skeleton
@@ -119,7 +120,7 @@ def predict(cfg):
     """The ``predict`` entry point: the input is opened first, so an undecodable file fails before the model loads."""
     reader = media.open_media(cfg.input)
     predictor = load_predictor(cfg.checkpoint, config_spec(cfg), num_threads=cfg.get("num_threads"))
-    check_config_schema(cfg, predictor.schema, cfg.checkpoint)
+    check_compatible(cfg.checkpoint, predictor, config_schema(cfg))
     tracker_config = TrackerConfig.from_config(OmegaConf.to_container(cfg.tracking, resolve=True))
     result = annotate(predictor, reader, cfg.output, tracker_config, crop=cfg.crop, smoothing=cfg.smoothing,
                       threshold=cfg.threshold, draw_crop=cfg.draw_crop, overwrite=cfg.overwrite)
