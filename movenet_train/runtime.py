@@ -1,40 +1,67 @@
 """``load_predictor(checkpoint)``: one callable for every kind of model file the project handles.
 
 Eval, predict, export parity and the tracker all run models through it, so the numbers of a checkpoint and
-of its exported files come from the same pre- and post-processing.
+of its exported files come from the same pre- and post-processing. What a path is (format, resolution, schema)
+and whether it fits the config is ``model_files``'s.
 """
 
-import json
-import os
+import abc
 
 import numpy as np
 import tensorflow as tf
 
-from movenet_train import checkpoints
-from movenet_train.keypoints import COCO_17, KeypointSchema
-from movenet_train.modeling import MoveNetInference, MoveNetSpec, decode_numpy
+from movenet_train import checkpoints, model_files
+from movenet_train.keypoints import KeypointSchema
+from movenet_train.modeling import MoveNetInference, decode_numpy
 from movenet_train.modeling.heads import SINGLE_POSE_HEADS
 from movenet_train.modeling.movenet import MULTI_POSE_STRIDE
 from movenet_train.pretrained import importer
 
+# What every predictor says about itself: eval picks the protocol and input size from them, the tracker its crop,
+# decoding and drawing the joints.
+PREDICTOR_ATTRIBUTES = ("kind", "multi_pose", "input_size", "schema")
 
-# Written beside exported files (export/exporter.py): the keypoint schema of a SavedModel / TFLite / TF.js model.
-SCHEMA_FILE = "keypoints.json"
+
+def check_predictor(predictor):
+    """TypeError unless ``predictor`` sets ``PREDICTOR_ATTRIBUTES`` (``schema`` a ``KeypointSchema``)."""
+    missing = [name for name in PREDICTOR_ATTRIBUTES if not hasattr(predictor, name)]
+    if missing:
+        raise TypeError(f"{type(predictor).__name__} does not set {', '.join(missing)}: a predictor says its kind, "
+                        "multi_pose, input_size and keypoint schema")
+    if not isinstance(predictor.schema, KeypointSchema):
+        raise TypeError(f"{type(predictor).__name__}.schema is {predictor.schema!r}, not a KeypointSchema")
+    return predictor
 
 
-class Predictor:
-    """``predictor(images)``: uint8/int ``[B,H,W,3]`` RGB -> decoded float32 ``[B,1,N,3]`` or ``[B,6,3N+5]``."""
+class _CheckedOnCreation(abc.ABCMeta):
+    """A predictor whose ``__init__`` leaves out one of ``PREDICTOR_ATTRIBUTES`` fails where it is made, not where
+    eval or the tracker first reads the attribute."""
 
-    kind = "keras"
-    multi_pose = False
-    input_size = None  # square size a single-pose model expects; None where any multiple of 32 works
-    schema = COCO_17  # the keypoint schema of the outputs
+    def __call__(cls, *args, **kwargs):
+        return check_predictor(super().__call__(*args, **kwargs))
 
+
+class Predictor(metaclass=_CheckedOnCreation):
+    """``predictor(images)``: uint8/int ``[B,H,W,3]`` RGB -> decoded float32 ``[B,1,N,3]`` or ``[B,6,3N+5]``.
+
+    Every predictor sets ``kind`` (its runtime, for reports), ``multi_pose``, ``input_size`` (the square size a
+    single-pose model expects; None where any multiple of 32 works) and ``schema`` (the ``KeypointSchema`` of its
+    outputs; ``keypoints.DEFAULT_SCHEMA`` for Google's files, which carry none).
+    """
+
+    kind: str
+    multi_pose: bool
+    input_size: int
+    schema: KeypointSchema
+
+    @abc.abstractmethod
     def __call__(self, images):
-        raise NotImplementedError
+        """Decoded keypoints of a batch of images."""
 
 
 class KerasPredictor(Predictor):
+    kind = "keras"
+
     def __init__(self, model, spec):
         self.model, self.spec = model, spec
         self.inference = MoveNetInference(model, spec)
@@ -56,7 +83,7 @@ class SavedModelPredictor(Predictor):
         out = list(self.fn.structured_outputs.values())[0].shape
         self.multi_pose = out.rank == 3
         self.input_size = None if self.multi_pose or shape[1] is None else int(shape[1])
-        self.schema = file_schema(path, _num_keypoints(out.as_list(), self.multi_pose))
+        self.schema = model_files.exported_schema(path, _num_keypoints(out.as_list(), self.multi_pose))
 
     def __call__(self, images):
         return np.concatenate(
@@ -89,7 +116,7 @@ class TFLitePredictor(Predictor):
             self.multi_pose = len(self.output["shape"]) == 3
             num_keypoints = _num_keypoints(self.output["shape"], self.multi_pose)
         self.input_size = None if self.multi_pose else int(self.input["shape"][1])
-        self.schema = file_schema(path, num_keypoints)
+        self.schema = model_files.exported_schema(path, num_keypoints)
 
     def _invoke(self, image):
         image = np.asarray(image)[None]
@@ -124,42 +151,6 @@ def _num_keypoints(shape, multi_pose):
     shape = list(shape)
     value = (shape[-1] - 5) // 3 if multi_pose and shape[-1] is not None else None if multi_pose else shape[-2]
     return None if value is None else int(value)
-
-
-def file_schema(path, num_keypoints=None):
-    """The keypoint schema of an exported file: ``keypoints.json`` beside it, else COCO-17 (Google's files)."""
-    path = os.path.abspath(path)
-    # A SavedModel directory has it beside it (the export folder) too.
-    folders = [path, os.path.dirname(path)] if os.path.isdir(path) else [os.path.dirname(path)]
-    for candidate in (os.path.join(folder, SCHEMA_FILE) for folder in folders):
-        if os.path.isfile(candidate):
-            with open(candidate) as f:
-                schema = KeypointSchema.from_dict(json.load(f), candidate)
-            break
-    else:
-        schema = COCO_17
-    if num_keypoints is not None and num_keypoints != schema.num_keypoints:
-        raise ValueError(f"{path} predicts {num_keypoints} keypoints but its schema "
-                         f"({schema.source if schema is not COCO_17 else 'COCO-17: no ' + SCHEMA_FILE + ' beside it'}) "
-                         f"has {schema.num_keypoints}; put the {SCHEMA_FILE} that export wrote beside the file")
-    return schema
-
-
-def config_spec(cfg):
-    """The ``MoveNetSpec`` of a job's ``model`` (+exp) and ``keypoints`` keys; None without ``model``."""
-    if not cfg.get("model"):
-        return None
-    return MoveNetSpec.from_config(cfg.model, cfg.get("keypoints"))
-
-
-def check_config_schema(cfg, schema, checkpoint):
-    """``keypoints=NAME`` given to eval/export/predict must be the model's schema (which it carries anyway)."""
-    if cfg.get("keypoints") is None:
-        return
-    wanted = KeypointSchema.from_config(cfg.keypoints)
-    if wanted != schema:
-        raise ValueError(f"{checkpoint} predicts the keypoint schema {schema.name!r} ({schema.num_keypoints} joints) "
-                         f"but keypoints={wanted.name} ({wanted.source}) was given; drop it to use the model's own")
 
 
 def check_multi_pose_size(shape):
@@ -203,7 +194,7 @@ class OnnxPredictor(Predictor):
         self.input_size = None if self.multi_pose or not isinstance(shape[1], int) else int(shape[1])
         self.dtype = np.uint8 if self.input.type == "tensor(uint8)" else np.int32
         heatmap = self.session.get_outputs()[self.names.index("keypoint_heatmap")].shape[-1]
-        self.schema = file_schema(path, heatmap if isinstance(heatmap, int) else None)
+        self.schema = model_files.exported_schema(path, heatmap if isinstance(heatmap, int) else None)
 
     def heads_outputs(self, image):
         """The float32 head logits of one ``[H, W, 3]`` image."""
@@ -221,19 +212,22 @@ def load_keras(checkpoint, spec=None, default_spec=None):
 
     ``spec`` is checked against what the file holds; ``default_spec`` only builds a checkpoint that records no
     spec of its own (see ``checkpoints.restore_model``)."""
-    if importer.is_released_file(checkpoint):
+    fmt = model_files.file_format(checkpoint)
+    if fmt in model_files.RELEASED_FORMATS:
         return importer.import_released(checkpoint, spec)
-    return checkpoints.restore_model(checkpoint, spec, default_spec)
+    if fmt == "checkpoint":
+        return checkpoints.restore_model(checkpoint, spec, default_spec)
+    raise ValueError(f"{checkpoint} is an {fmt} file: load_predictor runs it, but only checkpoints and Google's "
+                     "released formats (TF.js, TFLite, SavedModel) load into Keras")
 
 
 def load_predictor(checkpoint, spec=None, num_threads=None):
-    """The runtime is chosen from the path: ``.tflite`` -> LiteRT (decoded or heads-only), ``.onnx`` ->
-    onnxruntime (heads-only), SavedModel dir -> TF, else Keras."""
+    """The runtime is chosen from the format (``model_files.file_format``): ``.tflite`` -> LiteRT (decoded or
+    heads-only), ``.onnx`` -> onnxruntime (heads-only), SavedModel dir -> TF, else Keras. ``spec`` (the config's
+    model) is checked against the file (``model_files.check_compatible``)."""
     checkpoint = str(checkpoint)
-    if not os.path.exists(checkpoint) and not os.path.exists(checkpoint + ".index"):
-        raise FileNotFoundError(f"checkpoint {checkpoint} does not exist")
-    fmt = importer.released_format(checkpoint)
-    if checkpoint.endswith(".onnx"):
+    fmt = model_files.file_format(checkpoint)
+    if fmt == "onnx":
         predictor = OnnxPredictor(checkpoint, num_threads)
     elif fmt == "tflite":
         predictor = TFLitePredictor(checkpoint, num_threads)
@@ -241,15 +235,5 @@ def load_predictor(checkpoint, spec=None, num_threads=None):
         predictor = SavedModelPredictor(checkpoint)
     else:
         return KerasPredictor(*load_keras(checkpoint, spec))
-    if spec is not None and predictor.input_size and not spec.multi_pose and predictor.input_size != spec.input_size:
-        raise ValueError(
-            f"{checkpoint} takes {predictor.input_size}x{predictor.input_size} input but the config's model "
-            f"({spec.name}) takes {spec.input_size}x{spec.input_size}"
-        )
-    if spec is not None and spec.keypoints is not None and spec.keypoints != predictor.schema:
-        raise ValueError(f"{checkpoint} predicts the keypoint schema {predictor.schema.name!r} "
-                         f"({predictor.schema.num_keypoints} joints) but the config asks for {spec.keypoints.name!r}")
-    if spec is not None and predictor.multi_pose != spec.multi_pose:
-        raise ValueError(f"{checkpoint} is a {'multi' if predictor.multi_pose else 'single'}-pose model "
-                         f"but the config's model {spec.name} is not")
+    model_files.check_compatible(checkpoint, predictor, spec)
     return predictor

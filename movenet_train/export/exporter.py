@@ -54,7 +54,8 @@ def export_model(model, spec, output, formats=DEFAULT_FORMATS, calibration_image
     arguments of ``movenet_train.evaluation.evaluate`` (the eval config group); when they name data, the report
     has the AP of the Keras model and of each file.
     """
-    from movenet_train.runtime import SCHEMA_FILE, KerasPredictor, load_predictor
+    from movenet_train.model_files import SCHEMA_FILE
+    from movenet_train.runtime import KerasPredictor, load_predictor
 
     formats = check_formats(formats)
     check_output(os.path.abspath(output), overwrite)

@@ -7,7 +7,8 @@ from omegaconf import OmegaConf
 from movenet_train.evaluation import compare, protocols
 from movenet_train.evaluation.evaluator import evaluate
 from movenet_train.jobs import launch
-from movenet_train.runtime import check_config_schema, config_spec, load_predictor
+from movenet_train.model_files import check_compatible, config_schema, config_spec
+from movenet_train.runtime import load_predictor
 
 CONFIG = "eval"
 
@@ -38,7 +39,7 @@ def _name(checkpoint):
 
 def _evaluate(cfg, checkpoint, output):
     predictor = load_predictor(checkpoint, config_spec(cfg), num_threads=cfg.num_threads)
-    check_config_schema(cfg, predictor.schema, checkpoint)
+    check_compatible(checkpoint, predictor, config_schema(cfg))
     protocol = protocols.protocol_for(cfg.protocol, predictor.multi_pose)
     metrics = evaluate(
         predictor,

@@ -10,7 +10,8 @@ from movenet_train.evaluation.config import EvalOptions
 from movenet_train.export.calibration import calibration_images
 from movenet_train.export.exporter import check_formats, export_model
 from movenet_train.jobs import launch
-from movenet_train.runtime import check_config_schema, config_spec, load_keras
+from movenet_train.model_files import check_compatible, config_schema, config_spec
+from movenet_train.runtime import load_keras
 
 CONFIG = "export"
 
@@ -21,7 +22,7 @@ def run(cfg):
     output = os.path.abspath(cfg.output)
     check_output(output, cfg.overwrite)  # before the slow part
     model, spec = load_keras(cfg.checkpoint, config_spec(cfg))
-    check_config_schema(cfg, spec.schema, cfg.checkpoint)
+    check_compatible(cfg.checkpoint, spec, config_schema(cfg))
     eval_options = dataclasses.asdict(config_from(EvalOptions, cfg.eval, "eval")) if cfg.get("eval") else None
     if eval_options:
         from movenet_train.evaluation.protocols import protocol_for

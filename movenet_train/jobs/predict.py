@@ -6,7 +6,8 @@ import os
 
 from movenet_train.config import config_from
 from movenet_train.jobs import launch
-from movenet_train.runtime import check_config_schema, config_spec, load_predictor
+from movenet_train.model_files import check_compatible, config_schema, config_spec
+from movenet_train.runtime import load_predictor
 from movenet_train.tracking import media
 from movenet_train.tracking.annotate import KEYPOINTS_FILE, annotate
 from movenet_train.tracking.tracker import TrackerConfig
@@ -19,7 +20,7 @@ def run(cfg):
     """The input is opened first, so an undecodable file fails before the model loads."""
     reader = media.open_media(cfg.input)
     predictor = load_predictor(cfg.checkpoint, config_spec(cfg), num_threads=cfg.get("num_threads"))
-    check_config_schema(cfg, predictor.schema, cfg.checkpoint)
+    check_compatible(cfg.checkpoint, predictor, config_schema(cfg))
     tracker_config = config_from(TrackerConfig, cfg.tracking, "tracking")
     result = annotate(predictor, reader, cfg.output, tracker_config, crop=cfg.crop, smoothing=cfg.smoothing,
                       threshold=cfg.threshold, draw_crop=cfg.draw_crop, overwrite=cfg.overwrite)

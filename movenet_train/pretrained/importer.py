@@ -1,9 +1,9 @@
-"""Format detection, variant inference and the import itself."""
+"""Reading released weights: the folded convolutions of a file, its variant, and the import itself."""
 
 import dataclasses
-import os
 
-from movenet_train.keypoints import COCO_17
+from movenet_train import model_files
+from movenet_train.keypoints import DEFAULT_SCHEMA
 from movenet_train.modeling.movenet import MoveNetSpec, build_model
 from movenet_train.pretrained import folded
 
@@ -12,25 +12,8 @@ RELEASED_VARIANTS = {(1.0, False): ("lightning", 192), (1.75, False): ("thunder"
                      (1.5, True): ("multipose_lightning", 256)}
 
 
-def released_format(path):
-    path = str(path)
-    if path.endswith(".json"):
-        return "tfjs"
-    if path.endswith(".tflite"):
-        return "tflite"
-    if os.path.isdir(path) and os.path.exists(os.path.join(path, "saved_model.pb")):
-        return "saved_model"
-    return None
-
-
-def is_released_file(path):
-    return released_format(path) is not None
-
-
 def read_folded(path):
-    fmt = released_format(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"released model {path} does not exist")
+    fmt = model_files.file_format(path)
     if fmt == "tfjs":
         from movenet_train.pretrained import tfjs
 
@@ -52,28 +35,7 @@ def released_spec(ops, input_size=None):
     alpha, multi_pose = folded.infer_architecture(ops)
     name, default_size = RELEASED_VARIANTS.get((alpha, multi_pose), (f"movenet_alpha{alpha}", 256))
     return MoveNetSpec(name=name, alpha=alpha, input_size=input_size or default_size, multi_pose=multi_pose,
-                       keypoints=COCO_17)
-
-
-def check_spec(expected, found, path):
-    """Clear error when a file is another variant than the config asks for (e.g. Thunder weights, Lightning config)."""
-    if (expected.alpha, expected.multi_pose) != (found.alpha, found.multi_pose):
-        raise folded.ReleasedGraphError(
-            f"{path} holds MoveNet {found.name} (alpha {found.alpha}, multi_pose={found.multi_pose}) but the config "
-            f"asks for {expected.name} (alpha {expected.alpha}, multi_pose={expected.multi_pose}); "
-            f"pick the matching experiment, e.g. +exp={found.name}"
-        )
-    if not expected.multi_pose and found.input_size and found.input_size != expected.input_size:
-        raise folded.ReleasedGraphError(
-            f"{path} takes {found.input_size}x{found.input_size} input but the config's model takes "
-            f"{expected.input_size}x{expected.input_size}"
-        )
-    if expected.keypoints is not None and expected.keypoints != found.schema:
-        raise folded.ReleasedGraphError(
-            f"{path} predicts the COCO-17 keypoints but the config asks for the schema {expected.keypoints.name!r} "
-            f"({expected.keypoints.num_keypoints} joints); to train that schema from these weights, pass the file "
-            "as checkpoint= to train.py (fine-tuning copies the joints that keep their name)"
-        )
+                       keypoints=DEFAULT_SCHEMA)
 
 
 def import_released(path, spec=None):
@@ -81,7 +43,7 @@ def import_released(path, spec=None):
     ops, input_size = read_folded(path)
     found = released_spec(ops, input_size)
     if spec is not None:
-        check_spec(spec, found, path)
+        model_files.check_compatible(path, found, spec)
     spec = found if spec is None else dataclasses.replace(spec, keypoints=found.keypoints,
                                                            num_keypoints=found.num_keypoints)
     model = build_model(spec)

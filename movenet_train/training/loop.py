@@ -15,7 +15,7 @@ from omegaconf import OmegaConf
 from official.modeling import performance
 from official.modeling.optimization import ema_optimizer
 
-from movenet_train import checkpoints
+from movenet_train import checkpoints, model_files
 from movenet_train.config import config_from
 from movenet_train.modeling import MoveNetSpec, build_model
 from movenet_train.modeling.outputs import POSE_SCORE_THRESHOLD, unpack
@@ -28,9 +28,6 @@ from movenet_train.training.strategy import build_strategy, is_chief, worker_id
 from movenet_train.training.trainer import MoveNetEvaluator, MoveNetTrainer
 
 log = logging.getLogger(__name__)
-
-INFERENCE_MODEL_DIR = "model"  # EMA weights in the checkpoint format eval / export / predict read
-CHECKPOINT_DIR = "checkpoints"
 
 
 class TrainingDiverged(RuntimeError):
@@ -108,7 +105,8 @@ def _validation(cfg, train_cfg, spec, run_dir, chief, worker):
             reestimate_batch_norm(model, (next(batches) for _ in range(precise_batches)),
                                   keep_function=train_cfg.precise_batch_norm_keep_function)
         # Every worker saves (reading synced BatchNorm statistics is a collective op); only the chief's copy stays.
-        target = os.path.join(run_dir, INFERENCE_MODEL_DIR if chief else f".worker_{worker}/{INFERENCE_MODEL_DIR}")
+        model_dir = model_files.MODEL_DIR  # EMA weights in the checkpoint format eval / export / predict read
+        target = os.path.join(run_dir, model_dir if chief else f".worker_{worker}/{model_dir}")
         checkpoints.save_model_checkpoint(model, spec, target,
                                           {"step": step, "weights": "ema" if train_cfg.ema_decay else "raw"},
                                           overwrite=True)
@@ -170,12 +168,13 @@ def _skeleton_summary(predictor, annotations, images_dir, step, count, min_pose_
         tf.summary.image("val/predictions", np.stack(rendered), step=step, max_outputs=count)
 
 
-def _check_run_schema(run_dir, spec):
-    """A run folder resumes only with the keypoint schema it was started with."""
-    stored, _ = checkpoints.read_spec(os.path.join(run_dir, INFERENCE_MODEL_DIR))
-    if stored is not None and stored.schema != spec.schema:
-        raise ValueError(f"run folder {run_dir} was trained with the keypoint schema {stored.schema.name!r} "
-                         f"({stored.schema.num_keypoints} joints), not {spec.schema.name!r}; pass another run_name=")
+def _check_run_model(run_dir, spec):
+    """A run folder resumes only with the model (variant, keypoint schema) it was started with."""
+    config = os.path.join(run_dir, model_files.TRAIN_CONFIG_FILE)
+    model_files.check_compatible(
+        f"run folder {run_dir}", model_files.describe(run_dir), spec,
+        fix=f"resume it with the model and keypoints it was started with ({config}), or pass another run_name= "
+            "to start a new run")
 
 
 def _checkpoint_step(prefix):
@@ -225,7 +224,7 @@ class TrainingRun:
 
 def _initial_weights(cfg, train_cfg, spec, model, manager, run_dir):
     if manager.latest_checkpoint:
-        _check_run_schema(run_dir, spec)
+        _check_run_model(run_dir, spec)
         log.info("resuming from %s", manager.latest_checkpoint)
         return
     init = cfg.get("checkpoint") or cfg.model.init
@@ -271,7 +270,8 @@ def build_training_run(cfg):
             optimizer = performance.configure_optimizer(optimizer, use_float16=True)
     # Non-chief workers of a multi-worker run write to their own folder (MultiWorkerMirroredStrategy needs
     # every worker to save, but only the chief's copy is the run's).
-    ckpt_dir = os.path.join(run_dir, CHECKPOINT_DIR if chief else f"{CHECKPOINT_DIR}/worker_{worker}")
+    checkpoints_dir = model_files.CHECKPOINTS_DIR
+    ckpt_dir = os.path.join(run_dir, checkpoints_dir if chief else f"{checkpoints_dir}/worker_{worker}")
     manager = tf.train.CheckpointManager(tf.train.Checkpoint(model=model, optimizer=optimizer), ckpt_dir,
                                          max_to_keep=train_cfg.max_checkpoints, step_counter=optimizer.iterations,
                                          checkpoint_interval=train_cfg.checkpoint_every)
@@ -284,7 +284,7 @@ def build_training_run(cfg):
     train_dataset = _distributed_dataset(strategy, cfg.data, spec, "train", train_cfg.batch_size, True,
                                          train_cfg.deterministic, start_step)
     if chief:
-        OmegaConf.save(cfg, os.path.join(run_dir, "train_config.yaml"))
+        OmegaConf.save(cfg, os.path.join(run_dir, model_files.TRAIN_CONFIG_FILE))
 
     loss_config = train_cfg.loss
     trainer = MoveNetTrainer(model, spec, optimizer, learning_rate, train_dataset, loss_config, strategy,
@@ -318,7 +318,7 @@ def train(cfg):
         if speed:
             print(f"training speed {speed:.1f} images/s (after the first loop, which traces the step); "
                   f"{time.perf_counter() - started:.0f} s in train() including data preparation and validation")
-        print(f"inference checkpoint (EMA weights): {os.path.join(run.run_dir, INFERENCE_MODEL_DIR)}")
+        print(f"inference checkpoint (EMA weights): {os.path.join(run.run_dir, model_files.MODEL_DIR)}")
         if "coco/AP" in summary:
             print(f"AP={summary['coco/AP']:.4f}")
     return summary

@@ -7,8 +7,8 @@ import pytest
 
 from movenet_train.evaluation import evaluate
 from movenet_train.keypoints import COCO_17
+from movenet_train.model_files import IncompatibleModelError
 from movenet_train.modeling import MoveNetSpec
-from movenet_train.pretrained.folded import ReleasedGraphError
 from movenet_train.runtime import load_predictor
 from tests.helpers import COCO_SAMPLE, TFJS, TFLITE_INT8_LIGHTNING, ReplayPredictor, require_shared
 
@@ -103,7 +103,10 @@ def test_empty_selection(tmp_path, coco_sample, predictor):
 def test_checkpoint_of_another_variant():
     """Thunder weights (256 input) with the Lightning config (192), and the reverse, fail before any eval."""
     require_shared(TFJS["thunder"], TFLITE_INT8_LIGHTNING)
-    with pytest.raises(ReleasedGraphError, match=r"holds MoveNet thunder .*\+exp=thunder"):
+    with pytest.raises(IncompatibleModelError, match=r"holds MoveNet thunder \(alpha 1.75, single-pose\) but the "
+                       r"config asks for MoveNet lightning \(alpha 1.0, single-pose\): pass \+exp=thunder"):
         load_predictor(TFJS["thunder"], LIGHTNING)
-    with pytest.raises(ValueError, match=r"takes 192x192 input but the config's model \(thunder\) takes 256x256"):
+    # A .tflite does not say its variant, only its input size.
+    with pytest.raises(IncompatibleModelError, match=r"takes 192x192 input but the config asks for 256x256 input "
+                                                     r"\(MoveNet thunder\): pass model.input_size=192"):
         load_predictor(TFLITE_INT8_LIGHTNING, THUNDER)

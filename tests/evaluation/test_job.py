@@ -58,4 +58,5 @@ def test_wrong_variant_is_one_line(tmp_path):
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("error: ") and "takes 192x192 input but the config's model (thunder) takes 256x256" in last
+    assert last.startswith("error: ") and ("takes 192x192 input but the config asks for 256x256 input (MoveNet "
+                                           "thunder): pass model.input_size=192") in last

@@ -8,6 +8,7 @@ import tensorflow as tf
 import tf_keras
 
 from movenet_train import checkpoints, runtime
+from movenet_train.model_files import IncompatibleModelError
 from movenet_train.modeling import MoveNetInference, MoveNetSpec, build_model
 from movenet_train.pretrained import import_released
 from movenet_train.pretrained.folded import ReleasedGraphError
@@ -74,10 +75,11 @@ def test_saved_model_import_round_trip(tmp_path):
 
 def test_wrong_variant_is_a_clear_error(tmp_path):
     require_shared(TFJS["thunder"])
-    with pytest.raises(ReleasedGraphError, match=r"thunder.*\+exp=thunder"):
+    with pytest.raises(IncompatibleModelError, match=r"holds MoveNet thunder .*: pass \+exp=thunder"):
         import_released(TFJS["thunder"], LIGHTNING)
     thunder_as_192 = MoveNetSpec("lightning_like", 1.75, 192)
-    with pytest.raises(ReleasedGraphError, match="256x256"):
+    with pytest.raises(IncompatibleModelError, match=r"takes 256x256 input .*: pass model.input_size=256 or "
+                                                     r"\+exp=thunder"):
         import_released(TFJS["thunder"], thunder_as_192)
 
 
