@@ -34,7 +34,8 @@ def test_bad_overrides_fail_with_hydra_messages():
             compose("train", overrides=["model.alhpa=2"])
 
 
-@pytest.mark.parametrize("form", ["+exp=thunder", "exp=thunder"])
+# The + form in the fast suite (the rewrite itself is unit-tested above); both end to end with the slow checks.
+@pytest.mark.parametrize("form", ["+exp=thunder", pytest.param("exp=thunder", marks=pytest.mark.slow)])
 def test_train_prints_composed_config(form):
     result = subprocess.run([sys.executable, "train.py", form, "--cfg", "job"], cwd=REPO, capture_output=True,
                             text=True, timeout=120)

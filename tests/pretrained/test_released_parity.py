@@ -15,7 +15,9 @@ def _inputs(file_names, size):
     return tf.cast(tf.concat(images, axis=0), tf.int32)  # truncation, as the reference preprocessing
 
 
-@pytest.mark.parametrize("variant", ["lightning", "thunder", "multipose_lightning"])
+# Lightning in the fast suite; the two larger variants (10 s each) with the end-to-end checks.
+@pytest.mark.parametrize("variant", ["lightning", pytest.param("thunder", marks=pytest.mark.slow),
+                                     pytest.param("multipose_lightning", marks=pytest.mark.slow)])
 def test_imported_tfjs_model_reproduces_reference_outputs(variant, reference_outputs):
     path = TFJS[variant]
     require_shared(path)

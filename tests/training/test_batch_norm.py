@@ -29,6 +29,7 @@ def _heatmap_gap(model, images):
     return float(np.abs(train_mode - model(images, training=False)["keypoint_heatmap"].numpy()).mean())
 
 
+@pytest.mark.slow  # the released Lightning on 55 images, 18 s
 def test_reestimation_on_released_weights_keeps_the_outputs(sample_images):
     require_shared(TFJS["lightning"])
     from movenet_train.pretrained import import_released
