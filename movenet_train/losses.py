@@ -27,6 +27,27 @@ class LossConfig:
     box_offset_weight: float
 
 
+@dataclasses.dataclass(frozen=True)
+class DistillConfig:
+    """``train.distill``: how a teacher's head outputs supervise the student (``train.teacher``)."""
+
+    DEFAULTS: typing.ClassVar = ("train/default.yaml", "distill")  # the defaults' one home, under configs/
+
+    weight: float  # of the distillation terms in the total
+    ground_truth_weight: float  # of the ground-truth terms (train.loss) in the total; 0: teacher only
+    center: float
+    keypoint_heatmap: float
+    keypoint_offset: float
+    keypoint_regression: float
+    box_scale: float
+    box_offset: float
+
+    def __post_init__(self):
+        for field in dataclasses.fields(self):
+            if not getattr(self, field.name) >= 0:
+                raise ValueError(f"train.distill.{field.name}: must be >= 0, got {getattr(self, field.name)}")
+
+
 def penalty_reduced_focal_loss(target, logits, mask, alpha=2.0, beta=4.0, clip=1e-4):
     """Summed CornerNet focal loss: positives where the target is 1, negatives down-weighted by (1 - target)^beta."""
     prob = tf.clip_by_value(tf.sigmoid(tf.cast(logits, tf.float32)), clip, 1.0 - clip)
@@ -72,4 +93,46 @@ def movenet_losses(outputs, targets, config):
         total, count = l1_loss(targets[key], outputs[key], targets[mask_key])
         losses[key] = weight * _safe_divide(total, count)
     losses["total"] = tf.add_n(list(losses.values()))
+    return losses
+
+
+def soft_heatmap_loss(teacher_logits, student_logits):
+    """Bernoulli KL divergence from the teacher's heatmap probabilities to the student's, summed over cells and
+    divided by the teacher's probability mass (its soft count of peaks, as the focal loss divides by people).
+
+    Zero when the student matches the teacher, so the term reads as "how far the student has moved"."""
+    teacher = tf.sigmoid(tf.cast(teacher_logits, tf.float32))
+    student_logits = tf.cast(student_logits, tf.float32)
+    cross_entropy = tf.nn.sigmoid_cross_entropy_with_logits(labels=teacher, logits=student_logits)
+    entropy = tf.nn.sigmoid_cross_entropy_with_logits(labels=teacher, logits=tf.cast(teacher_logits, tf.float32))
+    return _safe_divide(tf.reduce_sum(cross_entropy - entropy), tf.reduce_sum(teacher))
+
+
+def confidence_weighted_l1(teacher, student, confidence):
+    """|student - teacher| of a vector head, each cell weighted by the teacher's confidence there (its heatmap
+    probability broadcast over the channels), over the total weight: off-peak cells, which the decoder never
+    reads, barely count."""
+    diff = tf.abs(tf.cast(student, tf.float32) - tf.cast(teacher, tf.float32)) * confidence
+    return _safe_divide(tf.reduce_sum(diff), tf.reduce_sum(confidence * tf.ones_like(diff)))
+
+
+def distillation_losses(student, teacher, config):
+    """Dict of weighted distillation terms (keys ``distill/<head>``) and their sum under ``distill/total``:
+    heatmaps as soft targets, offsets and regression weighted by the teacher's confidence."""
+    keypoint_prob = tf.sigmoid(tf.cast(teacher["keypoint_heatmap"], tf.float32))
+    center_prob = tf.sigmoid(tf.cast(teacher["center"], tf.float32))
+    terms = {
+        "center": soft_heatmap_loss(teacher["center"], student["center"]),
+        "keypoint_heatmap": soft_heatmap_loss(teacher["keypoint_heatmap"], student["keypoint_heatmap"]),
+        # Offsets hold (y, x) per joint: channels 2k and 2k + 1 belong to joint k.
+        "keypoint_offset": confidence_weighted_l1(teacher["keypoint_offset"], student["keypoint_offset"],
+                                                  tf.repeat(keypoint_prob, 2, axis=-1)),
+        "keypoint_regression": confidence_weighted_l1(teacher["keypoint_regression"], student["keypoint_regression"],
+                                                      center_prob),
+    }
+    if "box_scale" in student:
+        for key in ("box_scale", "box_offset"):
+            terms[key] = confidence_weighted_l1(teacher[key], student[key], center_prob)
+    losses = {f"distill/{key}": getattr(config, key) * value for key, value in terms.items()}
+    losses["distill/total"] = tf.add_n(list(losses.values()))
     return losses

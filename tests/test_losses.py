@@ -3,10 +3,12 @@
 import math
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from movenet_train.config import default_config
-from movenet_train.losses import LossConfig, l1_loss, movenet_losses, penalty_reduced_focal_loss
+from movenet_train.losses import (DistillConfig, LossConfig, distillation_losses, l1_loss, movenet_losses,
+                                   penalty_reduced_focal_loss)
 
 
 def test_focal_loss_by_hand():
@@ -72,3 +74,45 @@ def test_movenet_losses_normalisation_and_weights():
     assert float(losses["keypoint_offset"]) == 0.0  # nothing assigned: 0, not NaN
     total = sum(float(v) for k, v in losses.items() if k != "total")
     np.testing.assert_allclose(float(losses["total"]), total, rtol=1e-6)
+
+
+def _heads(center, heatmap, offset, regression):
+    return {"center": tf.constant(center, tf.float32), "keypoint_heatmap": tf.constant(heatmap, tf.float32),
+            "keypoint_offset": tf.constant(offset, tf.float32), "keypoint_regression": tf.constant(regression, tf.float32)}
+
+
+def test_distillation_of_a_student_equal_to_its_teacher_is_zero():
+    rng = np.random.default_rng(0)
+    heads = _heads(rng.normal(size=(2, 4, 4, 1)), rng.normal(size=(2, 4, 4, 3)), rng.normal(size=(2, 4, 4, 6)),
+                   rng.normal(size=(2, 4, 4, 6)))
+    losses = distillation_losses(heads, heads, default_config(DistillConfig))
+    assert set(losses) == {"distill/total", "distill/center", "distill/keypoint_heatmap", "distill/keypoint_offset",
+                           "distill/keypoint_regression"}
+    for key, value in losses.items():
+        assert abs(float(value)) < 1e-5, key
+
+
+def test_distillation_terms_by_hand():
+    # One cell, one joint. Heatmaps: teacher logit 0 (p = 1/2), student logit ln 3 (q = 3/4): the Bernoulli KL is
+    # 1/2 ln((1/2)/(3/4)) + 1/2 ln((1/2)/(1/4)) = 1/2 ln(4/3), over the teacher's mass 1/2, which counts as 1 (a mass
+    # below 1 is floored there, as the focal loss' count of people is).
+    # Offsets over two cells: one where the teacher's keypoint probability is 1/2 (student off by (1, 1)), one
+    # where it is ~0 (student off by (10, 10)): the confidence-weighted L1 is (1/2 * 2) / (1/2 * 2) = 1.
+    teacher = _heads([[[[0.0], [0.0]]]], [[[[0.0], [-100.0]]]], np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 2, 2)))
+    student = _heads([[[[np.log(3.0)], [0.0]]]], [[[[np.log(3.0)], [-100.0]]]], [[[[1.0, 1.0], [10.0, 10.0]]]],
+                     [[[[2.0, 0.0], [0.0, 0.0]]]])
+    config = default_config(DistillConfig, keypoint_regression=1.0)
+    losses = distillation_losses(student, teacher, config)
+    # Centre: teacher p = 1/2 at both cells, the second matched: 1/2 ln(4/3) over a mass of 1.
+    assert float(losses["distill/center"]) == pytest.approx(0.5 * np.log(4.0 / 3.0), rel=1e-5)
+    assert float(losses["distill/keypoint_heatmap"]) == pytest.approx(0.5 * np.log(4.0 / 3.0), rel=1e-4)
+    assert float(losses["distill/keypoint_offset"]) == pytest.approx(1.0, rel=1e-4)
+    # Regression weighted by the centre probability (1/2 at both cells): |2| / (1/2 * 4 channels) * 1/2 = 0.5.
+    assert float(losses["distill/keypoint_regression"]) == pytest.approx(0.5, rel=1e-5)
+    assert float(losses["distill/total"]) == pytest.approx(sum(float(v) for k, v in losses.items()
+                                                              if k != "distill/total"), rel=1e-6)
+
+
+def test_distill_weights_must_not_be_negative():
+    with pytest.raises(ValueError, match="train.distill.keypoint_offset"):
+        default_config(DistillConfig, keypoint_offset=-1.0)

@@ -3,7 +3,7 @@
 import dataclasses
 from typing import Optional
 
-from movenet_train.losses import LossConfig
+from movenet_train.losses import DistillConfig, LossConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,3 +43,5 @@ class TrainConfig:
     val_summary_images: int
     progress_bar: bool
     loss: LossConfig
+    teacher: Optional[str]
+    distill: DistillConfig

@@ -243,6 +243,31 @@ def _initial_weights(cfg, train_cfg, spec, model, manager, run_dir):
         reestimate_batch_norm(model, (next(images) for _ in range(batches)), keep_function=True)
 
 
+def _teacher(cfg, train_cfg, spec, strategy):
+    """The teacher of ``train.teacher`` in inference mode (frozen), or None. ``initial`` is the file training
+    starts from (``checkpoint=`` or ``model.init``), reloaded, so a resumed run has the same teacher."""
+    source = train_cfg.teacher
+    if source is None:
+        return None
+    if source == "initial":
+        source = cfg.get("checkpoint") or cfg.model.init
+        if source in (None, "scratch", "imagenet"):
+            raise ValueError(f"train.teacher=initial needs initial weights to learn from (checkpoint=<model file>); "
+                             f"this run starts from model.init={source}")
+    from movenet_train.runtime import load_keras
+
+    with strategy.scope():
+        teacher, teacher_spec = load_keras(str(source))
+    model_files.check_compatible(str(source), teacher_spec, spec.schema,
+                                 fix="train.teacher must predict the student's keypoint schema")
+    if teacher_spec.multi_pose != spec.multi_pose:
+        raise ValueError(f"train.teacher={source} is a {'multi' if teacher_spec.multi_pose else 'single'}-pose "
+                         f"model; the student {spec.name} is not: a teacher must have the student's heads")
+    teacher.trainable = False
+    log.info("teacher: %s (MoveNet %s)", source, teacher_spec.name)
+    return teacher
+
+
 def build_training_run(cfg):
     """Sets up the run in ``cfg.output_dir`` (or restores it): data, strategy, model, optimizer, Orbit."""
     from movenet_train.data import prepare_dataset
@@ -287,8 +312,10 @@ def build_training_run(cfg):
         OmegaConf.save(cfg, os.path.join(run_dir, model_files.TRAIN_CONFIG_FILE))
 
     loss_config = train_cfg.loss
+    teacher = _teacher(cfg, train_cfg, spec, strategy)
     trainer = MoveNetTrainer(model, spec, optimizer, learning_rate, train_dataset, loss_config, strategy,
-                             train_cfg.batch_size, jit_compile=train_cfg.jit_compile)
+                             train_cfg.batch_size, jit_compile=train_cfg.jit_compile, teacher=teacher,
+                             distill_config=train_cfg.distill)
     val_dataset = _distributed_dataset(strategy, cfg.data, spec, "val", train_cfg.batch_size, False, True)
     evaluator = MoveNetEvaluator(model, spec, optimizer, val_dataset, loss_config, strategy,
                                  _validation(cfg, train_cfg, spec, run_dir, chief, worker))

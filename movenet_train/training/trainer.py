@@ -8,23 +8,29 @@ import tensorflow as tf
 import tf_keras as keras
 from official.modeling.optimization import ema_optimizer
 
-from movenet_train.losses import movenet_losses
+from movenet_train.losses import distillation_losses, movenet_losses
 
 log = logging.getLogger(__name__)
 
 
-def _loss_keys(multi_pose):
-    keys = ["total", "center", "keypoint_heatmap", "keypoint_offset", "keypoint_regression"]
-    return keys + (["box_scale", "box_offset"] if multi_pose else [])
+def _loss_keys(multi_pose, distill=False):
+    heads = ["center", "keypoint_heatmap", "keypoint_offset", "keypoint_regression"]
+    heads += ["box_scale", "box_offset"] if multi_pose else []
+    return ["total", *heads] + ([f"distill/{key}" for key in ("total", *heads)] if distill else [])
 
 
 class MoveNetTrainer(orbit.StandardTrainer):
+    """``teacher``: a Keras model run in inference mode on the same images, whose head outputs the student is
+    also pulled toward (``distill_config``: ``losses.DistillConfig``); None trains on the ground truth alone."""
+
     def __init__(self, model, spec, optimizer, learning_rate, train_dataset, loss_config, strategy, global_batch_size,
-                 jit_compile=False):
+                 jit_compile=False, teacher=None, distill_config=None):
         self.model, self.spec, self.optimizer, self.learning_rate = model, spec, optimizer, learning_rate
         self.strategy, self.loss_config, self.global_batch_size = strategy, loss_config, global_batch_size
+        self.teacher, self.distill_config = teacher, distill_config
         with strategy.scope():
-            self.metrics = {key: keras.metrics.Mean(key, dtype=tf.float32) for key in _loss_keys(spec.multi_pose)}
+            self.metrics = {key: keras.metrics.Mean(key.replace("/", "_"), dtype=tf.float32)
+                            for key in _loss_keys(spec.multi_pose, teacher is not None)}
         self._step_fn = tf.function(self._replica_step, jit_compile=True) if jit_compile else self._replica_step
         self._clock = None
         self._timed = [0, 0.0]
@@ -35,8 +41,15 @@ class MoveNetTrainer(orbit.StandardTrainer):
         with tf.GradientTape() as tape:
             outputs = self.model(images, training=True)
             losses = movenet_losses(outputs, targets, self.loss_config)
+            total = losses["total"]
+            if self.teacher is not None:
+                taught = self.teacher(images, training=False)
+                losses.update(distillation_losses(outputs, {k: tf.stop_gradient(v) for k, v in taught.items()},
+                                                  self.distill_config))
+                total = (self.distill_config.ground_truth_weight * total
+                         + self.distill_config.weight * losses["distill/total"])
             # Per-replica losses are already normalised; gradients are summed across replicas.
-            loss = losses["total"] / self.strategy.num_replicas_in_sync
+            loss = total / self.strategy.num_replicas_in_sync
             if isinstance(self.optimizer, keras.mixed_precision.LossScaleOptimizer):
                 loss = self.optimizer.get_scaled_loss(loss)
         variables = self.model.trainable_variables
