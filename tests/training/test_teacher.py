@@ -25,7 +25,7 @@ def _config(tmp_path, records, *overrides):
 def test_initial_teacher_is_the_starting_function(tmp_path):
     """With BatchNorm frozen the student's training-mode outputs are its inference outputs, so on the first step
     the student is its teacher (the released weights): every distillation term is ~0 while the ground-truth terms
-    are not; after steps with the ground truth alone switched off (``ground_truth_weight=0``), still ~0."""
+    are not; once the weights move, the distillation terms do too."""
     require_shared(TFJS["lightning"], SAMPLE_JSON)
     from movenet_train.data.convert import convert_coco
     from movenet_train.training import build_training_run
@@ -34,14 +34,13 @@ def test_initial_teacher_is_the_starting_function(tmp_path):
     convert_coco(str(SAMPLE_JSON), str(COCO_SAMPLE / "images"), str(records), split="train", num_shards=1,
                  num_workers=0, progress=False, schema=COCO_17)
     cfg = _config(tmp_path, records, f"checkpoint={TFJS['lightning']}", "train.teacher=initial",
-                  "train.freeze_batch_norm=true", "train.optimizer.learning_rate=1e-3", "train.optimizer.warmup_steps=0",
-                  "train.distill.ground_truth_weight=0")
+                  "train.freeze_batch_norm=true", "train.optimizer.learning_rate=1e-4", "train.optimizer.warmup_steps=0")
     run = build_training_run(cfg)
     first = {k: float(v) for k, v in run.trainer.train(tf.constant(1)).items()}
     assert first["loss/distill/total"] < 1e-3, first
     assert first["loss/total"] > 0.1, first  # the ground truth disagrees with the released model; the teacher does not
-    later = {k: float(v) for k, v in run.trainer.train(tf.constant(3)).items()}
-    assert later["loss/distill/total"] < 1e-2, later  # learning from the teacher alone keeps the student on it
+    later = {k: float(v) for k, v in run.trainer.train(tf.constant(2)).items()}
+    assert later["loss/distill/total"] > 10 * first["loss/distill/total"], (first, later)
 
 
 @pytest.mark.slow
