@@ -147,9 +147,6 @@ class KeypointSchema:
                 return RIGHT
         return CENTRE
 
-    def has_joints(self, *names):
-        return all(n in self.index for n in names)
-
     # -- (de)serialisation ---------------------------------------------------------------------------------
 
     def to_dict(self):
