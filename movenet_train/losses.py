@@ -27,6 +27,12 @@ class LossConfig:
     box_offset_weight: float
 
 
+# What the teacher sees (train.distill.view): the student's own input; the student's window upright and unflipped;
+# the window without any geometric augmentation. The last two are carried to the student's view
+# (training/teacher.py).
+DISTILL_VIEWS = ("student", "upright", "unaugmented")
+
+
 @dataclasses.dataclass(frozen=True)
 class DistillConfig:
     """``train.distill``: how a teacher's head outputs supervise the student (``train.teacher``)."""
@@ -41,10 +47,13 @@ class DistillConfig:
     keypoint_regression: float
     box_scale: float
     box_offset: float
+    view: str  # DISTILL_VIEWS
 
     def __post_init__(self):
+        if self.view not in DISTILL_VIEWS:
+            raise ValueError(f"train.distill.view: expected one of {DISTILL_VIEWS}, got {self.view!r}")
         for field in dataclasses.fields(self):
-            if not getattr(self, field.name) >= 0:
+            if field.name != "view" and not getattr(self, field.name) >= 0:
                 raise ValueError(f"train.distill.{field.name}: must be >= 0, got {getattr(self, field.name)}")
 
 
@@ -96,16 +105,18 @@ def movenet_losses(outputs, targets, config):
     return losses
 
 
-def soft_heatmap_loss(teacher_logits, student_logits):
+def soft_heatmap_loss(teacher_logits, student_logits, valid=None):
     """Bernoulli KL divergence from the teacher's heatmap probabilities to the student's, summed over cells and
     divided by the teacher's probability mass (its soft count of peaks, as the focal loss divides by people).
+    ``valid`` (broadcastable, 0/1) leaves out cells the teacher did not see.
 
     Zero when the student matches the teacher, so the term reads as "how far the student has moved"."""
+    valid = 1.0 if valid is None else valid
     teacher = tf.sigmoid(tf.cast(teacher_logits, tf.float32))
     student_logits = tf.cast(student_logits, tf.float32)
     cross_entropy = tf.nn.sigmoid_cross_entropy_with_logits(labels=teacher, logits=student_logits)
     entropy = tf.nn.sigmoid_cross_entropy_with_logits(labels=teacher, logits=tf.cast(teacher_logits, tf.float32))
-    return _safe_divide(tf.reduce_sum(cross_entropy - entropy), tf.reduce_sum(teacher))
+    return _safe_divide(tf.reduce_sum((cross_entropy - entropy) * valid), tf.reduce_sum(teacher * valid))
 
 
 def confidence_weighted_l1(teacher, student, confidence):
@@ -116,14 +127,18 @@ def confidence_weighted_l1(teacher, student, confidence):
     return _safe_divide(tf.reduce_sum(diff), tf.reduce_sum(confidence * tf.ones_like(diff)))
 
 
-def distillation_losses(student, teacher, config):
+def distillation_losses(student, teacher, config, valid=None):
     """Dict of weighted distillation terms (keys ``distill/<head>``) and their sum under ``distill/total``:
-    heatmaps as soft targets, offsets and regression weighted by the teacher's confidence."""
+    heatmaps as soft targets, offsets and regression weighted by the teacher's confidence. ``valid``
+    ``[B, H, W, 1]`` (0/1, from carrying the teacher's maps to the student's view) leaves out the student's cells
+    outside the teacher's view."""
     keypoint_prob = tf.sigmoid(tf.cast(teacher["keypoint_heatmap"], tf.float32))
     center_prob = tf.sigmoid(tf.cast(teacher["center"], tf.float32))
+    if valid is not None:
+        keypoint_prob, center_prob = keypoint_prob * valid, center_prob * valid
     terms = {
-        "center": soft_heatmap_loss(teacher["center"], student["center"]),
-        "keypoint_heatmap": soft_heatmap_loss(teacher["keypoint_heatmap"], student["keypoint_heatmap"]),
+        "center": soft_heatmap_loss(teacher["center"], student["center"], valid),
+        "keypoint_heatmap": soft_heatmap_loss(teacher["keypoint_heatmap"], student["keypoint_heatmap"], valid),
         # Offsets hold (y, x) per joint: channels 2k and 2k + 1 belong to joint k.
         "keypoint_offset": confidence_weighted_l1(teacher["keypoint_offset"], student["keypoint_offset"],
                                                   tf.repeat(keypoint_prob, 2, axis=-1)),

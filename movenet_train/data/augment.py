@@ -106,14 +106,20 @@ def warp_image(image, matrix, size):
     Bilinear without antialiasing, like ``tf.image.resize_with_pad`` at inference; in uint8, which truncates
     the interpolated values as the evaluation's cast of its letterboxed image to uint8 does.
     """
-    inverse = tf.linalg.inv(matrix)  # input -> source
+    return tf.cast(warp_maps(image[None], matrix[None], (size, size))[0], tf.float32)
+
+
+def warp_maps(maps, matrices, shape):
+    """Resamples a batch ``[B, H, W, C]`` through per-example ``matrices`` ``[B, 3, 3]`` (source coordinates ->
+    output coordinates, the convention above) into ``[B, shape[0], shape[1], C]``, bilinear, zeros outside."""
+    inverse = tf.linalg.inv(matrices)  # output -> source
     # Pixel indices are continuous coordinates - 0.5, and ImageProjectiveTransform wants (x, y) order.
     m = inverse @ tf.constant([[1.0, 0.0, 0.5], [0.0, 1.0, 0.5], [0.0, 0.0, 1.0]])
-    transform = tf.stack([m[1, 1], m[1, 0], m[1, 2] - 0.5, m[0, 1], m[0, 0], m[0, 2] - 0.5, 0.0, 0.0])
-    warped = tf.raw_ops.ImageProjectiveTransformV3(
-        images=image[None], transforms=transform[None], output_shape=[size, size], fill_value=0.0,
+    transforms = tf.stack([m[:, 1, 1], m[:, 1, 0], m[:, 1, 2] - 0.5, m[:, 0, 1], m[:, 0, 0], m[:, 0, 2] - 0.5,
+                           tf.zeros_like(m[:, 0, 0]), tf.zeros_like(m[:, 0, 0])], axis=1)
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=maps, transforms=transforms, output_shape=list(shape), fill_value=0.0,
         interpolation="BILINEAR", fill_mode="CONSTANT")
-    return tf.cast(warped[0], tf.float32)
 
 
 def flip_keypoints(keypoints, visibility, permutation):

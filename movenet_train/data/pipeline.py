@@ -71,8 +71,12 @@ def person_window(keypoints, visibility, box, crop_scale):
 
 
 def frame_example(example, seed, size, multi_pose, framing, augment_config, target_config, training,
-                  flip_permutation):
-    """One parsed example (image still encoded) -> (float32 ``[size, size, 3]`` image, targets)."""
+                  flip_permutation, teacher_view=None):
+    """One parsed example (image still encoded) -> (float32 ``[size, size, 3]`` image, targets).
+
+    ``teacher_view`` (view, input size): also render what a teacher sees (``train.distill.view``, ``upright`` or
+    ``unaugmented``) as ``targets["teacher_image"]``, with ``targets["teacher_carry"]``, the transform from its
+    pixels to the student's input (training/teacher.py carries its maps through it)."""
     image = decode_image_bytes(example["image"])
     hw = tf.cast(tf.shape(image)[:2], tf.float32)
     keypoints = example["keypoints"] * hw
@@ -100,6 +104,14 @@ def frame_example(example, seed, size, multi_pose, framing, augment_config, targ
         scale, shift, angle, flip = augment.sample_geometry(augment_config, seeds[2])
     matrix = augment.window_transform(centre, side, size, scale, shift, angle, flip)
     pixels = augment.warp_image(image, matrix, size)
+    teacher = {}
+    if teacher_view is not None:
+        view, teacher_size = teacher_view
+        # upright: the same window (place, zoom) without the turn and the mirror; unaugmented: none of the geometry.
+        teacher_matrix = (augment.window_transform(centre, side, teacher_size, scale, shift) if view == "upright"
+                          else augment.window_transform(centre, side, teacher_size))
+        teacher = {"teacher_image": augment.warp_image(image, teacher_matrix, teacher_size),
+                   "teacher_carry": matrix @ tf.linalg.inv(teacher_matrix)}
     keypoints = augment.transform_points(matrix, keypoints)
     boxes = augment.transform_boxes(matrix, boxes, size)
     if augmenting:
@@ -113,7 +125,7 @@ def frame_example(example, seed, size, multi_pose, framing, augment_config, targ
     grid = size // OUTPUT_STRIDE
     targets = encode_targets(keypoints / OUTPUT_STRIDE, visibility, boxes / OUTPUT_STRIDE, crowd, grid, grid,
                              target_config, multi_pose)
-    return pixels, targets
+    return pixels, {**targets, **teacher}
 
 
 def _read_records(files, training, seed, loader, num_pipelines, pipeline_id):
@@ -136,7 +148,7 @@ def _read_records(files, training, seed, loader, num_pipelines, pipeline_id):
 
 
 def build_dataset(data_cfg, spec, split, batch_size, training, deterministic=False, input_context=None,
-                  start_step=0):
+                  start_step=0, teacher_view=None):
     """``tf.data.Dataset`` of ``(images, targets)`` batches.
 
     Args:
@@ -150,6 +162,8 @@ def build_dataset(data_cfg, spec, split, batch_size, training, deterministic=Fal
       start_step: training steps already taken (a resumed run): the pipeline starts where that many global
         batches left it. Training shuffles with a seed (``loader.seed``) and reads records in a fixed order,
         so the position is exact; the skipped examples are only parsed, not decoded.
+      teacher_view: (``train.distill.view``, teacher input size) for a teacher that sees its own view of each
+        training example (``frame_example``); None otherwise.
 
     Returns:
       images float32 ``[B, S, S, 3]`` RGB 0-255 and a dict of targets on the ``S/4`` grid: ``center_heatmap``
@@ -200,7 +214,8 @@ def build_dataset(data_cfg, spec, split, batch_size, training, deterministic=Fal
         dataset = dataset.skip(int(start_step) * per_replica_batch * replicas_per_pipeline)
     dataset = dataset.map(
         lambda example, s: frame_example(example, s, spec.input_size, spec.multi_pose, framing, augment_config,
-                                         target_config, training, schema.flip_permutation),
+                                         target_config, training, schema.flip_permutation,
+                                         teacher_view if training else None),
         num_parallel_calls=parallel, deterministic=in_order)
     dataset = dataset.batch(per_replica_batch, drop_remainder=training)
     dataset = dataset.prefetch(tf.data.AUTOTUNE if loader.prefetch in (None, -1) else loader.prefetch)

@@ -25,6 +25,7 @@ from movenet_train.training.batch_norm import reestimate_batch_norm
 from movenet_train.training.init import initialize_model
 from movenet_train.training.optimizer import build_optimizer
 from movenet_train.training.strategy import build_strategy, is_chief, worker_id
+from movenet_train.training.teacher import load_teacher
 from movenet_train.training.trainer import MoveNetEvaluator, MoveNetTrainer
 
 log = logging.getLogger(__name__)
@@ -74,12 +75,13 @@ class NonFiniteLossGuard:
             )
 
 
-def _distributed_dataset(strategy, data_cfg, spec, split, batch_size, training, deterministic, start_step=0):
+def _distributed_dataset(strategy, data_cfg, spec, split, batch_size, training, deterministic, start_step=0,
+                         teacher_view=None):
     from movenet_train.data import build_dataset
 
     def dataset_fn(input_context):
         return build_dataset(data_cfg, spec, split, batch_size, training=training, deterministic=deterministic,
-                             input_context=input_context, start_step=start_step)
+                             input_context=input_context, start_step=start_step, teacher_view=teacher_view)
 
     return strategy.distribute_datasets_from_function(dataset_fn)
 
@@ -243,31 +245,6 @@ def _initial_weights(cfg, train_cfg, spec, model, manager, run_dir):
         reestimate_batch_norm(model, (next(images) for _ in range(batches)), keep_function=True)
 
 
-def _teacher(cfg, train_cfg, spec, strategy):
-    """The teacher of ``train.teacher`` in inference mode (frozen), or None. ``initial`` is the file training
-    starts from (``checkpoint=`` or ``model.init``), reloaded, so a resumed run has the same teacher."""
-    source = train_cfg.teacher
-    if source is None:
-        return None
-    if source == "initial":
-        source = cfg.get("checkpoint") or cfg.model.init
-        if source in (None, "scratch", "imagenet"):
-            raise ValueError(f"train.teacher=initial needs initial weights to learn from (checkpoint=<model file>); "
-                             f"this run starts from model.init={source}")
-    from movenet_train.runtime import load_keras
-
-    with strategy.scope():
-        teacher, teacher_spec = load_keras(str(source))
-    model_files.check_compatible(str(source), teacher_spec, spec.schema,
-                                 fix="train.teacher must predict the student's keypoint schema")
-    if teacher_spec.multi_pose != spec.multi_pose:
-        raise ValueError(f"train.teacher={source} is a {'multi' if teacher_spec.multi_pose else 'single'}-pose "
-                         f"model; the student {spec.name} is not: a teacher must have the student's heads")
-    teacher.trainable = False
-    log.info("teacher: %s (MoveNet %s)", source, teacher_spec.name)
-    return teacher
-
-
 def build_training_run(cfg):
     """Sets up the run in ``cfg.output_dir`` (or restores it): data, strategy, model, optimizer, Orbit."""
     from movenet_train.data import prepare_dataset
@@ -306,13 +283,16 @@ def build_training_run(cfg):
     # The data position: tf.data iterators under a strategy cannot be checkpointed, so the pipeline skips
     # the examples of the steps already taken (at the latest checkpoint, which Orbit restores below).
     start_step = _checkpoint_step(manager.latest_checkpoint)
+    teacher, teacher_spec = load_teacher(cfg, train_cfg, spec, strategy)
+    teacher_view = None
+    if teacher is not None and train_cfg.distill.view != "student":
+        teacher_view = (train_cfg.distill.view, teacher_spec.input_size)
     train_dataset = _distributed_dataset(strategy, cfg.data, spec, "train", train_cfg.batch_size, True,
-                                         train_cfg.deterministic, start_step)
+                                         train_cfg.deterministic, start_step, teacher_view)
     if chief:
         OmegaConf.save(cfg, os.path.join(run_dir, model_files.TRAIN_CONFIG_FILE))
 
     loss_config = train_cfg.loss
-    teacher = _teacher(cfg, train_cfg, spec, strategy)
     trainer = MoveNetTrainer(model, spec, optimizer, learning_rate, train_dataset, loss_config, strategy,
                              train_cfg.batch_size, jit_compile=train_cfg.jit_compile, teacher=teacher,
                              distill_config=train_cfg.distill)

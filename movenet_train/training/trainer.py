@@ -9,6 +9,7 @@ import tf_keras as keras
 from official.modeling.optimization import ema_optimizer
 
 from movenet_train.losses import distillation_losses, movenet_losses
+from movenet_train.training.teacher import carry_outputs
 
 log = logging.getLogger(__name__)
 
@@ -20,8 +21,10 @@ def _loss_keys(multi_pose, distill=False):
 
 
 class MoveNetTrainer(orbit.StandardTrainer):
-    """``teacher``: a Keras model run in inference mode on the same images, whose head outputs the student is
-    also pulled toward (``distill_config``: ``losses.DistillConfig``); None trains on the ground truth alone."""
+    """``teacher``: a Keras model run in inference mode, whose head outputs the student is also pulled toward
+    (``distill_config``: ``losses.DistillConfig``); None trains on the ground truth alone. With
+    ``distill_config.view`` ``student`` it sees the student's images, otherwise its own view of each example
+    (``targets["teacher_image"]``), whose maps are carried to the student's (``training/teacher.py``)."""
 
     def __init__(self, model, spec, optimizer, learning_rate, train_dataset, loss_config, strategy, global_batch_size,
                  jit_compile=False, teacher=None, distill_config=None):
@@ -43,9 +46,8 @@ class MoveNetTrainer(orbit.StandardTrainer):
             losses = movenet_losses(outputs, targets, self.loss_config)
             total = losses["total"]
             if self.teacher is not None:
-                taught = self.teacher(images, training=False)
-                losses.update(distillation_losses(outputs, {k: tf.stop_gradient(v) for k, v in taught.items()},
-                                                  self.distill_config))
+                taught, valid = self._taught(images, targets, outputs)
+                losses.update(distillation_losses(outputs, taught, self.distill_config, valid))
                 total = (self.distill_config.ground_truth_weight * total
                          + self.distill_config.weight * losses["distill/total"])
             # Per-replica losses are already normalised; gradients are summed across replicas.
@@ -58,6 +60,17 @@ class MoveNetTrainer(orbit.StandardTrainer):
             grads = self.optimizer.get_unscaled_gradients(grads)
         self.optimizer.apply_gradients(zip(grads, variables))
         return losses
+
+    def _taught(self, images, targets, outputs):
+        """(The teacher's outputs on the student's view, the cells it covers or None)."""
+        if "teacher_image" not in targets:
+            taught = self.teacher(images, training=False)
+            return {k: tf.stop_gradient(v) for k, v in taught.items()}, None
+        taught = self.teacher(targets["teacher_image"], training=False)
+        taught, valid = carry_outputs({k: tf.stop_gradient(v) for k, v in taught.items()},
+                                      targets["teacher_carry"], outputs["center"].shape[1:3],
+                                      self.spec.schema.flip_permutation)
+        return taught, valid
 
     def train_loop_begin(self):
         for metric in self.metrics.values():

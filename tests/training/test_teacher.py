@@ -51,9 +51,9 @@ def test_teacher_of_another_schema_is_a_clear_error():
     from movenet_train.keypoints import load_schema
     from movenet_train.model_files import IncompatibleModelError
     from movenet_train.modeling import MoveNetSpec
-    from movenet_train.training import loop
+    from movenet_train.training.teacher import load_teacher
 
     body13 = MoveNetSpec("lightning", 1.0, 192, keypoints=load_schema(REPO / "configs" / "keypoints" / "body13.yaml"))
-    train_cfg = SimpleNamespace(teacher=str(TFJS["lightning"]))  # the one key _teacher reads
+    train_cfg = SimpleNamespace(teacher=str(TFJS["lightning"]))  # the schema check comes before any other key
     with pytest.raises(IncompatibleModelError, match="train.teacher must predict the student's keypoint schema"):
-        loop._teacher(OmegaConf.create({}), train_cfg, body13, tf.distribute.get_strategy())
+        load_teacher(OmegaConf.create({}), train_cfg, body13, tf.distribute.get_strategy())
