@@ -39,13 +39,24 @@ def _eligible(example, min_keypoints):
     return (example["is_crowd"] == 0) & (_labelled_counts(example) >= min_keypoints)
 
 
+def is_unlabeled(example):
+    """An unlabeled source's image (``sources.unlabeled_examples``): one ignore region over the whole image and no
+    labelled keypoint."""
+    whole_image = tf.reduce_all(tf.abs(example["boxes"] - tf.constant([[0.0, 0.0, 1.0, 1.0]])) < 1e-6)
+    return ((tf.size(example["is_crowd"]) == 1) & tf.reduce_all(example["is_crowd"] > 0) & whole_image
+            & tf.reduce_all(example["keypoint_visibility"] == 0))
+
+
 def choose_target(example, min_keypoints, seed=None):
     """Index of the target person: uniform among the eligible (training), else the one with the most labelled
     keypoints, the larger box first among equals."""
     eligible = _eligible(example, min_keypoints)
     if seed is not None:
         candidates = tf.cast(tf.where(eligible)[:, 0], tf.int32)
-        pick = tf.random.stateless_uniform([], seed, 0, tf.shape(candidates)[0], dtype=tf.int32)
+        # An unlabeled image has no candidate: person 0 (its ignore region), framed whole by frame_example.
+        count = tf.shape(candidates)[0]
+        candidates = tf.concat([candidates, [0]], axis=0)
+        pick = tf.random.stateless_uniform([], seed, 0, tf.maximum(count, 1), dtype=tf.int32)
         return candidates[pick]
     boxes = example["boxes"]
     area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
@@ -93,8 +104,9 @@ def frame_example(example, seed, size, multi_pose, framing, augment_config, targ
         crop_centre, crop_side = person_window(keypoints[0], visibility[0], boxes[0], framing.crop_scale)
         # The whole image letterboxed, as the single_person eval protocol feeds it: a share of the training
         # examples, and every validation example when that share is 1.
-        if framing.full_image_probability >= 1.0 or (training and framing.full_image_probability > 0):
+        if framing.full_image_probability >= 1.0 or training:
             whole = tf.random.stateless_uniform([], seeds[1]) < framing.full_image_probability
+            whole |= is_unlabeled(example)
             crop_centre = tf.where(whole, tf.stack(centre), crop_centre)
             crop_side = tf.where(whole, side, crop_side)
         centre, side = crop_centre, crop_side
@@ -125,6 +137,9 @@ def frame_example(example, seed, size, multi_pose, framing, augment_config, targ
     grid = size // OUTPUT_STRIDE
     targets = encode_targets(keypoints / OUTPUT_STRIDE, visibility, boxes / OUTPUT_STRIDE, crowd, grid, grid,
                              target_config, multi_pose)
+    # An unlabeled image teaches nothing by itself, the letterbox padding included: only a teacher's terms apply.
+    labelled = tf.cast(~is_unlabeled(example), tf.float32)
+    targets = {key: value * labelled if key.endswith("_mask") else value for key, value in targets.items()}
     return pixels, {**targets, **teacher}
 
 
@@ -198,14 +213,14 @@ def build_dataset(data_cfg, spec, split, batch_size, training, deterministic=Fal
         return _read_records(files, training, seed, loader, num_pipelines, pipeline_id)
 
     # Several weighted record sets (data.sources) are mixed before the resume skip below, so the skip stays exact.
-    dataset = sources.mix(sources.resolve(data_cfg.sources), read, seed) if use_sources else read(files)
+    dataset = sources.mix(sources.resolve(data_cfg.sources, schema), read, seed) if use_sources else read(files)
     in_order = deterministic or not training
     dataset = dataset.map(lambda s: parse_example(s, False, num_keypoints=schema.num_keypoints),
                           num_parallel_calls=parallel, deterministic=True)
 
     min_keypoints = 1 if spec.multi_pose else framing.min_target_keypoints
     if loader.skip_images_without_people or not spec.multi_pose:  # single-pose needs a target person
-        dataset = dataset.filter(lambda e: tf.reduce_any(_eligible(e, min_keypoints)))
+        dataset = dataset.filter(lambda e: tf.reduce_any(_eligible(e, min_keypoints)) | is_unlabeled(e))
 
     seeds = tf.data.Dataset.random(seed=seed).batch(2, drop_remainder=True)
     dataset = tf.data.Dataset.zip((dataset, seeds))

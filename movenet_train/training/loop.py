@@ -284,6 +284,10 @@ def build_training_run(cfg):
     # the examples of the steps already taken (at the latest checkpoint, which Orbit restores below).
     start_step = _checkpoint_step(manager.latest_checkpoint)
     teacher, teacher_spec = load_teacher(cfg, train_cfg, spec, strategy)
+    unlabeled = [name for name, source in (cfg.data.get("sources") or {}).items() if source.get("media")]
+    if unlabeled and teacher is None:
+        raise ValueError(f"data.sources.{unlabeled[0]} is unlabeled (media=): it needs a teacher to supply its "
+                         "targets; set train.teacher (initial, or a model file)")
     teacher_view = None
     if teacher is not None and train_cfg.distill.view != "student":
         teacher_view = (train_cfg.distill.view, teacher_spec.input_size)

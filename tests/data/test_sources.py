@@ -9,7 +9,11 @@ from omegaconf import OmegaConf
 
 from movenet_train.data import build_dataset, sources
 from movenet_train.modeling import MoveNetSpec
+from movenet_train.keypoints import COCO_17
 from tests.data.conftest import compose_config
+from tests.helpers import SHARED, require_shared
+
+VIDEO = SHARED / "data" / "video_sample" / "pose_squats.mp4"
 
 
 def _shards(sample_records):
@@ -28,15 +32,19 @@ def test_bad_sources_are_errors_naming_the_key(sample_records):
         ({"a": {"records": shard, "weight": 0}, "b": {"records": shard, "weight": 0.0}}, ValueError,
          r"data\.sources: every weight is 0 \(a, b\)"),
         ({"a": {"records": shard + "-nothing-*", "weight": 1}}, FileNotFoundError, r"data\.sources\.a\.records: no files"),
-        ({"a": {"records": shard, "weight": 1, "wieght": 2}}, ValueError, r"data\.sources\.a: unknown key data\.sources\.a\.wieght \(known: records, weight\)"),
+        ({"a": {"records": shard, "weight": 1, "wieght": 2}}, ValueError, r"data\.sources\.a: unknown key data\.sources\.a\.wieght"),
         ({"a": {"records": shard}}, ValueError, r"data\.sources\.a: missing key data\.sources\.a\.weight"),
         ({"a": {"records": shard, "weight": "0.5"}}, ValueError, r"data\.sources\.a\.weight"),
         ({"a": {"records": shard, "weight": float("nan")}}, ValueError, r"data\.sources\.a\.weight"),
         ({}, ValueError, r"data\.sources: empty"),
+        ({"a": {"weight": 1}}, ValueError, r"data\.sources\.a: give exactly one of data\.sources\.a\.records"),
+        ({"a": {"records": shard, "media": shard, "weight": 1}}, ValueError, r"exactly one of"),
+        ({"a": {"media": str(VIDEO), "weight": 1, "frame_step": 0}}, ValueError, r"data\.sources\.a\.frame_step"),
+        ({"a": {"media": str(VIDEO) + ".nothing.mp4", "weight": 1}}, FileNotFoundError, r"does not exist"),
     ]
     for mapping, error, message in cases:
         with pytest.raises(error, match=message):
-            sources.resolve(_cfg(mapping))
+            sources.resolve(_cfg(mapping), COCO_17)
 
 
 def test_examples_are_drawn_by_weight(sample_records):
@@ -69,3 +77,46 @@ def test_training_on_sources_resumes_at_the_exact_example(sample_records):
     resumed = next(iter(build_dataset(cfg.data, spec, "train", 2, training=True, deterministic=True, start_step=3)))
     np.testing.assert_array_equal(expected[0].numpy(), resumed[0].numpy())
     np.testing.assert_array_equal(expected[1]["keypoints"].numpy(), resumed[1]["keypoints"].numpy())
+
+
+def test_an_unlabeled_video_source_is_framed_whole_and_left_to_the_teacher(sample_records):
+    """Frames of a video mixed with labelled records: every unlabeled example carries no ground-truth supervision
+    (all loss masks 0, no people), is the whole frame letterboxed, and comes with the teacher's upright view."""
+    require_shared(VIDEO)
+    first, _ = _shards(sample_records)
+    cfg = compose_config("exp=lightning", "data=coco", f"+data.sources.coco.records={first}",
+                         "+data.sources.coco.weight=0.5", f"+data.sources.video.media={VIDEO}",
+                         "+data.sources.video.frame_step=20", "+data.sources.video.weight=0.5",
+                         "data.train_records=/nothing/train-*.tfrecord")
+    resolved = sources.resolve(cfg.data.sources, COCO_17)
+    video = next(s for s in resolved if s.name == "video")
+    import cv2
+
+    frames = int(cv2.VideoCapture(str(VIDEO)).get(cv2.CAP_PROP_FRAME_COUNT))
+    assert len(video.unlabeled) == -(-frames // 20) and not video.files
+
+    spec = MoveNetSpec.from_config(cfg.model)
+    images, targets = next(iter(build_dataset(cfg.data, spec, "train", 16, training=True, deterministic=True,
+                                              teacher_view=("upright", 256))))
+    unlabeled = (targets["num_people"].numpy() == 0)
+    assert 0 < unlabeled.sum() < 16  # both sources are drawn
+    for key in ("center_mask", "keypoint_heatmap_mask", "keypoint_offset_mask", "keypoint_regression_mask"):
+        assert targets[key].numpy()[unlabeled].max() == 0, key
+    assert targets["teacher_image"].shape[1:] == (256, 256, 3)
+    # The whole 720x1280 portrait frame letterboxed: whatever the zoom and shift, the teacher's view keeps a band
+    # of padding at its left and right edges (at least 13 px of 256).
+    teacher_images = targets["teacher_image"].numpy()[unlabeled]
+    assert teacher_images[:, :, :10].max() == 0 and teacher_images[:, :, -10:].max() == 0
+    assert teacher_images[:, :, 128].max() > 0
+
+
+def test_an_unlabeled_source_needs_a_teacher(sample_records, tmp_path):
+    require_shared(VIDEO)
+    from movenet_train.training import build_training_run
+
+    first, _ = _shards(sample_records)
+    cfg = compose_config("exp=lightning", "data=coco", f"data.train_records={first}", f"data.val_records={first}",
+                         f"+data.sources.video.media={VIDEO}", "+data.sources.video.weight=1",
+                         f"output_dir={tmp_path}", "train.teacher=null")
+    with pytest.raises(ValueError, match=r"data\.sources\.video is unlabeled .* set train\.teacher"):
+        build_training_run(cfg)

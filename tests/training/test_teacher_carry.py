@@ -126,7 +126,7 @@ def test_carried_maps_are_the_teachers_maps_on_the_turned_view(teacher, photo, t
     np.testing.assert_allclose(pose_carried, pose_direct, atol=1e-3)
 
 
-def test_cells_outside_are_not_taught():
+def test_cells_outside_the_teachers_view_are_not_taught():
     """A 45-degree turn of a square window: the student's corners lie outside the upright teacher view."""
     maps = {"center": tf.zeros([1, 48, 48, 1]), "keypoint_heatmap": tf.zeros([1, 48, 48, 17]),
             "keypoint_offset": tf.zeros([1, 48, 48, 34]), "keypoint_regression": tf.zeros([1, 48, 48, 34])}

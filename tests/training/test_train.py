@@ -16,7 +16,7 @@ from hydra import compose, initialize_config_dir
 
 from movenet_train.preprocessing import letterbox, load_rgb, unletterbox
 from movenet_train.runtime import load_predictor
-from tests.helpers import REPO
+from tests.helpers import REPO, TFJS, require_shared
 
 RUNNER = os.path.join(os.path.dirname(__file__), "run_training.py")
 
@@ -91,10 +91,20 @@ def _train_command(root, run_dir, **train):
     return [sys.executable, str(REPO / "train.py"), *overrides, f"hydra.run.dir={run_dir}"]
 
 
+def _teacher(teacher):
+    """Train overrides of a teacher run: released Lightning teaching from its own upright view."""
+    if not teacher:
+        return {}
+    require_shared(TFJS["lightning"])
+    return {"teacher": str(TFJS["lightning"]), "distill.view": "upright"}
+
+
 @pytest.mark.slow
-def test_resume_after_sigkill(synthetic_root, tmp_path):
+@pytest.mark.parametrize("teacher", [False, True], ids=["plain", "teacher"])
+def test_resume_after_sigkill(synthetic_root, tmp_path, teacher):
     run_dir = tmp_path / "killed"
-    command = _train_command(synthetic_root, run_dir, steps=12, deterministic=True)
+    teacher = _teacher(teacher)
+    command = _train_command(synthetic_root, run_dir, steps=12, deterministic=True, **teacher)
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     index = run_dir / "checkpoints" / "checkpoint"
     deadline = time.time() + 300
@@ -113,7 +123,7 @@ def test_resume_after_sigkill(synthetic_root, tmp_path):
     assert "final step 12" in log
 
     fresh_dir = tmp_path / "uninterrupted"
-    fresh = subprocess.run(_train_command(synthetic_root, fresh_dir, steps=12, deterministic=True), cwd=REPO,
+    fresh = subprocess.run(_train_command(synthetic_root, fresh_dir, steps=12, deterministic=True, **teacher), cwd=REPO,
                            capture_output=True, text=True, timeout=600)
     assert fresh.returncode == 0, fresh.stderr[-3000:]
     assert "final step 12" in fresh.stdout + fresh.stderr
@@ -128,14 +138,17 @@ def test_resume_after_sigkill(synthetic_root, tmp_path):
 
 @pytest.mark.slow
 def test_mirrored_on_two_logical_cpus(synthetic_root, tmp_path):
+    """With a teacher in the step (its own upright view carried to each replica's examples)."""
     run_dir = tmp_path / "mirrored"
     overrides = _overrides(synthetic_root, run_dir, steps=2, strategy="mirrored",
-                           devices='["/cpu:0","/cpu:1"]')
+                           devices='["/cpu:0","/cpu:1"]', **_teacher(True))
     result = subprocess.run([sys.executable, RUNNER, "2", *overrides], cwd=REPO, capture_output=True, text=True,
                             timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "final step 2" in result.stdout
     assert "num_replicas_in_sync=2" in result.stdout + result.stderr
+    distill = _scalars(run_dir / "tensorboard" / "train", "loss/distill/total")
+    assert distill and all(np.isfinite(v) and v > 0 for _, v in distill), distill
 
 
 def _free_ports(n):
