@@ -58,7 +58,8 @@ def test_split_counts_and_report_agree_with_an_independent_evaluation(experiment
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="the experiment's goal is not met by any measured recipe yet (docs/experiments.md)")
+@pytest.mark.xfail(strict=True, reason="the experiment's goal is not met by any measured recipe yet, equivariant "
+                   "teaching included (docs/experiments.md)")
 def test_rotated_ap_rises_and_upright_holds(experiment):
     _, report = experiment
     # The goal of the experiment (docs/experiments.md, "Rotation experiment").
