@@ -96,6 +96,7 @@ def frame_example(example, seed, size, multi_pose, framing, augment_config, targ
     crowd = example["is_crowd"] > 0
     seeds = tf.unstack(tf.random.experimental.stateless_split(seed, 4))
     augmenting = training and augment_config.enabled
+    unlabeled = is_unlabeled(example)
 
     centre, side = augment.letterbox_transform(hw[0], hw[1], size)
     if not multi_pose:
@@ -106,7 +107,7 @@ def frame_example(example, seed, size, multi_pose, framing, augment_config, targ
         # examples, and every validation example when that share is 1.
         if framing.full_image_probability >= 1.0 or training:
             whole = tf.random.stateless_uniform([], seeds[1]) < framing.full_image_probability
-            whole |= is_unlabeled(example)
+            whole |= unlabeled
             crop_centre = tf.where(whole, tf.stack(centre), crop_centre)
             crop_side = tf.where(whole, side, crop_side)
         centre, side = crop_centre, crop_side
@@ -138,7 +139,7 @@ def frame_example(example, seed, size, multi_pose, framing, augment_config, targ
     targets = encode_targets(keypoints / OUTPUT_STRIDE, visibility, boxes / OUTPUT_STRIDE, crowd, grid, grid,
                              target_config, multi_pose)
     # An unlabeled image teaches nothing by itself, the letterbox padding included: only a teacher's terms apply.
-    labelled = tf.cast(~is_unlabeled(example), tf.float32)
+    labelled = tf.cast(~unlabeled, tf.float32)
     targets = {key: value * labelled if key.endswith("_mask") else value for key, value in targets.items()}
     return pixels, {**targets, **teacher}
 

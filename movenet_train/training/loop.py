@@ -284,7 +284,9 @@ def build_training_run(cfg):
     # the examples of the steps already taken (at the latest checkpoint, which Orbit restores below).
     start_step = _checkpoint_step(manager.latest_checkpoint)
     teacher, teacher_spec = load_teacher(cfg, train_cfg, spec, strategy)
-    unlabeled = [name for name, source in (cfg.data.get("sources") or {}).items() if source.get("media")]
+    sources_cfg = cfg.data.get("sources")
+    unlabeled = [name for name, source in sources_cfg.items() if hasattr(source, "get") and source.get("media")
+                 ] if hasattr(sources_cfg, "items") else []
     if unlabeled and teacher is None:
         raise ValueError(f"data.sources.{unlabeled[0]} is unlabeled (media=): it needs a teacher to supply its "
                          "targets; set train.teacher (initial, or a model file)")
