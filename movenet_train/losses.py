@@ -27,9 +27,8 @@ class LossConfig:
     box_offset_weight: float
 
 
-# What the teacher sees (train.distill.view): the student's own input; the student's window upright and unflipped;
-# the window without any geometric augmentation. The last two are carried to the student's view
-# (training/teacher.py).
+# What the teacher sees (train.distill.view): the student's own input; the student's input before its quarter
+# turns; the window without any augmentation. The last two are carried to the student's view (training/teacher.py).
 DISTILL_VIEWS = ("student", "upright", "unaugmented")
 
 
@@ -105,6 +104,23 @@ def movenet_losses(outputs, targets, config):
     return losses
 
 
+@tf.custom_gradient
+def _bernoulli_kl(teacher_logits, student_logits):
+    """Per-cell KL divergence from Bernoulli(sigmoid(teacher)) to Bernoulli(sigmoid(student)).
+
+    Its gradient, ``sigmoid(student) - sigmoid(teacher)``, is written out so that it is exactly 0 where the
+    logits agree (autodiff of the cross-entropy leaves ~1e-7 there, which Adam turns into full-size steps). The
+    teacher is a constant: it gets no gradient."""
+    teacher = tf.sigmoid(teacher_logits)
+    divergence = (tf.nn.sigmoid_cross_entropy_with_logits(labels=teacher, logits=student_logits)
+                  - tf.nn.sigmoid_cross_entropy_with_logits(labels=teacher, logits=teacher_logits))
+
+    def gradient(upstream):
+        return tf.zeros_like(teacher_logits), upstream * (tf.sigmoid(student_logits) - teacher)
+
+    return divergence, gradient
+
+
 def soft_heatmap_loss(teacher_logits, student_logits, valid=None):
     """Bernoulli KL divergence from the teacher's heatmap probabilities to the student's, summed over cells and
     divided by the teacher's probability mass (its soft count of peaks, as the focal loss divides by people).
@@ -112,11 +128,9 @@ def soft_heatmap_loss(teacher_logits, student_logits, valid=None):
 
     Zero when the student matches the teacher, so the term reads as "how far the student has moved"."""
     valid = 1.0 if valid is None else valid
-    teacher = tf.sigmoid(tf.cast(teacher_logits, tf.float32))
-    student_logits = tf.cast(student_logits, tf.float32)
-    cross_entropy = tf.nn.sigmoid_cross_entropy_with_logits(labels=teacher, logits=student_logits)
-    entropy = tf.nn.sigmoid_cross_entropy_with_logits(labels=teacher, logits=tf.cast(teacher_logits, tf.float32))
-    return _safe_divide(tf.reduce_sum((cross_entropy - entropy) * valid), tf.reduce_sum(teacher * valid))
+    teacher_logits = tf.cast(teacher_logits, tf.float32)
+    divergence = _bernoulli_kl(teacher_logits, tf.cast(student_logits, tf.float32))
+    return _safe_divide(tf.reduce_sum(divergence * valid), tf.reduce_sum(tf.sigmoid(teacher_logits) * valid))
 
 
 def confidence_weighted_l1(teacher, student, confidence):

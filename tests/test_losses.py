@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from movenet_train.config import default_config
 from movenet_train.losses import (DistillConfig, LossConfig, distillation_losses, l1_loss, movenet_losses,
-                                   penalty_reduced_focal_loss)
+                                   penalty_reduced_focal_loss, soft_heatmap_loss)
 
 
 def test_focal_loss_by_hand():
@@ -111,6 +111,35 @@ def test_distillation_terms_by_hand():
     assert float(losses["distill/keypoint_regression"]) == pytest.approx(0.5, rel=1e-5)
     assert float(losses["distill/total"]) == pytest.approx(sum(float(v) for k, v in losses.items()
                                                               if k != "distill/total"), rel=1e-6)
+
+
+def test_soft_heatmap_gradient_is_the_probability_difference_and_exactly_zero_at_the_teacher():
+    """d KL / d student logit = sigmoid(student) - sigmoid(teacher), checked against finite differences of the
+    KL written out by hand; where the logits agree it is exactly 0, not the ~1e-7 autodiff of the cross-entropy
+    leaves (which Adam would turn into steps of the full learning rate)."""
+    rng = np.random.default_rng(1)
+    teacher = tf.constant(rng.normal(size=(1, 3, 3, 2)) * 3, tf.float32)
+    student = tf.Variable(rng.normal(size=(1, 3, 3, 2)) * 3, dtype=tf.float32)
+    with tf.GradientTape() as tape:
+        loss = soft_heatmap_loss(teacher, student)
+    gradient = tape.gradient(loss, student).numpy()
+
+    def by_hand(s):
+        p, q = 1 / (1 + np.exp(-teacher.numpy().astype(np.float64))), 1 / (1 + np.exp(-s))
+        return np.sum(p * np.log(p / q) + (1 - p) * np.log((1 - p) / (1 - q))) / max(p.sum(), 1.0)
+
+    s0, eps = student.numpy().astype(np.float64), 1e-6
+    numeric = np.zeros_like(s0)
+    for index in np.ndindex(s0.shape):
+        up, down = s0.copy(), s0.copy()
+        up[index] += eps
+        down[index] -= eps
+        numeric[index] = (by_hand(up) - by_hand(down)) / (2 * eps)
+    np.testing.assert_allclose(gradient, numeric, atol=1e-5)
+    student.assign(teacher)
+    with tf.GradientTape() as tape:
+        loss = soft_heatmap_loss(teacher, student)
+    assert float(loss) == 0.0 and not tape.gradient(loss, student).numpy().any()
 
 
 def test_distill_weights_must_not_be_negative():

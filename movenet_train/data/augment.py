@@ -137,25 +137,36 @@ def _happens(seed, probability):
 
 
 def sample_geometry(config, seed):
-    """Random (scale, shift, angle, flip) of one example."""
+    """Random (scale, shift, tilt, flip, turns) of one example: ``tilt`` in radians, ``turns`` the number of
+    counter-clockwise quarter turns (``rotation_mode: quarter_turns``; else 0), applied after everything else."""
     seeds = tf.random.experimental.stateless_split(seed, 6)
     low, high = config.scale
     scale = _uniform(seeds[0], low, high) if low < high else low
     shift = (_uniform(seeds[1], -config.translation, config.translation),
              _uniform(seeds[2], -config.translation, config.translation))
-    angle = tf.where(_happens(seeds[3], config.rotation_probability),
-                     _uniform(seeds[4], -1.0, 1.0) * math.radians(config.max_rotation_degrees), 0.0)
+    tilt = tf.where(_happens(seeds[3], config.rotation_probability),
+                    _uniform(seeds[4], -1.0, 1.0) * math.radians(config.max_rotation_degrees), 0.0)
     flip = _happens(seeds[5], config.flip_probability)
+    turns = tf.constant(0, tf.int32)
     if config.rotation_mode == "quarter_turns":
-        angle += _quarter_turns(seed, config.rotation_probability)
-    return scale, shift, angle, flip
+        turns = _quarter_turns(seed, config.rotation_probability)
+    return scale, shift, tilt, flip, turns
 
 
 def _quarter_turns(seed, probability):
-    """0, 90, 180 or 270 degrees (radians), equally likely, when a rotation happens (else 0)."""
+    """0, 1, 2 or 3 quarter turns, equally likely, when a rotation happens (else 0)."""
     seeds = tf.random.experimental.stateless_split(tf.random.experimental.stateless_fold_in(seed, 90), 2)
     turns = tf.random.stateless_uniform([], seeds[0], 0, 4, dtype=tf.int32)
-    return tf.where(_happens(seeds[1], probability), tf.cast(turns, tf.float32) * (math.pi / 2), 0.0)
+    return tf.where(_happens(seeds[1], probability), turns, 0)
+
+
+def quarter_turn_transform(turns, size):
+    """Matrix of ``turns`` counter-clockwise quarter turns of a ``size x size`` input about its centre, the
+    transform ``tf.image.rot90`` applies: (y, x) -> (size - x, y) per turn. It moves pixels without resampling, so
+    a view and its turned copy hold the same values (the teacher's upright view, ``train.distill.view``)."""
+    one = tf.constant([[0.0, -1.0, float(size)], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    powers = tf.stack([tf.eye(3), one, one @ one, one @ one @ one])
+    return tf.gather(powers, tf.math.floormod(turns, 4))
 
 
 # ---------------------------------------------------------------------------------------------------------

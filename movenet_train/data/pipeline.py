@@ -81,13 +81,39 @@ def person_window(keypoints, visibility, box, crop_scale):
     return centre, tf.maximum(tf.reduce_max(high - low) * crop_scale, 1.0)
 
 
+def _teacher_view(image, upright_pixels, matrix, turns, teacher_view, geometry, augment_config, photometric_seed):
+    """``teacher_image`` and ``teacher_carry`` (its pixels -> the student's input) for ``train.distill.view``.
+
+    upright: the student's own view before its quarter turns, colour changes included, so that where the student
+    sees a person upright the teacher sees exactly its input (no pull away from the teacher's function) and where
+    the student's view is turned the teacher's maps are carried by an exact quarter turn. At another input size
+    (Thunder teaching Lightning) the same window is rendered at the teacher's size with the same colour changes.
+    unaugmented: the window without any geometric augmentation or colour change, carried through all of it."""
+    view, teacher_size = teacher_view
+    centre, side, scale, shift, tilt, flip = geometry
+    size = upright_pixels.shape[0]
+    if view == "upright" and teacher_size == size:
+        # The turn alone, exactly (not matrix @ inverse(window), which is off in the last bits and would make the
+        # carried maps a hair's breadth from the teacher's own where nothing is turned).
+        return {"teacher_image": upright_pixels, "teacher_carry": augment.quarter_turn_transform(turns, size)}
+    if view == "upright":
+        teacher_matrix = augment.window_transform(centre, side, teacher_size, scale, shift, tilt, flip)
+        pixels = augment.warp_image(image, teacher_matrix, teacher_size)
+        if augment_config is not None:
+            pixels = augment.photometric(pixels, augment_config, photometric_seed)
+    else:
+        teacher_matrix = augment.window_transform(centre, side, teacher_size)
+        pixels = augment.warp_image(image, teacher_matrix, teacher_size)
+    return {"teacher_image": pixels, "teacher_carry": matrix @ tf.linalg.inv(teacher_matrix)}
+
+
 def frame_example(example, seed, size, multi_pose, framing, augment_config, target_config, training,
                   flip_permutation, teacher_view=None):
     """One parsed example (image still encoded) -> (float32 ``[size, size, 3]`` image, targets).
 
     ``teacher_view`` (view, input size): also render what a teacher sees (``train.distill.view``, ``upright`` or
     ``unaugmented``) as ``targets["teacher_image"]``, with ``targets["teacher_carry"]``, the transform from its
-    pixels to the student's input (training/teacher.py carries its maps through it)."""
+    pixels to the student's input (training/teacher.py carries its maps through it; ``_teacher_view``)."""
     image = decode_image_bytes(example["image"])
     hw = tf.cast(tf.shape(image)[:2], tf.float32)
     keypoints = example["keypoints"] * hw
@@ -112,26 +138,27 @@ def frame_example(example, seed, size, multi_pose, framing, augment_config, targ
             crop_side = tf.where(whole, side, crop_side)
         centre, side = crop_centre, crop_side
 
-    scale, shift, angle, flip = 1.0, (0.0, 0.0), 0.0, False
+    scale, shift, tilt, flip, turns = 1.0, (0.0, 0.0), 0.0, False, tf.constant(0, tf.int32)
     if augmenting:
-        scale, shift, angle, flip = augment.sample_geometry(augment_config, seeds[2])
-    matrix = augment.window_transform(centre, side, size, scale, shift, angle, flip)
-    pixels = augment.warp_image(image, matrix, size)
+        scale, shift, tilt, flip, turns = augment.sample_geometry(augment_config, seeds[2])
+    # The quarter turns come last, on the finished view, so the turned input holds the very pixels of the
+    # upright one (the teacher's view below; tf.image.rot90 does not resample).
+    window = augment.window_transform(centre, side, size, scale, shift, tilt, flip)
+    pixels = augment.warp_image(image, window, size)
+    if augmenting:
+        pixels = augment.photometric(pixels, augment_config, seeds[3])
+    matrix = augment.quarter_turn_transform(turns, size) @ window
     teacher = {}
     if teacher_view is not None:
-        view, teacher_size = teacher_view
-        # upright: the same window (place, zoom) without the turn and the mirror; unaugmented: none of the geometry.
-        teacher_matrix = (augment.window_transform(centre, side, teacher_size, scale, shift) if view == "upright"
-                          else augment.window_transform(centre, side, teacher_size))
-        teacher = {"teacher_image": augment.warp_image(image, teacher_matrix, teacher_size),
-                   "teacher_carry": matrix @ tf.linalg.inv(teacher_matrix)}
+        teacher = _teacher_view(image, pixels, matrix, turns, teacher_view, (centre, side, scale, shift, tilt, flip),
+                                augment_config if augmenting else None, seeds[3])
+    pixels = tf.ensure_shape(tf.image.rot90(pixels, turns), [size, size, 3])
     keypoints = augment.transform_points(matrix, keypoints)
     boxes = augment.transform_boxes(matrix, boxes, size)
     if augmenting:
         flipped = augment.flip_keypoints(keypoints, visibility, flip_permutation)
         keypoints = tf.where(flip, flipped[0], keypoints)
         visibility = tf.where(flip, flipped[1], visibility)
-        pixels = augment.photometric(pixels, augment_config, seeds[3])
     inside = tf.reduce_all((keypoints >= 0.0) & (keypoints < float(size)), axis=-1)
     visibility = tf.where(inside, visibility, 0)
 

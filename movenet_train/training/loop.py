@@ -229,6 +229,13 @@ def _initial_weights(cfg, train_cfg, spec, model, manager, run_dir):
         _check_run_model(run_dir, spec)
         log.info("resuming from %s", manager.latest_checkpoint)
         return
+    initialise(cfg, train_cfg, spec, model)
+
+
+def initialise(cfg, train_cfg, spec, model):
+    """The weights training starts from (``checkpoint=`` or ``model.init``), BatchNorm re-expressed with the
+    statistics of the first training batches where imported (deterministic, so a resumed run's ``initial``
+    teacher is rebuilt the same)."""
     init = cfg.get("checkpoint") or cfg.model.init
     initialize_model(model, spec, init)
     if init not in (None, "scratch", "imagenet") and cfg.model.recalibrate_batch_norm:
@@ -283,7 +290,9 @@ def build_training_run(cfg):
     # The data position: tf.data iterators under a strategy cannot be checkpointed, so the pipeline skips
     # the examples of the steps already taken (at the latest checkpoint, which Orbit restores below).
     start_step = _checkpoint_step(manager.latest_checkpoint)
-    teacher, teacher_spec = load_teacher(cfg, train_cfg, spec, strategy)
+    resuming = manager.latest_checkpoint is not None
+    teacher, teacher_spec = load_teacher(cfg, train_cfg, spec, strategy, initial=(
+        lambda teacher: initialise(cfg, train_cfg, spec, teacher) if resuming else teacher.set_weights(model.get_weights())))
     sources_cfg = cfg.data.get("sources")
     unlabeled = [name for name, source in sources_cfg.items() if hasattr(source, "get") and source.get("media")
                  ] if hasattr(sources_cfg, "items") else []

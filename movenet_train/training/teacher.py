@@ -1,9 +1,10 @@
 """The teacher of ``train.teacher``: loading it, and carrying its head maps from the view it saw to the student's.
 
-Equivariant teaching (``train.distill.view``): the teacher looks at the student's window upright and unflipped
-(``upright``) or without any geometric augmentation (``unaugmented``), rendered at the teacher's own input size,
-and its maps are carried through the same transform the student's input went through. A teacher that fails on
-a turned person still teaches the turned view correctly: it only ever sees the people upright.
+Equivariant teaching (``train.distill.view``): the teacher looks at the student's input before its quarter turns
+(``upright``) or at the window without any augmentation (``unaugmented``), rendered at the teacher's own input
+size, and its maps are carried through the rest of the student's transform. A teacher that fails on a turned
+person still teaches the turned view correctly: it only ever sees the people upright. Quarter turns carry the
+maps exactly (the grid cells move without resampling); anything else resamples them.
 
 Conventions (those of ``data/targets.py`` and ``modeling/decode.py``): grid cell ``i`` covers ``[i, i+1)``,
 so its value belongs at the continuous position ``i + 0.5``; vector heads hold ``point - cell`` as (y, x).
@@ -37,10 +38,15 @@ def _grid_transform(carry):
 
 
 def _carry_vectors(values, linear):
-    """``[B, H, W, 2n]`` (y, x) pairs of ``point - cell`` -> turned by ``linear`` ``[B, 2, 2]``."""
+    """``[B, H, W, 2n]`` (y, x) pairs of ``point - cell`` -> turned by ``linear`` ``[B, 2, 2]``.
+
+    ``A (v - 0.5) + 0.5`` written as ``A v + (0.5 - A 0.5)``: exact in floating point for the identity and the
+    quarter turns (entries 0 and +-1), so untouched vectors stay bit for bit the teacher's (an L1 term's
+    gradient has full size at any non-zero difference)."""
     shape = tf.shape(values)
-    pairs = tf.reshape(values, tf.concat([shape[:3], [-1, 2]], axis=0)) - 0.5
-    pairs = tf.einsum("bij,bhwkj->bhwki", linear, pairs) + 0.5
+    pairs = tf.reshape(values, tf.concat([shape[:3], [-1, 2]], axis=0))
+    origin = 0.5 - 0.5 * tf.reduce_sum(linear, axis=-1)  # [B, 2]
+    pairs = tf.einsum("bij,bhwkj->bhwki", linear, pairs) + origin[:, None, None, None, :]
     return tf.reshape(pairs, shape)
 
 
@@ -90,19 +96,30 @@ def carry_outputs(outputs, carry, grid_shape, flip_permutation):
     return carried, tf.cast(coverage >= MIN_COVERAGE, tf.float32)
 
 
-def load_teacher(cfg, train_cfg, spec, strategy):
+def load_teacher(cfg, train_cfg, spec, strategy, initial=None):
     """(The teacher of ``train.teacher`` in inference mode (frozen), its ``MoveNetSpec``), or (None, None).
 
-    ``initial`` is the file training starts from (``checkpoint=`` or ``model.init``), reloaded, so a resumed run
-    has the same teacher."""
+    ``initial`` is a new model of the student's architecture that the callable ``initial`` gives the weights the
+    run started from (copied from the student on a new run, rebuilt the same way on a resumed one), imported
+    BatchNorm re-expressed as in the student. Where it sees the student's input the two then agree to the last
+    bit and every distillation term is exactly 0: a reloaded file differs in the last bits, and Adam turns such
+    tiny gradients into steps of the full learning rate."""
     source = train_cfg.teacher
     if source is None:
         return None, None
     if source == "initial":
-        source = cfg.get("checkpoint") or cfg.model.init
-        if source in (None, "scratch", "imagenet"):
+        start = cfg.get("checkpoint") or cfg.model.init
+        if start in (None, "scratch", "imagenet"):
             raise ValueError(f"train.teacher=initial needs initial weights to learn from (checkpoint=<model file>); "
-                             f"this run starts from model.init={source}")
+                             f"this run starts from model.init={start}")
+        from movenet_train.modeling import build_model
+
+        with strategy.scope():
+            teacher = build_model(spec, name="teacher")
+        initial(teacher)
+        teacher.trainable = False
+        log.info("teacher: the initial weights (%s), view %s", start, train_cfg.distill.view)
+        return teacher, spec
     from movenet_train.runtime import load_keras
 
     with strategy.scope():

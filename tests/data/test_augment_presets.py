@@ -17,7 +17,8 @@ def _compose(*overrides):
 
 
 def _angles(config, n=200):
-    return np.array([float(sample_geometry(config, tf.constant([i, 7]))[2]) for i in range(n)])
+    draws = [sample_geometry(config, tf.constant([i, 7])) for i in range(n)]
+    return np.array([float(tilt) + math.pi / 2 * int(turns) for _, _, tilt, _, turns in draws])
 
 
 def test_presets_compose_on_top_of_the_default():

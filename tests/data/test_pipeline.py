@@ -150,3 +150,25 @@ def test_missing_records_name_the_config_key(tmp_path):
     cfg = compose_config("data=coco", f"data.train_records={tmp_path}/nothing-*.tfrecord")
     with pytest.raises(FileNotFoundError, match="data.train_records"):
         build_dataset(cfg.data, MoveNetSpec.from_config(cfg.model), "train", 4, training=True)
+
+
+def test_upright_teacher_view_is_the_student_view_before_its_quarter_turn(sample_records):
+    """train.distill.view=upright at the student's size: the teacher's image is the student's own (colour changes
+    included) before the quarter turn, and ``teacher_carry`` is that turn, checked by warping the teacher's image
+    through it (an affine resampler, independent of tf.image.rot90) onto the student's image."""
+    from movenet_train.data.augment import warp_maps
+
+    data_cfg, spec = _setup(sample_records, "lightning", "data/augment=quarter_turns")
+    images, targets = _numpy(next(iter(build_dataset(data_cfg, spec, "train", 16, training=True, deterministic=True,
+                                                     teacher_view=("upright", 192)))))
+    carry = targets["teacher_carry"]
+    turns = np.round(np.degrees(np.arctan2(carry[:, 1, 0], carry[:, 0, 0])) / 90.0).astype(int) % 4
+    assert len(set(turns)) >= 3, turns  # several quarter turns drawn
+    for k in range(4):  # exactly a quarter turn about the centre, no zoom, shift or mirror
+        expected = np.linalg.matrix_power(np.array([[0.0, -1.0], [1.0, 0.0]]), k)
+        np.testing.assert_allclose(carry[turns == k, :2, :2], np.broadcast_to(expected, (int((turns == k).sum()), 2, 2)),
+                                   atol=1e-5)
+    warped = warp_maps(tf.constant(targets["teacher_image"]), tf.constant(carry), (192, 192)).numpy()
+    np.testing.assert_allclose(warped, images, atol=0.05)  # of 0-255: float error of the matrix, no resampling
+    unturned = turns == 0
+    assert unturned.any() and np.array_equal(targets["teacher_image"][unturned], images[unturned])
