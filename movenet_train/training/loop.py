@@ -291,8 +291,16 @@ def build_training_run(cfg):
     # the examples of the steps already taken (at the latest checkpoint, which Orbit restores below).
     start_step = _checkpoint_step(manager.latest_checkpoint)
     resuming = manager.latest_checkpoint is not None
-    teacher, teacher_spec = load_teacher(cfg, train_cfg, spec, strategy, initial=(
-        lambda teacher: initialise(cfg, train_cfg, spec, teacher) if resuming else teacher.set_weights(model.get_weights())))
+
+    def initial_teacher(teacher):
+        if not resuming:
+            teacher.set_weights(model.get_weights())
+            return
+        # Frozen as the student was when it was initialised (frozen BatchNorm is not re-estimated).
+        freeze_layers(teacher, spec, train_cfg.freeze, train_cfg.freeze_batch_norm)
+        initialise(cfg, train_cfg, spec, teacher)
+
+    teacher, teacher_spec = load_teacher(cfg, train_cfg, spec, strategy, initial=initial_teacher)
     sources_cfg = cfg.data.get("sources")
     unlabeled = [name for name, source in sources_cfg.items() if hasattr(source, "get") and source.get("media")
                  ] if hasattr(sources_cfg, "items") else []

@@ -2,6 +2,7 @@
 
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import tensorflow as tf
 from hydra import compose, initialize_config_dir
@@ -42,6 +43,15 @@ def test_initial_teacher_is_the_starting_function(tmp_path):
     assert first["loss/total"] > 0.1, first  # the ground truth disagrees with the released model; the teacher does not
     later = {k: float(v) for k, v in run.trainer.train(tf.constant(2)).items()}
     assert later["loss/distill/total"] > 10 * first["loss/distill/total"], (first, later)
+    # A resumed run rebuilds the same teacher: the initial weights, not the checkpoint's.
+    teacher = [v.numpy() for v in run.trainer.teacher.weights]
+    run.controller.checkpoint_manager.save(checkpoint_number=run.step)
+    resumed = build_training_run(cfg)
+    assert resumed.step == 3
+    for before, after in zip(teacher, resumed.trainer.teacher.weights):
+        np.testing.assert_allclose(after.numpy(), before, rtol=1e-5, atol=1e-6)
+    moved = [v.numpy() for v in resumed.model.trainable_variables]
+    assert max(float(np.abs(m - t).max()) for m, t in zip(moved, (v.numpy() for v in run.model.trainable_variables))) == 0
 
 
 @pytest.mark.slow
