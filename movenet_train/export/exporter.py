@@ -59,7 +59,10 @@ def export_model(model, spec, output, formats=DEFAULT_FORMATS, calibration_image
 
     formats = check_formats(formats)
     check_output(os.path.abspath(output), overwrite)
-    if set(INT8_FORMATS) & set(formats):
+    # A quantisation-aware model's decoded INT8 file uses its learned ranges; full-integer files (heads-only) are
+    # calibrated in any case (the converter requires a representative set for them).
+    calibrated = [fmt for fmt in INT8_FORMATS if fmt in formats and not (spec.qat and fmt == "tflite_int8")]
+    if calibrated:
         tflite.check_int8_options(calibration_images, float_parts)
     parity_inputs = calibration_images
     if parity_inputs is None:

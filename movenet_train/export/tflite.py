@@ -34,13 +34,15 @@ def write_source(model, spec, path):
 def convert(source, spec, precision, calibration_images=None, float_parts=FLOAT_PARTS, heads_only=False):
     """The ``.tflite`` bytes of the ``write_source`` SavedModel at ``precision``.
 
-    INT8 needs ``calibration_images``, uint8 ``[N, H, W, 3]`` model inputs. ``heads_only``: ``source`` is a
+    INT8 needs ``calibration_images``, uint8 ``[N, H, W, 3]`` model inputs, except the decoded INT8 file of a
+    quantisation-aware model (``spec.qat``), which uses its learned ranges. ``heads_only``: ``source`` is a
     ``heads.write_heads_source`` SavedModel (``integer=True`` for INT8), quantised full-integer
     (``quantise_full_integer``); ``float_parts`` only applies to the decoded files.
     """
     if precision not in PRECISIONS:
         raise ValueError(f"TFLite precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
-    if precision == "int8":
+    learned_ranges = precision == "int8" and spec.qat and not heads_only
+    if precision == "int8" and not learned_ranges:
         check_int8_options(calibration_images, float_parts)
     converter = tf.lite.TFLiteConverter.from_saved_model(str(source))
     if precision == "fp32":
@@ -48,6 +50,10 @@ def convert(source, spec, precision, calibration_images=None, float_parts=FLOAT_
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if precision == "fp16":
         converter.target_spec.supported_types = [tf.float16]
+        return converter.convert()
+    if learned_ranges:
+        # A quantisation-aware model carries its ranges as fake-quant ops: the converter quantises exactly the
+        # network they cover (the input rescaling and the decoder stay float) with no calibration set.
         return converter.convert()
     if heads_only:
         return quantise_full_integer(converter, calibration_images)

@@ -28,6 +28,9 @@ class MoveNetSpec:
     # stored schema fills in when the model is restored; the config default (DEFAULT_SCHEMA) for a model of its
     # joint count otherwise.
     keypoints: KeypointSchema = None
+    # Quantisation-aware (train.qat): the network with TFLite's INT8 arithmetic simulated in training
+    # (modeling/quantization.py). Set by training, recorded in checkpoints; not a key of the model config.
+    qat: bool = False
 
     def __post_init__(self):
         if isinstance(self.keypoints, dict):  # read back from movenet.json
@@ -46,7 +49,7 @@ class MoveNetSpec:
         """From the ``model`` group; ``keypoints``: a ``KeypointSchema`` or the ``keypoints`` group (or None)."""
         from movenet_train.config import check_keys
 
-        fields = {f.name for f in dataclasses.fields(cls)} - {"keypoints"}
+        fields = {f.name for f in dataclasses.fields(cls)} - {"keypoints", "qat"}
         values = dict(cfg)
         check_keys(values, fields | set(TRAINING_ONLY_MODEL_KEYS), "model")
         if keypoints is not None and not isinstance(keypoints, KeypointSchema):
@@ -76,7 +79,13 @@ class MoveNetSpec:
 
 
 def build_model(spec: MoveNetSpec, name=None):
-    """MoveNet as a tf_keras functional model: float RGB 0-255 ``[B,H,W,3]`` -> dict of head logits at stride 4."""
+    """MoveNet as a tf_keras functional model: float RGB 0-255 ``[B,H,W,3]`` -> dict of head logits at stride 4.
+
+    ``spec.qat``: its quantisation-aware copy (``quantization.quantize_model``), for restoring a QAT checkpoint."""
+    if spec.qat:
+        from movenet_train.modeling.quantization import quantize_model
+
+        return quantize_model(build_model(dataclasses.replace(spec, qat=False), name))
     images = keras.Input(shape=(None, None, 3), name="image")
     # Preprocessing as in the released graphs: x / 127.5 - 1.
     x = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="preprocess")(images)

@@ -1,8 +1,8 @@
 """Quantisation-aware MoveNet (``train.qat``): TensorFlow Model Optimization's default 8-bit scheme.
 
 Every layer is fake-quantised as the TFLite INT8 kernels will run it (per-channel weights, per-tensor activations,
-BatchNorm and ReLU fused into the preceding convolution) except the input ``Rescaling``: the released files take
-uint8 pixels, and the first quantiser sits right after the rescaling, where the integer file quantises its input.
+BatchNorm and ReLU fused into the preceding convolution) except the input ``Rescaling``, which stays float with
+its output quantised: the released files take uint8 pixels, and the INT8 file quantises the rescaled input.
 The decoder is not part of the Keras model and stays float, as in the post-training INT8 export.
 """
 
@@ -81,9 +81,13 @@ def _classes():
 
 def quantize_scope():
     """The custom objects a quantisation-aware model needs to be cloned or deserialised."""
+    from tensorflow_model_optimization.python.core.quantization.keras.default_8bit import (
+        default_8bit_quantize_configs as configs)
+
     classes = _classes()
     return _tfmot().quantization.keras.quantize_scope(
-        {name: classes[name] for name in ("DepthwiseKernelQuantizer", "DepthwiseQuantizeConfig")})
+        {"Default8BitOutputQuantizeConfig": configs.Default8BitOutputQuantizeConfig,
+         **{name: classes[name] for name in ("DepthwiseKernelQuantizer", "DepthwiseQuantizeConfig")}})
 
 
 def quantize_model(model):
@@ -91,10 +95,17 @@ def quantize_model(model):
     frozen BatchNorm stays frozen). Activation ranges start at tfmot's [-6, 6]: ``calibrate_ranges`` sets them."""
     quantization = _tfmot().quantization.keras
 
+    from tensorflow_model_optimization.python.core.quantization.keras.default_8bit import (
+        default_8bit_quantize_configs as configs)
+
     def annotate(layer):
         fresh = layer.__class__.from_config(layer.get_config())
-        if isinstance(layer, (keras.layers.Rescaling, keras.layers.InputLayer)):
+        if isinstance(layer, keras.layers.InputLayer):
             return fresh
+        if isinstance(layer, keras.layers.Rescaling):
+            # Computed in float, its output quantised: the first convolution then runs on int8 like the rest
+            # (tfmot quantises nothing after a layer it does not know, and the converter would leave it float).
+            return quantization.quantize_annotate_layer(fresh, configs.Default8BitOutputQuantizeConfig())
         return quantization.quantize_annotate_layer(fresh)
 
     annotated = keras.models.clone_model(model, clone_function=annotate)

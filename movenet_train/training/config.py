@@ -45,3 +45,5 @@ class TrainConfig:
     loss: LossConfig
     teacher: Optional[str]
     distill: DistillConfig
+    qat: bool
+    qat_calibration_batches: int

@@ -252,6 +252,43 @@ def initialise(cfg, train_cfg, spec, model):
         reestimate_batch_norm(model, (next(images) for _ in range(batches)), keep_function=True)
 
 
+def _quantisation_aware(cfg, train_cfg, spec, model, strategy, run_dir, resuming):
+    """``train.qat``: (the quantisation-aware copy of the float ``model``, its spec). A new run initialises the
+    float weights first and then sets the activation ranges from ``train.qat_calibration_batches`` training
+    batches; a resumed one restores all of it from the checkpoint."""
+    from movenet_train.modeling.quantization import calibrate_ranges, quantize_model
+
+    if not train_cfg.freeze_batch_norm:
+        raise ValueError("train.qat=true needs train.freeze_batch_norm=true (the finetune schedule sets it): the "
+                         "INT8 file folds BatchNorm into the convolutions with fixed statistics")
+    if train_cfg.mixed_precision:
+        raise ValueError(f"train.qat=true simulates INT8 in float32: set train.mixed_precision=null "
+                         f"(got {train_cfg.mixed_precision})")
+    init = cfg.get("checkpoint") or cfg.model.init
+    if init in (None, "scratch", "imagenet"):
+        raise ValueError(f"train.qat=true fine-tunes float weights: set checkpoint=<a training run, checkpoint or "
+                         f"released model file> (model.init={init})")
+    recorded = os.path.join(run_dir, model_files.TRAIN_CONFIG_FILE)
+    if resuming and os.path.isfile(recorded) and not OmegaConf.load(recorded).train.get("qat", False):
+        raise ValueError(f"run folder {run_dir} holds a float run ({recorded}): train.qat=true starts a new run "
+                         "(pass run_name= or output_dir=) from checkpoint=<that run>")
+    if resuming:
+        _check_run_model(run_dir, spec)
+        log.info("resuming from %s", tf.train.latest_checkpoint(os.path.join(run_dir, model_files.CHECKPOINTS_DIR)))
+    else:
+        initialise(cfg, train_cfg, spec, model)
+    with strategy.scope():
+        qat_model = quantize_model(model)
+    if not resuming:
+        from movenet_train.data import build_dataset
+
+        images = iter(build_dataset(cfg.data, spec, "train", train_cfg.batch_size, training=True,
+                                    deterministic=True).map(lambda images, _: images))
+        count = calibrate_ranges(qat_model, (next(images) for _ in range(train_cfg.qat_calibration_batches)))
+        log.info("quantisation-aware model: activation ranges from %d training batches", count)
+    return qat_model, dataclasses.replace(spec, qat=True)
+
+
 def build_training_run(cfg):
     """Sets up the run in ``cfg.output_dir`` (or restores it): data, strategy, model, optimizer, Orbit."""
     from movenet_train.data import prepare_dataset
@@ -281,20 +318,23 @@ def build_training_run(cfg):
     # every worker to save, but only the chief's copy is the run's).
     checkpoints_dir = model_files.CHECKPOINTS_DIR
     ckpt_dir = os.path.join(run_dir, checkpoints_dir if chief else f"{checkpoints_dir}/worker_{worker}")
+    resuming = tf.train.latest_checkpoint(ckpt_dir) is not None
+    float_model = model  # the initial function, which an ``initial`` teacher copies
+    if train_cfg.qat:
+        model, spec = _quantisation_aware(cfg, train_cfg, spec, model, strategy, run_dir, resuming)
     manager = tf.train.CheckpointManager(tf.train.Checkpoint(model=model, optimizer=optimizer), ckpt_dir,
                                          max_to_keep=train_cfg.max_checkpoints, step_counter=optimizer.iterations,
                                          checkpoint_interval=train_cfg.checkpoint_every)
-    _initial_weights(cfg, train_cfg, spec, model, manager, run_dir)
+    if not train_cfg.qat:
+        _initial_weights(cfg, train_cfg, spec, model, manager, run_dir)
     if isinstance(optimizer, ema_optimizer.ExponentialMovingAverage):
         optimizer.shadow_copy(model)
     # The data position: tf.data iterators under a strategy cannot be checkpointed, so the pipeline skips
     # the examples of the steps already taken (at the latest checkpoint, which Orbit restores below).
     start_step = _checkpoint_step(manager.latest_checkpoint)
-    resuming = manager.latest_checkpoint is not None
-
     def initial_teacher(teacher):
         if not resuming:
-            teacher.set_weights(model.get_weights())
+            teacher.set_weights(float_model.get_weights())
             return
         # Frozen as the student was when it was initialised (frozen BatchNorm is not re-estimated).
         freeze_layers(teacher, spec, train_cfg.freeze, train_cfg.freeze_batch_norm)

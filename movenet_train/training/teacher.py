@@ -13,6 +13,7 @@ there (bilinear) and turns the vector with the linear part ``A`` of the transfor
 ``v_s = A (v_t - 0.5) + 0.5`` (the 0.5 moves the vector's origin from the cell corner to its centre and back).
 """
 
+import dataclasses
 import logging
 
 import tensorflow as tf
@@ -114,8 +115,8 @@ def load_teacher(cfg, train_cfg, spec, strategy, initial=None):
                              f"this run starts from model.init={start}")
         from movenet_train.modeling import build_model
 
-        with strategy.scope():
-            teacher = build_model(spec, name="teacher")
+        with strategy.scope():  # float, also for a quantisation-aware student: the function it started as
+            teacher = build_model(dataclasses.replace(spec, qat=False), name="teacher")
         initial(teacher)
         teacher.trainable = False
         log.info("teacher: the initial weights (%s), view %s", start, train_cfg.distill.view)
