@@ -45,3 +45,24 @@ class ReplayPredictor(Predictor):
         assert images.dtype == np.uint8
         batch, self.outputs = self.outputs[:len(images)], self.outputs[len(images):]
         return np.stack(batch)
+
+
+def kill_at_first_checkpoint(command, run_dir, final_step, timeout=600):
+    """Starts the training ``command``, SIGKILLs it as soon as its first checkpoint is written under
+    ``run_dir/checkpoints`` and returns that checkpoint's step (checked to be before ``final_step``)."""
+    import re
+    import signal
+    import subprocess
+    import time
+
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    index = pathlib.Path(run_dir) / "checkpoints" / "checkpoint"
+    deadline = time.time() + timeout
+    while not index.exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert index.exists(), "no checkpoint was written before the kill"
+    saved = int(re.search(r'ckpt-(\d+)"', index.read_text()).group(1))
+    assert saved < final_step, "the run finished before it could be killed"
+    return saved

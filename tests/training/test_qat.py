@@ -4,17 +4,15 @@ with the quantisation-aware Keras model."""
 
 import collections
 import re
-import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from movenet_train.keypoints import COCO_17
-from tests.helpers import COCO_SAMPLE, REPO, TFJS, require_shared
+from tests.helpers import COCO_SAMPLE, REPO, TFJS, kill_at_first_checkpoint, require_shared
 
 SAMPLE_JSON = COCO_SAMPLE / "person_keypoints_sample.json"
 STEPS = 4
@@ -54,16 +52,7 @@ def qat_run(records, tmp_path_factory):
 def test_qat_run_resumes_after_sigkill_with_the_same_weights(records, qat_run, tmp_path):
     run_dir = tmp_path / "killed"
     command = _command(records, run_dir)
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    index = run_dir / "checkpoints" / "checkpoint"
-    deadline = time.time() + 600
-    while not index.exists() and process.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert index.exists(), "no checkpoint was written before the kill"
-    saved = int(re.search(r'ckpt-(\d+)"', index.read_text()).group(1))
-    assert saved < STEPS, "the run finished before it could be killed"
+    saved = kill_at_first_checkpoint(command, run_dir, final_step=STEPS)
 
     resumed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900)
     assert resumed.returncode == 0, resumed.stderr[-3000:]

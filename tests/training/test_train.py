@@ -3,11 +3,9 @@
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -16,7 +14,7 @@ from hydra import compose, initialize_config_dir
 
 from movenet_train.preprocessing import letterbox, load_rgb, unletterbox
 from movenet_train.runtime import load_predictor
-from tests.helpers import REPO, TFJS, require_shared
+from tests.helpers import REPO, TFJS, kill_at_first_checkpoint, require_shared
 
 RUNNER = os.path.join(os.path.dirname(__file__), "run_training.py")
 
@@ -105,16 +103,7 @@ def test_resume_after_sigkill(synthetic_root, tmp_path, teacher):
     run_dir = tmp_path / "killed"
     teacher = _teacher(teacher)
     command = _train_command(synthetic_root, run_dir, steps=12, deterministic=True, **teacher)
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    index = run_dir / "checkpoints" / "checkpoint"
-    deadline = time.time() + 300
-    while not index.exists() and process.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert index.exists(), "no checkpoint was written before the kill"
-    saved = int(re.search(r'ckpt-(\d+)"', index.read_text()).group(1))
-    assert saved < 12, "the run finished before it could be killed"
+    saved = kill_at_first_checkpoint(command, run_dir, final_step=12, timeout=300)
 
     resumed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
