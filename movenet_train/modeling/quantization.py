@@ -8,6 +8,7 @@ The decoder is not part of the Keras model and stays float, as in the post-train
 
 import contextlib
 
+import tensorflow as tf
 import tf_keras as keras
 
 
@@ -20,14 +21,15 @@ def _tfmot():
     return tfmot
 
 
-def _depthwise_classes():
-    """tfmot 0.8.1 quantises a depthwise kernel ``[kh, kw, C, 1]`` "per axis" over its last axis, of size 1:
+def _scheme_classes():
+    """The project's 8-bit scheme. tfmot 0.8.1 quantises a depthwise kernel ``[kh, kw, C, 1]`` "per axis" over its last axis, of size 1:
     one scale for all channels, which the released weights (BatchNorm folded in, channel scales far apart) do
     not survive (the first block's output is then off by more than its own size). TFLite quantises depthwise
     kernels per channel; these classes do the same in training."""
     tfmot = _tfmot()
     from tensorflow_model_optimization.python.core.quantization.keras.default_8bit import (
-        default_8bit_quantize_registry as registry, default_8bit_quantize_scheme as scheme)
+        default_8bit_quantize_configs as configs, default_8bit_quantize_registry as registry,
+        default_8bit_quantize_scheme as scheme)
 
     class DepthwiseKernelQuantizer(tfmot.quantization.keras.quantizers.LastValueQuantizer):
         """Symmetric 8-bit, one range per output channel of a depthwise kernel (``C * multiplier``)."""
@@ -42,8 +44,6 @@ def _depthwise_classes():
                     "max_var": layer.add_weight(name + "_max", initializer=keras.initializers.Constant(6.0), **initial)}
 
         def __call__(self, inputs, training, weights, **kwargs):
-            import tensorflow as tf
-
             shape = tf.shape(inputs)
             flat = tf.reshape(inputs, tf.concat([shape[:2], [1, -1]], axis=0))
             return tf.reshape(super().__call__(flat, training, weights, **kwargs), shape)
@@ -67,7 +67,7 @@ def _depthwise_classes():
             return Registry()
 
     return {"DepthwiseKernelQuantizer": DepthwiseKernelQuantizer, "DepthwiseQuantizeConfig": DepthwiseQuantizeConfig,
-            "Scheme": Scheme}
+            "Default8BitOutputQuantizeConfig": configs.Default8BitOutputQuantizeConfig, "Scheme": Scheme}
 
 
 _CLASSES = {}
@@ -75,28 +75,21 @@ _CLASSES = {}
 
 def _classes():
     if not _CLASSES:
-        _CLASSES.update(_depthwise_classes())
+        _CLASSES.update(_scheme_classes())
     return _CLASSES
 
 
 def quantize_scope():
     """The custom objects a quantisation-aware model needs to be cloned or deserialised."""
-    from tensorflow_model_optimization.python.core.quantization.keras.default_8bit import (
-        default_8bit_quantize_configs as configs)
-
-    classes = _classes()
     return _tfmot().quantization.keras.quantize_scope(
-        {"Default8BitOutputQuantizeConfig": configs.Default8BitOutputQuantizeConfig,
-         **{name: classes[name] for name in ("DepthwiseKernelQuantizer", "DepthwiseQuantizeConfig")}})
+        {name: cls for name, cls in _classes().items() if name != "Scheme"})
 
 
 def quantize_model(model):
     """The quantisation-aware copy of a float ``build_model`` model, with its weights (and trainable flags, so
     frozen BatchNorm stays frozen). Activation ranges start at tfmot's [-6, 6]: ``calibrate_ranges`` sets them."""
     quantization = _tfmot().quantization.keras
-
-    from tensorflow_model_optimization.python.core.quantization.keras.default_8bit import (
-        default_8bit_quantize_configs as configs)
+    classes = _classes()
 
     def annotate(layer):
         fresh = layer.__class__.from_config(layer.get_config())
@@ -105,20 +98,20 @@ def quantize_model(model):
         if isinstance(layer, keras.layers.Rescaling):
             # Computed in float, its output quantised: the first convolution then runs on int8 like the rest
             # (tfmot quantises nothing after a layer it does not know, and the converter would leave it float).
-            return quantization.quantize_annotate_layer(fresh, configs.Default8BitOutputQuantizeConfig())
+            return quantization.quantize_annotate_layer(fresh, classes["Default8BitOutputQuantizeConfig"]())
         return quantization.quantize_annotate_layer(fresh)
 
     annotated = keras.models.clone_model(model, clone_function=annotate)
     annotated.set_weights(model.get_weights())
     with quantize_scope():
-        return quantization.quantize_apply(annotated, scheme=_classes()["Scheme"]())
+        return quantization.quantize_apply(annotated, scheme=classes["Scheme"]())
 
 
 @contextlib.contextmanager
 def _range_decay(decay):
     """tfmot's activation quantisers follow their ranges with a fixed EMA decay of 0.999, which would take
     thousands of steps to forget the initial [-6, 6]; calibration sets the decay of each call (0: this batch)."""
-    from tensorflow_model_optimization.python.core.quantization.keras import quant_ops, quantizers
+    from tensorflow_model_optimization.python.core.quantization.keras import quantizers
 
     original = quantizers.quant_ops.MovingAvgQuantize
 
@@ -131,7 +124,6 @@ def _range_decay(decay):
         yield
     finally:
         quantizers.quant_ops.MovingAvgQuantize = original
-        assert quant_ops.MovingAvgQuantize is original
 
 
 def calibrate_ranges(qat_model, batches):

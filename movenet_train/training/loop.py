@@ -170,13 +170,18 @@ def _skeleton_summary(predictor, annotations, images_dir, step, count, min_pose_
         tf.summary.image("val/predictions", np.stack(rendered), step=step, max_outputs=count)
 
 
-def _check_run_model(run_dir, spec):
-    """A run folder resumes only with the model (variant, keypoint schema) it was started with."""
+def _check_run_model(run_dir, spec, qat=False):
+    """A run folder resumes only with the model (variant, keypoint schema, float or quantisation-aware) it was
+    started with."""
     config = os.path.join(run_dir, model_files.TRAIN_CONFIG_FILE)
     model_files.check_compatible(
         f"run folder {run_dir}", model_files.describe(run_dir), spec,
         fix=f"resume it with the model and keypoints it was started with ({config}), or pass another run_name= "
             "to start a new run")
+    if os.path.isfile(config) and bool(OmegaConf.load(config).train.get("qat", False)) != qat:
+        kind = "quantisation-aware" if not qat else "float"
+        raise ValueError(f"run folder {run_dir} holds a {kind} run ({config}): resume it with train.qat="
+                         f"{str(not qat).lower()}, or start a new run (run_name=) from checkpoint=<that run>")
 
 
 def _checkpoint_step(prefix):
@@ -224,14 +229,6 @@ class TrainingRun:
         return {k: float(v) for k, v in metrics.items()}
 
 
-def _initial_weights(cfg, train_cfg, spec, model, manager, run_dir):
-    if manager.latest_checkpoint:
-        _check_run_model(run_dir, spec)
-        log.info("resuming from %s", manager.latest_checkpoint)
-        return
-    initialise(cfg, train_cfg, spec, model)
-
-
 def initialise(cfg, train_cfg, spec, model):
     """The weights training starts from (``checkpoint=`` or ``model.init``), BatchNorm re-expressed with the
     statistics of the first training batches where imported (deterministic, so a resumed run's ``initial``
@@ -253,9 +250,9 @@ def initialise(cfg, train_cfg, spec, model):
 
 
 def _quantisation_aware(cfg, train_cfg, spec, model, strategy, run_dir, resuming):
-    """``train.qat``: (the quantisation-aware copy of the float ``model``, its spec). A new run initialises the
-    float weights first and then sets the activation ranges from ``train.qat_calibration_batches`` training
-    batches; a resumed one restores all of it from the checkpoint."""
+    """``train.qat``: (the quantisation-aware copy of the initialised float ``model``, its spec). A new run sets
+    the activation ranges from ``train.qat_calibration_batches`` training batches; a resumed one restores them
+    with the weights from the checkpoint."""
     from movenet_train.modeling.quantization import calibrate_ranges, quantize_model
 
     if not train_cfg.freeze_batch_norm:
@@ -268,15 +265,6 @@ def _quantisation_aware(cfg, train_cfg, spec, model, strategy, run_dir, resuming
     if init in (None, "scratch", "imagenet"):
         raise ValueError(f"train.qat=true fine-tunes float weights: set checkpoint=<a training run, checkpoint or "
                          f"released model file> (model.init={init})")
-    recorded = os.path.join(run_dir, model_files.TRAIN_CONFIG_FILE)
-    if resuming and os.path.isfile(recorded) and not OmegaConf.load(recorded).train.get("qat", False):
-        raise ValueError(f"run folder {run_dir} holds a float run ({recorded}): train.qat=true starts a new run "
-                         "(pass run_name= or output_dir=) from checkpoint=<that run>")
-    if resuming:
-        _check_run_model(run_dir, spec)
-        log.info("resuming from %s", tf.train.latest_checkpoint(os.path.join(run_dir, model_files.CHECKPOINTS_DIR)))
-    else:
-        initialise(cfg, train_cfg, spec, model)
     with strategy.scope():
         qat_model = quantize_model(model)
     if not resuming:
@@ -318,15 +306,18 @@ def build_training_run(cfg):
     # every worker to save, but only the chief's copy is the run's).
     checkpoints_dir = model_files.CHECKPOINTS_DIR
     ckpt_dir = os.path.join(run_dir, checkpoints_dir if chief else f"{checkpoints_dir}/worker_{worker}")
-    resuming = tf.train.latest_checkpoint(ckpt_dir) is not None
-    float_model = model  # the initial function, which an ``initial`` teacher copies
+    resuming = tf.train.latest_checkpoint(ckpt_dir)
+    if resuming:
+        _check_run_model(run_dir, spec, train_cfg.qat)
+        log.info("resuming from %s", resuming)
+    else:
+        initialise(cfg, train_cfg, spec, model)
+    float_model, float_spec = model, spec  # the initial function, which an ``initial`` teacher copies
     if train_cfg.qat:
         model, spec = _quantisation_aware(cfg, train_cfg, spec, model, strategy, run_dir, resuming)
     manager = tf.train.CheckpointManager(tf.train.Checkpoint(model=model, optimizer=optimizer), ckpt_dir,
                                          max_to_keep=train_cfg.max_checkpoints, step_counter=optimizer.iterations,
                                          checkpoint_interval=train_cfg.checkpoint_every)
-    if not train_cfg.qat:
-        _initial_weights(cfg, train_cfg, spec, model, manager, run_dir)
     if isinstance(optimizer, ema_optimizer.ExponentialMovingAverage):
         optimizer.shadow_copy(model)
     # The data position: tf.data iterators under a strategy cannot be checkpointed, so the pipeline skips
@@ -337,8 +328,8 @@ def build_training_run(cfg):
             teacher.set_weights(float_model.get_weights())
             return
         # Frozen as the student was when it was initialised (frozen BatchNorm is not re-estimated).
-        freeze_layers(teacher, spec, train_cfg.freeze, train_cfg.freeze_batch_norm)
-        initialise(cfg, train_cfg, spec, teacher)
+        freeze_layers(teacher, float_spec, train_cfg.freeze, train_cfg.freeze_batch_norm)
+        initialise(cfg, train_cfg, float_spec, teacher)
 
     teacher, teacher_spec = load_teacher(cfg, train_cfg, spec, strategy, initial=initial_teacher)
     sources_cfg = cfg.data.get("sources")
