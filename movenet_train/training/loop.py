@@ -178,7 +178,7 @@ def _check_run_model(run_dir, spec, qat=False):
         f"run folder {run_dir}", model_files.describe(run_dir), spec,
         fix=f"resume it with the model and keypoints it was started with ({config}), or pass another run_name= "
             "to start a new run")
-    if os.path.isfile(config) and bool(OmegaConf.load(config).train.get("qat", False)) != qat:
+    if os.path.isfile(config) and bool(OmegaConf.select(OmegaConf.load(config), "train.qat", default=False)) != qat:
         kind = "quantisation-aware" if not qat else "float"
         raise ValueError(f"run folder {run_dir} holds a {kind} run ({config}): resume it with train.qat="
                          f"{str(not qat).lower()}, or start a new run (run_name=) from checkpoint=<that run>")
