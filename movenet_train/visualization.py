@@ -66,3 +66,24 @@ def draw_box(image, box_yxyx, color=BOX_COLOR):
     ymin, xmin, ymax, xmax = (int(round(v)) for v in box_yxyx)
     cv2.rectangle(canvas, (xmin, ymin), (xmax, ymax), color, max(1, line_width(image.shape) // 2), cv2.LINE_AA)
     return canvas
+
+
+def track_color(track_id):
+    """An RGB colour for a track id, the same on every frame and distinct for neighbouring ids (golden-ratio
+    hue steps)."""
+    hue = int((track_id * 0.618033988749895 % 1.0) * 180)  # OpenCV hue range
+    hsv = np.array([[[hue, 200, 255]]], np.uint8)
+    return tuple(int(v) for v in cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0])
+
+
+def draw_label(image, text, top_left_yx, color):
+    """A copy of ``image`` with ``text`` on a filled ``color`` tag whose top-left corner is ``(y, x)``."""
+    canvas = np.ascontiguousarray(image).copy()
+    scale = max(0.4, min(image.shape[:2]) / 600)
+    thickness = max(1, int(round(scale * 1.5)))
+    (w, h), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+    y = int(np.clip(round(top_left_yx[0]), 0, max(0, image.shape[0] - h - baseline)))
+    x = int(np.clip(round(top_left_yx[1]), 0, max(0, image.shape[1] - w)))
+    cv2.rectangle(canvas, (x, y), (x + w, y + h + baseline), color, -1)
+    cv2.putText(canvas, text, (x, y + h), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thickness, cv2.LINE_AA)
+    return canvas

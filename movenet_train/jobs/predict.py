@@ -23,7 +23,7 @@ def run(cfg):
     check_compatible(cfg.checkpoint, predictor, config_schema(cfg))
     tracker_config = config_from(TrackerConfig, cfg.tracking, "tracking")
     result = annotate(predictor, reader, cfg.output, tracker_config, crop=cfg.crop, smoothing=cfg.smoothing,
-                      threshold=cfg.threshold, draw_crop=cfg.draw_crop, overwrite=cfg.overwrite)
+                      threshold=cfg.threshold, draw_crop=cfg.draw_crop, overwrite=cfg.overwrite, tracker_name=cfg.tracker)
     found = sum(bool(f["poses"]) for f in result["frames"])
     logger.info("%d frames, a pose in %d; wrote %s", len(result["frames"]), found,
                 os.path.join(cfg.output, KEYPOINTS_FILE))

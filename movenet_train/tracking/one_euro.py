@@ -55,7 +55,13 @@ class LowPassFilter:
 
 
 class OneEuroFilter:
-    """``filter(value, timestamp_s)``; the sampling rate is re-estimated from consecutive timestamps."""
+    """``filter(value, microseconds)``; the sampling rate is re-estimated from consecutive timestamps.
+
+    Timestamps follow TF.js ``OneEuroFilter.apply`` (shared/filters/one_euro_filter.ts) exactly: truncated to
+    whole microseconds, a filter that has seen nothing holds timestamp 0, and a sample not later than the last
+    one passes through unfiltered without touching the state. So a clip's first frame at time 0 is reported
+    raw and the filter starts at the second frame, as in Google's runtime.
+    """
 
     def __init__(self, config):
         self.config = config
@@ -63,7 +69,7 @@ class OneEuroFilter:
 
     def reset(self):
         self.frequency = self.config.frequency
-        self.last_timestamp = None
+        self.last_timestamp = 0
         self.x = LowPassFilter(self._alpha(self.config.min_cutoff))
         self.dx = LowPassFilter(self._alpha(self.config.derivate_cutoff))
 
@@ -71,15 +77,14 @@ class OneEuroFilter:
         # Smoothing factor of a first-order low-pass at `cutoff` Hz sampled at `frequency` Hz.
         return 1.0 / (1.0 + self.frequency / (2.0 * math.pi * cutoff))
 
-    def __call__(self, value, timestamp):
+    def __call__(self, value, microseconds):
         value = np.asarray(value, np.float64)
-        if self.last_timestamp is not None:
-            if timestamp <= self.last_timestamp:
-                # No time has passed (or the clock went back): no speed to estimate; pass the value through
-                # and keep the state, as TF.js does.
-                return value
-            self.frequency = 1.0 / (timestamp - self.last_timestamp)
-        self.last_timestamp = timestamp
+        microseconds = math.trunc(microseconds)
+        if self.last_timestamp >= microseconds:
+            return value
+        if self.last_timestamp != 0 and microseconds != 0:
+            self.frequency = 1.0 / ((microseconds - self.last_timestamp) * 1e-6)
+        self.last_timestamp = microseconds
 
         speed = (value - self.x.raw) * self.frequency if self.x.raw is not None else np.zeros_like(value)
         speed = np.abs(self.dx(speed, alpha=self._alpha(self.config.derivate_cutoff)))

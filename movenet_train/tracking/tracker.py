@@ -13,12 +13,55 @@ import typing
 import numpy as np
 
 from movenet_train.config import default_config
-from movenet_train.modeling.outputs import pose_score, unpack
+from movenet_train.modeling.outputs import pose_score
 from movenet_train.preprocessing import model_input, unletterbox
 from movenet_train.tracking import crop as crop_lib
 from movenet_train.tracking.one_euro import LowPassFilter, OneEuroConfig, OneEuroFilter
 
 logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class BoundingBoxTrackerConfig:
+    """TF.js ``DEFAULT_BOUNDING_BOX_TRACKER_CONFIG`` (pose-detection/src/movenet/constants.ts)."""
+
+    max_tracks: int  # tracks kept, the most recently seen first
+    max_age_ms: float  # a track unseen for longer is removed; the person then gets a new id
+    min_similarity: float  # box IoU needed to link a pose to a track
+
+    def __post_init__(self):
+        _check_tracker_config(self, "bounding_box_tracker")
+
+
+@dataclasses.dataclass(frozen=True)
+class KeypointTrackerConfig:
+    """TF.js ``DEFAULT_KEYPOINT_TRACKER_CONFIG`` (pose-detection/src/movenet/constants.ts)."""
+
+    max_tracks: int
+    max_age_ms: float
+    min_similarity: float  # OKS-like similarity needed to link a pose to a track
+    keypoint_confidence_threshold: float  # a keypoint counts only where pose and track both reach it
+    keypoint_falloff: typing.Optional[tuple]  # per keypoint; null: the keypoint schema's OKS sigmas (COCO's)
+    min_number_of_keypoints: int  # fewer keypoints in common give similarity 0
+
+    def __post_init__(self):
+        _check_tracker_config(self, "keypoint_tracker")
+        if not 0.0 <= self.keypoint_confidence_threshold <= 1.0:
+            raise ValueError(f"keypoint_tracker.keypoint_confidence_threshold must be in [0, 1], got "
+                             f"{self.keypoint_confidence_threshold}")
+        if self.min_number_of_keypoints < 1:
+            raise ValueError(f"keypoint_tracker.min_number_of_keypoints must be at least 1, got "
+                             f"{self.min_number_of_keypoints}")
+        if self.keypoint_falloff is not None and not all(f > 0 for f in self.keypoint_falloff):
+            raise ValueError(f"keypoint_tracker.keypoint_falloff must be positive, got {list(self.keypoint_falloff)}")
+
+
+def _check_tracker_config(config, key):
+    # tracker_utils.ts validateTrackerConfig
+    if config.max_tracks < 1:
+        raise ValueError(f"{key}.max_tracks must be at least 1, got {config.max_tracks}")
+    if config.max_age_ms <= 0:
+        raise ValueError(f"{key}.max_age_ms must be positive, got {config.max_age_ms}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,8 +75,10 @@ class TrackerConfig:
     torso_expansion: float
     body_expansion: float
     crop_filter_alpha: float  # plain low-pass on the crop corners
-    multi_pose_input_size: int  # letterboxed square for multi-pose models (no crop there)
+    multi_pose_max_dimension: int  # multi-pose models: the frame's longer side, the other padded to 32s
     keypoint_filter: OneEuroConfig
+    bounding_box_tracker: BoundingBoxTrackerConfig  # multi-pose ids (tracking/multi_pose.py)
+    keypoint_tracker: KeypointTrackerConfig
 
     @classmethod
     def from_config(cls, cfg):
@@ -48,6 +93,8 @@ class Pose:
     keypoints: np.ndarray  # [N, 2] (y, x) in pixels of the frame, N the model's keypoint schema's joints
     scores: np.ndarray  # [N]
     score: float  # mean of the keypoint scores above min_keypoint_score (instance score for multi-pose)
+    id: typing.Optional[int] = None  # multi-pose track id (MultiPoseTracker), from 1
+    box: typing.Optional[np.ndarray] = None  # multi-pose: [4] (ymin, xmin, ymax, xmax) in pixels
 
 
 class PoseTracker:
@@ -55,18 +102,17 @@ class PoseTracker:
 
     ``predictor``: a ``movenet_train.runtime.load_predictor`` result. ``crop``: run on the region found in the
     previous frame instead of the whole letterboxed frame. ``smoothing``: One Euro filter on the keypoints.
-    Multi-pose models run on the whole frame, unsmoothed (smoothing them needs identities across frames).
+    Single-pose models only; ``MultiPoseTracker`` (tracking/multi_pose.py) tracks MultiPose ones.
     """
 
     def __init__(self, predictor, config=None, crop=True, smoothing=True):
         self.predictor, self.config = predictor, config or default_config(TrackerConfig)
-        if not predictor.multi_pose and not predictor.input_size:
+        if predictor.multi_pose:
+            raise ValueError(f"{predictor.kind} model is MultiPose: track its video with "
+                             "movenet_train.tracking.MultiPoseTracker")
+        if not predictor.input_size:
             raise ValueError(f"{predictor.kind} single-pose model without a fixed square input size: the tracker "
                              "needs it to crop frames")
-        if predictor.multi_pose and (crop or smoothing):
-            logger.warning("multi-pose model: crop and smoothing apply to single-pose models only; running "
-                           "each frame whole and unsmoothed")
-            crop = smoothing = False
         self.crop, self.smoothing = crop, smoothing
         self.schema = predictor.schema
         self.torso = crop_lib.TorsoLayout.of(self.schema)
@@ -91,8 +137,6 @@ class PoseTracker:
             step = 1.0 / self.config.keypoint_filter.frequency
             timestamp = 0.0 if self.last_timestamp is None else self.last_timestamp + step
         self.last_timestamp = timestamp
-        if self.predictor.multi_pose:
-            return self._multi_pose(frame)
         height, width = frame.shape[:2]
 
         yx, scores = self._single_pose(frame)  # yx normalised over the frame
@@ -101,7 +145,7 @@ class PoseTracker:
             self.reset()
             return []
         if self.smoothing:
-            yx = self.keypoint_filter(yx, timestamp)
+            yx = self.keypoint_filter(yx, timestamp * 1e6)
         keypoints = yx * [height, width]
         if self.crop:
             region = crop_lib.next_crop_region(
@@ -124,15 +168,3 @@ class PoseTracker:
             yx = unletterbox(output[:, :2], height, width, size, size) / [height, width]
         self.last_region = region
         return yx, output[:, 2].astype(np.float64)
-
-    def _multi_pose(self, frame):
-        size = self.config.multi_pose_input_size
-        height, width = frame.shape[:2]
-        self.last_region = crop_lib.full_image_region(height, width)
-        poses = []
-        output = self.predictor(model_input(frame, size, size)[None])[0]
-        people = unpack(output, self.schema.num_keypoints, multi_pose=True).above(self.config.min_pose_score)
-        for keypoints, score in zip(people.keypoints, people.scores):
-            poses.append(Pose(unletterbox(keypoints[:, :2], height, width, size, size),
-                              keypoints[:, 2].astype(np.float64), float(score)))
-        return poses

@@ -12,7 +12,8 @@ FPS = 30.0
 
 
 def run(filter_, values, fps=FPS):
-    return np.array([filter_(v, i / fps) for i, v in enumerate(values)])
+    # from the second frame: TF.js passes a sample at time 0 through (test_a_sample_at_time_zero_passes_through)
+    return np.array([filter_(v, (i + 1) / fps * 1e6) for i, v in enumerate(values)])
 
 
 def test_low_pass_step():
@@ -48,7 +49,8 @@ def test_soft_threshold_limits_outliers():
     plain = OneEuroFilter(default_config(OneEuroConfig, min_cutoff=2.5, beta=0.0, threshold_cutoff=None))
     robust = OneEuroFilter(config)
     values = [0.0] * 10 + [1.0]  # one outlier, 100 thresholds away
-    alpha = 1.0 / (1.0 + FPS / (2 * math.pi * 2.5))
+    rate = 1e6 / math.trunc(1e6 / FPS)  # from timestamps in whole microseconds: 33333 us apart
+    alpha = 1.0 / (1.0 + rate / (2 * math.pi * 2.5))
     assert run(plain, values)[-1] == pytest.approx(alpha * 1.0)
     limited = run(robust, values)[-1]
     assert limited == pytest.approx(alpha * 0.01 * math.asinh(100.0))
@@ -58,16 +60,28 @@ def test_soft_threshold_limits_outliers():
 def test_frequency_comes_from_timestamps():
     # Two samples 0.1 s apart: 10 Hz, not the configured 30.
     f = OneEuroFilter(default_config(OneEuroConfig, min_cutoff=2.5, beta=0.0, threshold_cutoff=None))
-    f(0.0, 5.0)
+    f(0.0, 5.0e6)
     alpha_10hz = 1.0 / (1.0 + 10.0 / (2 * math.pi * 2.5))
-    assert f(1.0, 5.1) == pytest.approx(alpha_10hz)
+    assert f(1.0, 5.1e6) == pytest.approx(alpha_10hz)
 
 
 def test_repeated_timestamp_passes_the_value_through():
     f = OneEuroFilter(default_config(OneEuroConfig))
-    f(0.0, 1.0)
-    assert f(0.8, 1.0) == 0.8
-    assert f(0.0, 1.0 + 1 / FPS) == 0.0  # the state was kept at 0
+    f(0.0, 1.0e6)
+    assert f(0.8, 1.0e6) == 0.8
+    assert f(0.8, 1.0e6 + 0.5) == 0.8  # whole microseconds, as TF.js truncates them
+    assert f(0.0, 1.0e6 + 1e6 / FPS) == 0.0  # the state was kept at 0
+
+
+def test_a_sample_at_time_zero_passes_through():
+    # TF.js OneEuroFilter starts with lastTimestamp = 0 and returns any sample with lastTimestamp >= its time
+    # unfiltered (shared/filters/one_euro_filter.ts, apply): a clip's first frame at 0 does not start the filter.
+    f = OneEuroFilter(default_config(OneEuroConfig, min_cutoff=2.5, beta=0.0, threshold_cutoff=None))
+    assert f(5.0, 0.0) == 5.0
+    assert f(1.0, 1e6 / FPS) == 1.0  # the first filtered sample initialises: no pull toward 5
+    rate = 1e6 / (math.trunc(2e6 / FPS) - math.trunc(1e6 / FPS))  # the time-0 sample set no rate either
+    alpha = 1.0 / (1.0 + rate / (2 * math.pi * 2.5))
+    assert f(2.0, 2e6 / FPS) == pytest.approx(1.0 + alpha * 1.0)
 
 
 def test_speed_raises_the_cut_off():

@@ -73,28 +73,6 @@ def test_low_pose_score_reports_nothing_and_resets():
     assert tracker.crop_region is None
 
 
-class TwoPeoplePredictor:
-    """Multi-pose stand-in: one confident person at the input's centre, one below min_pose_score."""
-
-    kind, multi_pose, input_size, schema = "fake", True, None, COCO_17
-
-    def __call__(self, images):
-        assert images.shape == (1, 256, 256, 3)
-        out = np.zeros((1, 6, 56), np.float32)
-        out[0, 0, :51] = np.tile([0.5, 0.5, 0.9], NUM_KEYPOINTS)
-        out[0, 0, 55] = 0.9
-        out[0, 1, 55] = 0.2
-        return out
-
-
-def test_multi_pose_runs_whole_frames_and_drops_unsure_people():
-    tracker = PoseTracker(TwoPeoplePredictor())  # crop and smoothing requested: not applied, with a warning
-    assert not tracker.crop and not tracker.smoothing
-    poses = tracker(np.zeros((100, 300, 3), np.uint8))
-    assert len(poses) == 1 and poses[0].score == pytest.approx(0.9)
-    np.testing.assert_allclose(poses[0].keypoints, np.tile([50.0, 150.0], (NUM_KEYPOINTS, 1)), atol=1e-6)
-
-
 def test_tracker_config_rejects_unknown_keys():
     with pytest.raises(ValueError, match="torso_expanson"):
         TrackerConfig.from_config({"torso_expanson": 2.0})
