@@ -166,3 +166,47 @@ def test_predict_names_a_file_it_cannot_decode_before_loading_the_model(tmp_path
     with pytest.raises(ValueError, match=f"cannot decode video {broken}"):
         predict(cfg)  # the checkpoint does not exist either: the input is checked first
     assert not (tmp_path / "out").exists()
+
+
+# --- MultiPose video with track ids ---------------------------------------------------------------------------
+
+GIF = SHARED / "data" / "video_sample" / "combined_squat_dance.gif"
+
+
+@pytest.fixture(scope="module")
+def multipose_files(tmp_path_factory):
+    """The released MultiPose model.json, and the project's SavedModel and (any-size) FP16 TFLite of it."""
+    require_shared(TFJS["multipose_lightning"], GIF)
+    from movenet_train.export import export_model
+    from movenet_train.export.exporter import file_name
+    from movenet_train.pretrained import import_released
+
+    model, spec = import_released(TFJS["multipose_lightning"])
+    output = tmp_path_factory.mktemp("multipose_export")
+    export_model(model, spec, str(output / "files"), formats=["saved_model", "tflite_fp16"])
+    return {"released": TFJS["multipose_lightning"], "saved_model": output / "files" / "saved_model",
+            "tflite": output / "files" / file_name(spec, "tflite_fp16")}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["released", "saved_model", "tflite"])
+def test_multipose_video_gets_track_ids(multipose_files, kind, tmp_path):
+    with initialize(version_base="1.3", config_path="../configs"):
+        cfg = compose("predict", overrides=[f"checkpoint={multipose_files[kind]}", f"input={GIF}",
+                                            f"output={tmp_path}", "tracker=bounding_box"])
+    result = predict(cfg)
+    assert result["tracker"] == "bounding_box" and result["model"]["multi_pose"]
+    frames = result["frames"]
+    assert len(frames) == 42 and [f["frame"] for f in frames] == list(range(42))
+    assert frames[1]["timestamp_ms"] == pytest.approx(frames[0]["timestamp_ms"] + 100.0)
+    # two people the whole clip, keeping ids 1 and 2 (TF.js's bounding-box tracker does the same:
+    # tests/tracking/test_multi_pose_tfjs.py)
+    assert all(sorted(p["id"] for p in f["poses"]) == [1, 2] for f in frames)
+    for frame in frames:
+        for pose in frame["poses"]:
+            box = pose["box"]
+            assert 0 <= box["xMin"] < box["xMax"] <= 600 and 0 <= box["yMin"] < box["yMax"] <= 244
+            assert set(pose) == {"id", "score", "box", "keypoints"} and len(pose["keypoints"]) == 17
+    with open(tmp_path / "keypoints.json") as f:
+        assert json.load(f)["frames"] == json.loads(json.dumps(frames))
+    assert (tmp_path / "combined_squat_dance.gif").is_file()
