@@ -131,15 +131,22 @@ class TFLitePredictor(Predictor):
 
     def heads_outputs(self, image):
         """Heads-only files: the float32 head logits of one ``[H, W, 3]`` image (dequantised for INT8)."""
+        return {key: decode_numpy.dequantize(head.values, head.scale, head.zero_point)
+                if isinstance(head, decode_numpy.QuantizedHead) else head
+                for key, head in self.quantized_heads(image).items()}
+
+    def quantized_heads(self, image):
+        """Heads-only files: the heads of one image as the file outputs them, integer ones as
+        ``decode_numpy.QuantizedHead`` (the decoder dequantises only the cells it reads)."""
         self._invoke(image)
-        return {key: decode_numpy.dequantize(self.interpreter.get_tensor(d["index"]), *d["quantization"])
+        return {key: decode_numpy.QuantizedHead.of(self.interpreter.get_tensor(d["index"]), *d["quantization"])
                 for key, d in self.heads.items()}
 
     def __call__(self, images):
         outputs = []
         for image in images:
             if self.heads:
-                outputs.append(decode_numpy.decode(self.heads_outputs(image), self.multi_pose))
+                outputs.append(decode_numpy.decode(self.quantized_heads(image), self.multi_pose))
             else:
                 self._invoke(image)
                 outputs.append(self.interpreter.get_tensor(self.output["index"]).copy())

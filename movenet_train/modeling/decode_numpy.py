@@ -11,6 +11,7 @@ Heads are the ``build_model`` outputs, ``[B, H, W, C]`` at stride 4: ``center``,
 """
 
 import dataclasses
+import functools
 
 import numpy as np
 
@@ -34,11 +35,18 @@ class MultiPoseDecoding:
     keypoint_score_threshold: float = 0.127
 
 
+@functools.lru_cache(maxsize=8)
 def centre_prior(height, width, distance_offset=1.8):
-    """``1 / (d(cell, grid centre) + offset)``: the released single-pose graphs' constant prior, ``[H, W, 1]``."""
+    """``1 / (d(cell, grid centre) + offset)``: the released single-pose graphs' constant prior, ``[H, W, 1]``
+    (computed once per grid size; read-only)."""
     ys, xs = np.meshgrid(np.arange(height), np.arange(width), indexing="ij")
     dist = np.sqrt((ys - height / 2) ** 2 + (xs - width / 2) ** 2)
-    return (1.0 / (dist + distance_offset)).astype(F32)[..., None]
+    return _read_only((1.0 / (dist + distance_offset)).astype(F32)[..., None])
+
+
+def _read_only(array):
+    array.flags.writeable = False
+    return array
 
 
 def sigmoid(x):
@@ -54,9 +62,48 @@ def dequantize(values, scale, zero_point):
     return (F32(scale) * (values.astype(np.int32) - int(zero_point))).astype(F32)
 
 
+@dataclasses.dataclass(frozen=True)
+class QuantizedHead:
+    """An integer head as an INT8 file outputs it, with its quantisation. The decoders read the centre and the
+    keypoint heatmaps whole but the regression, offset and box heads only at a few cells, and dequantise only
+    those: dequantising whole ``[48, 48, 34]`` maps cost more than the rest of the decoding."""
+
+    values: np.ndarray
+    scale: float
+    zero_point: int
+
+    @classmethod
+    def of(cls, values, scale, zero_point):
+        """``values`` wrapped if integer; float values (a float file) are returned as float32."""
+        values = np.asarray(values)
+        return cls(values, scale, zero_point) if np.issubdtype(values.dtype, np.integer) else values.astype(F32)
+
+
+def _whole(head):
+    return dequantize(head.values, head.scale, head.zero_point) if isinstance(head, QuantizedHead) else head
+
+
+def _sigmoid(head):
+    """``sigmoid`` of a whole head; for 8-bit heads from a 256-entry table (the same values, one exp per level)."""
+    if isinstance(head, QuantizedHead) and head.values.dtype in (np.int8, np.uint8):
+        info = np.iinfo(head.values.dtype)
+        table = sigmoid(dequantize(np.arange(info.min, info.max + 1).astype(head.values.dtype), head.scale,
+                                   head.zero_point))
+        return table[head.values.astype(np.int32) - info.min]
+    return sigmoid(_whole(head))
+
+
+def _at(head, index):
+    """``head[index]`` in float32, dequantising only the selected values."""
+    if isinstance(head, QuantizedHead):
+        return dequantize(head.values[index], head.scale, head.zero_point)
+    return head[index]
+
+
+@functools.lru_cache(maxsize=8)
 def _grid(height, width):
     ys, xs = np.meshgrid(np.arange(height, dtype=F32), np.arange(width, dtype=F32), indexing="ij")
-    return ys, xs  # each [H, W]
+    return _read_only(ys), _read_only(xs)  # each [H, W]
 
 
 def _flat_argmax_yx(values, width):
@@ -65,21 +112,29 @@ def _flat_argmax_yx(values, width):
     return index // width, index % width
 
 
-def _gather_cells(values, rows, cols):
-    """``values[b, rows[b, ...], cols[b, ...]]``: ``[B, H, W, C]`` at ``[B, ...]`` cells -> ``[B, ..., C]``."""
-    batch = np.arange(values.shape[0]).reshape((-1,) + (1,) * (rows.ndim - 1))
-    return values[batch, rows, cols]
+def _gather_cells(head, rows, cols):
+    """``head[b, rows[b, ...], cols[b, ...]]``: ``[B, H, W, C]`` at ``[B, ...]`` cells -> ``[B, ..., C]``."""
+    batch = np.arange(rows.shape[0]).reshape((-1,) + (1,) * (rows.ndim - 1))
+    return _at(head, (batch, rows, cols))
+
+
+def _gather_offsets(head, rows, cols, keypoints):
+    """The (y, x) offsets of keypoint ``keypoints[b, i]`` at cell ``(rows[b, i], cols[b, i])``: ``[B, I, 2]``.
+    Channel ``2k`` is keypoint k's y offset, ``2k + 1`` its x offset."""
+    batch = np.arange(rows.shape[0])[:, None]
+    return np.stack([_at(head, (batch, rows, cols, 2 * keypoints)), _at(head, (batch, rows, cols, 2 * keypoints + 1))],
+                    axis=-1)
 
 
 def _heads(heads):
-    return {key: np.asarray(value, F32) for key, value in heads.items()}
+    return {key: value if isinstance(value, QuantizedHead) else np.asarray(value, F32) for key, value in heads.items()}
 
 
 def decode_single_pose(heads, config=SinglePoseDecoding()):
     """Head logits -> ``[B, 1, K, 3]`` of (y, x, score), as ``decode.decode_single_pose``."""
     heads = _heads(heads)
-    center = sigmoid(heads["center"])
-    heatmap = sigmoid(heads["keypoint_heatmap"])
+    center = _sigmoid(heads["center"])
+    heatmap = _sigmoid(heads["keypoint_heatmap"])
     batch, height, width, num_kpts = heatmap.shape
     prior = centre_prior(height, width, config.distance_offset)
 
@@ -90,17 +145,17 @@ def decode_single_pose(heads, config=SinglePoseDecoding()):
     reg_y = cy.astype(F32)[:, None] + regression[..., 0]  # [B, K]
     reg_x = cx.astype(F32)[:, None] + regression[..., 1]
     # 3. Keypoint heatmaps weighted by the distance to the regressed position.
-    gy, gx = _grid(height, width)
-    dist = np.sqrt(
-        (gy[None, :, :, None] - reg_y[:, None, None, :]) ** 2 + (gx[None, :, :, None] - reg_x[:, None, None, :]) ** 2
-    )
+    # Squared row and column distances separately ([B, H, K], [B, W, K]), summed over the grid once.
+    rows, cols = np.arange(height, dtype=F32), np.arange(width, dtype=F32)
+    dy2 = (rows[None, :, None] - reg_y[:, None, :]) ** 2
+    dx2 = (cols[None, :, None] - reg_x[:, None, :]) ** 2
+    dist = np.sqrt(dy2[:, :, None, :] + dx2[:, None, :, :])
     weighted = heatmap / (dist + F32(config.distance_offset))  # [B, H, W, K]
     ky, kx = _flat_argmax_yx(weighted.reshape(batch, -1, num_kpts), width)  # [B, K]
     # 4. Offset at the chosen cell; 5. score = unweighted heatmap there.
     kpt_ids = np.broadcast_to(np.arange(num_kpts, dtype=np.int32)[None], ky.shape)
-    offsets = heads["keypoint_offset"].reshape(batch, height, width, num_kpts, 2)
+    offset = _gather_offsets(heads["keypoint_offset"], ky, kx, kpt_ids)  # [B, K, 2]
     b = np.arange(batch)[:, None]
-    offset = offsets[b, ky, kx, kpt_ids]  # [B, K, 2]
     score = heatmap[b, ky, kx, kpt_ids]  # [B, K]
     y = (ky.astype(F32) + offset[..., 0]) / F32(height)
     x = (kx.astype(F32) + offset[..., 1]) / F32(width)
@@ -125,8 +180,8 @@ def _top_k(values, k):
 def decode_multi_pose(heads, config=MultiPoseDecoding()):
     """Head logits -> ``[B, N, 3K + 5]``, as ``decode.decode_multi_pose``: K x (y, x, score), box, instance score."""
     heads = _heads(heads)
-    center = sigmoid(heads["center"])
-    heatmap = sigmoid(heads["keypoint_heatmap"])
+    center = _sigmoid(heads["center"])
+    heatmap = _sigmoid(heads["keypoint_heatmap"])
     batch, height, width, num_kpts = heatmap.shape
     n = config.max_people
     h_f, w_f = F32(height), F32(width)
@@ -140,8 +195,8 @@ def decode_multi_pose(heads, config=MultiPoseDecoding()):
     cy_f, cx_f = cy.astype(F32), cx.astype(F32)
 
     # Person boxes (in cells) from the box heads, clipped to the grid.
-    size = np.maximum(heads["box_scale"][b, cy, cx], F32(0))  # [B, N, 2] (h, w)
-    box_offset = heads["box_offset"][b, cy, cx]
+    size = np.maximum(_gather_cells(heads["box_scale"], cy, cx), F32(0))  # [B, N, 2] (h, w)
+    box_offset = _gather_cells(heads["box_offset"], cy, cx)
     box_cy, box_cx = cy_f + box_offset[..., 0], cx_f + box_offset[..., 1]
     ymin = np.clip(box_cy - size[..., 0] / F32(2), F32(0), h_f)
     xmin = np.clip(box_cx - size[..., 1] / F32(2), F32(0), w_f)
@@ -149,7 +204,7 @@ def decode_multi_pose(heads, config=MultiPoseDecoding()):
     xmax = np.clip(box_cx + size[..., 1] / F32(2), F32(0), w_f)
 
     # Keypoints regressed from each centre.
-    regression = heads["keypoint_regression"][b, cy, cx].reshape(batch, n, num_kpts, 2)
+    regression = _gather_cells(heads["keypoint_regression"], cy, cx).reshape(batch, n, num_kpts, 2)
     reg_y = cy_f[..., None] + regression[..., 0]  # [B, N, K]
     reg_x = cx_f[..., None] + regression[..., 1]
 
@@ -168,8 +223,7 @@ def decode_multi_pose(heads, config=MultiPoseDecoding()):
 
     ky, kx = _flat_argmax_yx(candidates.reshape(batch, -1, n * num_kpts), width)  # [B, N*K]
     kpt_ids = np.broadcast_to(np.tile(np.arange(num_kpts, dtype=np.int32), n)[None], ky.shape)
-    offsets = heads["keypoint_offset"].reshape(batch, height, width, num_kpts, 2)
-    offset = offsets[b, ky, kx, kpt_ids]  # [B, N*K, 2]
+    offset = _gather_offsets(heads["keypoint_offset"], ky, kx, kpt_ids)  # [B, N*K, 2]
     score = best_over_people[b, ky, kx, kpt_ids].reshape(batch, n, num_kpts)
     y = ((ky.astype(F32) + offset[..., 0]) / h_f).reshape(batch, n, num_kpts)
     x = ((kx.astype(F32) + offset[..., 1]) / w_f).reshape(batch, n, num_kpts)

@@ -54,3 +54,21 @@ def test_dequantize():
     np.testing.assert_array_equal(decode_numpy.dequantize(np.array([-128, 0, 5], np.int8), 0.5, -2), [-63, 1, 3.5])
     floats = np.array([0.25], np.float32)
     assert decode_numpy.dequantize(floats, 0.0, 0) is not floats and decode_numpy.dequantize(floats, 0.0, 0)[0] == 0.25
+
+
+@pytest.mark.parametrize("multi_pose", [False, True])
+def test_integer_heads_dequantised_where_read_decode_like_dequantised_heads(multi_pose):
+    # An INT8 file's heads: decoding them as QuantizedHead (only the cells read are dequantised) must give
+    # exactly what dequantising every head first gives.
+    rng = np.random.default_rng(1)
+    channels = {"center": 1, "keypoint_heatmap": 17, "keypoint_regression": 34, "keypoint_offset": 34}
+    if multi_pose:
+        channels.update(box_scale=2, box_offset=2)
+    params = {key: (float(rng.uniform(0.02, 0.2)), int(rng.integers(-20, 20))) for key in channels}
+    raw = {key: rng.integers(-128, 128, (2, 48, 32, c), dtype=np.int8) for key, c in channels.items()}
+    quantized = {key: decode_numpy.QuantizedHead.of(raw[key], *params[key]) for key in channels}
+    assert all(isinstance(head, decode_numpy.QuantizedHead) for head in quantized.values())
+    floats = {key: decode_numpy.dequantize(raw[key], *params[key]) for key in channels}
+    np.testing.assert_array_equal(decode_numpy.decode(quantized, multi_pose), decode_numpy.decode(floats, multi_pose))
+    # float heads (an FP16/FP32 heads-only file) are not wrapped
+    assert isinstance(decode_numpy.QuantizedHead.of(floats["center"], 0.0, 0), np.ndarray)
