@@ -49,3 +49,18 @@ def test_bad_override_on_the_command_line_is_short():
     assert result.returncode != 0
     assert "Could not find 'exp/thundr'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_qat_schedule_is_the_finetune_schedule_label_free_and_gentler():
+    with initialize(version_base="1.3", config_path="../configs"):
+        finetune = compose("train", overrides=["exp=lightning", "data=coco", "train/schedule@train=finetune"]).train
+        qat = compose("train", overrides=["exp=lightning", "data=coco", "train/schedule@train=qat"]).train
+    assert qat.qat and not finetune.qat
+    assert qat.optimizer.learning_rate == pytest.approx(finetune.optimizer.learning_rate / 3)
+    assert qat.steps == finetune.steps // 2
+    assert (qat.distill.ground_truth_weight, qat.teacher, qat.freeze_batch_norm) == (0.0, "initial", True)
+    for key in ("batch_size", "ema_decay", "distill.weight", "optimizer.warmup_steps", "freeze_batch_norm"):
+        node_q, node_f = qat, finetune
+        for part in key.split("."):
+            node_q, node_f = node_q[part], node_f[part]
+        assert node_q == node_f, key

@@ -78,7 +78,7 @@ def documented_tfjs_constants():
     text = (REPO / "docs" / "model.md").read_text()
     section = text[text.index("### Video tracking"):text.index("### Published numbers")]
     table = dict(re.findall(r"`(\w+): (\d+(?:\.\d+)?)`", section))
-    filter_text = section[section.index("One Euro constants"):]
+    filter_text = section[section.index("One Euro constants"):section.index("MultiPose models (TF.js")]
     one_euro = dict(re.findall(r"`(\w+)` (\d+(?:\.\d+)?)", filter_text))
     return ({k: float(v) for k, v in table.items()}, {k: float(v) for k, v in one_euro.items()})
 
@@ -86,7 +86,7 @@ def documented_tfjs_constants():
 def test_tracker_defaults_are_the_documented_tfjs_constants():
     table, one_euro = documented_tfjs_constants()
     assert set(table) == {"min_keypoint_score", "torso_expansion", "body_expansion", "crop_filter_alpha",
-                          "min_pose_score"}
+                          "min_pose_score", "multi_pose_max_dimension"}
     assert set(one_euro) == {"frequency", "min_cutoff", "beta", "derivate_cutoff", "threshold_cutoff",
                              "threshold_beta"}
     with initialize(version_base="1.3", config_path="../configs"):

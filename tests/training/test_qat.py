@@ -31,7 +31,7 @@ def records(tmp_path_factory):
 
 def _command(records, run_dir):
     return [sys.executable, str(REPO / "train.py"), "+exp=lightning", "data=coco", f"checkpoint={TFJS['lightning']}",
-            "train/schedule@train=finetune", "train.qat=true", f"data.train_records={records}/train-*.tfrecord",
+            "train/schedule@train=qat", f"data.train_records={records}/train-*.tfrecord",
             f"data.val_records={records}/train-*.tfrecord", f"train.steps={STEPS}", "train.steps_per_loop=1",
             "train.batch_size=2", "train.checkpoint_every=2", "train.validate_every=1000", "train.val_batches=1",
             "train.precise_batch_norm_batches=0", "train.qat_calibration_batches=2", "train.deterministic=true",
