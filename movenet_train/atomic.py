@@ -1,10 +1,35 @@
-"""Outputs written whole or not at all: a temporary sibling renamed into place when the work succeeds."""
+"""Outputs written whole or not at all: a temporary sibling renamed into place when the work succeeds; a full disk
+is reported as ``DiskFull``, naming the output."""
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
 import uuid
+
+NO_SPACE = os.strerror(errno.ENOSPC)  # "No space left on device": TensorFlow's file errors carry it as text
+
+
+class DiskFull(OSError):
+    """A write that ran out of space; the message names what could not be written and that nothing partial was left
+    of it."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.errno = errno.ENOSPC
+
+
+def is_disk_full(err):
+    """``err`` (an ``OSError`` or a TensorFlow error, which has no errno) says the disk is full and is not a
+    ``DiskFull`` already (which names the innermost output)."""
+    return not isinstance(err, DiskFull) and (getattr(err, "errno", None) == errno.ENOSPC or NO_SPACE in str(err))
+
+
+def disk_full(path, kept="its previous contents, if any, are intact"):
+    """The ``DiskFull`` error of a failed write of ``path``."""
+    return DiskFull(f"disk full: could not write {path} ({NO_SPACE}); nothing partial was left and {kept}; free "
+                    "some space and run the command again")
 
 
 def check_output(output, overwrite):
@@ -32,9 +57,11 @@ def atomic_path(path):
     try:
         yield tmp
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         if os.path.exists(tmp):
             os.remove(tmp)
+        if is_disk_full(err):
+            raise disk_full(path) from err
         raise
 
 
@@ -52,6 +79,10 @@ def staging_folder(output, overwrite=False):
         if os.path.exists(output):
             shutil.rmtree(output) if os.path.isdir(output) else os.remove(output)
         os.rename(staging, output)
+    except Exception as err:
+        if is_disk_full(err):
+            raise disk_full(output) from err
+        raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

@@ -13,7 +13,7 @@ import os
 import tensorflow as tf
 
 from movenet_train import model_files
-from movenet_train.atomic import staging_folder
+from movenet_train.atomic import disk_full, is_disk_full, staging_folder
 from movenet_train.modeling.movenet import build_model
 
 
@@ -39,6 +39,38 @@ def save_model_checkpoint(model, spec, directory, metadata=None, overwrite=False
         prefix = tf.train.Checkpoint(model=model).write(os.path.join(tmp, "model"))
         model_files.write_spec(tmp, spec, prefix, metadata)
     return directory
+
+
+def checkpoint_step(prefix):
+    """The optimizer step stored in a training checkpoint (0 for none)."""
+    if not prefix:
+        return 0
+    reader = tf.train.load_checkpoint(prefix)
+    (key,) = [k for k in reader.get_variable_to_shape_map() if k.startswith("optimizer/") and "/iter/" in k]
+    return int(reader.get_tensor(key))
+
+
+class CheckpointManager(tf.train.CheckpointManager):
+    """``tf.train.CheckpointManager`` whose failed save leaves nothing behind: the files it had begun are deleted
+    (TensorFlow leaves a ``ckpt-N_temp`` folder), the index still lists the earlier checkpoints, which are kept
+    (old ones are only deleted after a save succeeds), and a full disk is a ``DiskFull`` error naming the
+    checkpoint and the one a resumed run restores."""
+
+    def save(self, checkpoint_number=None, check_interval=True, options=None):
+        before = set(tf.io.gfile.listdir(self.directory)) if tf.io.gfile.isdir(self.directory) else set()
+        try:
+            return super().save(checkpoint_number=checkpoint_number, check_interval=check_interval, options=options)
+        except Exception as err:
+            for name in set(tf.io.gfile.listdir(self.directory)) - before:
+                path = os.path.join(self.directory, name)
+                tf.io.gfile.rmtree(path) if tf.io.gfile.isdir(path) else tf.io.gfile.remove(path)
+            if not is_disk_full(err):
+                raise
+            number = checkpoint_number if checkpoint_number is not None else self.checkpoint.save_counter
+            number = number.numpy() if hasattr(number, "numpy") else number
+            target = os.path.join(self.directory, f"ckpt-{int(number)}")
+            restored = tf.train.latest_checkpoint(self.directory)  # the index on disk, written whole or not at all
+            raise disk_full(target, f"a resumed run restores {restored or 'nothing (no checkpoint yet)'}") from err
 
 
 def restore_model(path, spec=None, default_spec=None):

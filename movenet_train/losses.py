@@ -9,12 +9,19 @@ import typing
 
 import tensorflow as tf
 
+from movenet_train.config import NON_NEGATIVE, Range
+
 
 @dataclasses.dataclass(frozen=True)
 class LossConfig:
     """``train.loss`` (ODAPI's defaults)."""
 
     DEFAULTS: typing.ClassVar = ("train/default.yaml", "loss")  # the defaults' one home, under configs/
+    RANGES: typing.ClassVar = {
+        "focal_alpha": NON_NEGATIVE, "focal_beta": NON_NEGATIVE, "sigmoid_clip": Range(0, 0.5, True, True),
+        **{f"{head}_weight": NON_NEGATIVE for head in ("center", "keypoint_heatmap", "keypoint_offset",
+                                                       "keypoint_regression", "box_scale", "box_offset")},
+    }
 
     focal_alpha: float
     focal_beta: float
@@ -37,6 +44,9 @@ class DistillConfig:
     """``train.distill``: how a teacher's head outputs supervise the student (``train.teacher``)."""
 
     DEFAULTS: typing.ClassVar = ("train/default.yaml", "distill")  # the defaults' one home, under configs/
+    RANGES: typing.ClassVar = {name: NON_NEGATIVE for name in ("weight", "ground_truth_weight", "center", "keypoint_heatmap",
+                                                               "keypoint_offset", "keypoint_regression", "box_scale",
+                                                               "box_offset")}
 
     weight: float  # of the distillation terms in the total
     ground_truth_weight: float  # of the ground-truth terms (train.loss) in the total; 0: teacher only
@@ -51,9 +61,6 @@ class DistillConfig:
     def __post_init__(self):
         if self.view not in DISTILL_VIEWS:
             raise ValueError(f"train.distill.view: expected one of {DISTILL_VIEWS}, got {self.view!r}")
-        for field in dataclasses.fields(self):
-            if field.name != "view" and not getattr(self, field.name) >= 0:
-                raise ValueError(f"train.distill.{field.name}: must be >= 0, got {getattr(self, field.name)}")
 
 
 def penalty_reduced_focal_loss(target, logits, mask, alpha=2.0, beta=4.0, clip=1e-4):

@@ -55,6 +55,15 @@ class ModelFile:
     spec_file: str = None
 
 
+def read_json(path):
+    """The JSON of a model file (a TF.js model.json, a checkpoint's movenet.json); an error naming it if it is not."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path}: not valid JSON: {err}") from err
+
+
 def file_format(path):
     """One of ``FORMATS`` for ``path``; FileNotFoundError when nothing is there."""
     path = str(path)
@@ -92,8 +101,7 @@ def loaded_files(path):
         return [path]
     fmt = file_format(path)
     if fmt == "tfjs":
-        with open(path) as f:
-            manifest = json.load(f).get("weightsManifest", [])
+        manifest = read_json(path).get("weightsManifest", [])
         folder = os.path.dirname(path)
         return [path] + [os.path.join(folder, p) for group in manifest for p in group["paths"]]
     if fmt == "saved_model":
@@ -139,8 +147,7 @@ def read_spec(folder):
     path = os.path.join(folder, SPEC_FILE)
     if not os.path.exists(path):
         return None, None
-    with open(path) as f:
-        meta = json.load(f)
+    meta = read_json(path)
     values = dict(meta["spec"])
     keypoints = values.pop("keypoints", None)  # absent in checkpoints written before schemas: COCO-17
     if keypoints is not None:

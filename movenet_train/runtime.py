@@ -103,8 +103,11 @@ class TFLitePredictor(Predictor):
     def __init__(self, path, num_threads=None):
         from ai_edge_litert.interpreter import Interpreter
 
-        self.interpreter = Interpreter(model_path=path, num_threads=num_threads)
-        self.interpreter.allocate_tensors()
+        try:
+            self.interpreter = Interpreter(model_path=path, num_threads=num_threads)
+            self.interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as err:  # LiteRT names no file: "The model is not a valid Flatbuffer ..."
+            raise ValueError(f"{path} is not a readable TFLite file: {err}") from err
         self.input = self.interpreter.get_input_details()[0]
         self.heads = _head_outputs(self.interpreter)
         if self.heads:

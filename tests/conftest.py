@@ -38,6 +38,22 @@ def single_person_images(coco_sample):
     ]
 
 
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory):
+    """Four synthetic images (``source/annotations.json``, ``source/images``) and their records
+    (``records/train-00000-of-00001.tfrecord``), made once per session without ../shared."""
+    from movenet_train.config import default_config
+    from movenet_train.data.convert import convert_coco
+    from movenet_train.data.synthetic import GeneratorConfig, generate_synthetic
+    from movenet_train.keypoints import COCO_17
+
+    root = tmp_path_factory.mktemp("tiny_dataset")
+    annotations = generate_synthetic(str(root / "source"), 4, default_config(GeneratorConfig), schema=COCO_17)
+    convert_coco(annotations, str(root / "source" / "images"), str(root / "records"), num_workers=0, progress=False,
+                 schema=COCO_17)
+    return root
+
+
 @pytest.fixture(autouse=True)
 def _clear_keras_session():
     """Models pile up memory in one process (docs/stack.md): clear after each test."""

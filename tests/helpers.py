@@ -47,22 +47,66 @@ class ReplayPredictor(Predictor):
         return np.stack(batch)
 
 
+def wait_until(condition, processes, timeout):
+    """Polls ``condition()`` until it holds, one of ``processes`` (``subprocess.Popen``) ends or ``timeout`` seconds
+    pass; returns whether it holds."""
+    import time
+
+    deadline = time.time() + timeout
+    while not condition() and all(p.poll() is None for p in processes) and time.time() < deadline:
+        time.sleep(0.05)
+    return condition()
+
+
+def newest_checkpoint_step(checkpoints_dir):
+    """The step in the name of the newest checkpoint the index of ``checkpoints_dir`` lists (``ckpt-<step>``)."""
+    import re
+
+    return int(re.search(r'^model_checkpoint_path: ".*ckpt-(\d+)"', (pathlib.Path(checkpoints_dir) / "checkpoint")
+                         .read_text(), re.M).group(1))
+
+
 def kill_at_first_checkpoint(command, run_dir, final_step, timeout=600):
     """Starts the training ``command``, SIGKILLs it as soon as its first checkpoint is written under
     ``run_dir/checkpoints`` and returns that checkpoint's step (checked to be before ``final_step``)."""
-    import re
     import signal
     import subprocess
-    import time
 
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     index = pathlib.Path(run_dir) / "checkpoints" / "checkpoint"
-    deadline = time.time() + timeout
-    while not index.exists() and process.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
+    wait_until(index.exists, [process], timeout)
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert index.exists(), "no checkpoint was written before the kill"
-    saved = int(re.search(r'ckpt-(\d+)"', index.read_text()).group(1))
+    saved = newest_checkpoint_step(index.parent)
     assert saved < final_step, "the run finished before it could be killed"
     return saved
+
+
+def free_ports(n):
+    """``n`` TCP ports free on localhost now."""
+    import socket
+
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def start_workers(command, count, log_dir):
+    """Starts ``command`` as the ``count`` workers of a ``MultiWorkerMirroredStrategy`` cluster on this machine
+    (``TF_CONFIG`` on fresh ports); returns the processes and their output files ``log_dir/worker_<i>.log``."""
+    import json
+    import subprocess
+
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(count)]}
+    processes, logs = [], []
+    for index in range(count):
+        env = dict(os.environ, TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
+        logs.append(pathlib.Path(log_dir) / f"worker_{index}.log")
+        with open(logs[-1], "w") as log:
+            processes.append(subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT))
+    return processes, logs

@@ -63,3 +63,34 @@ def test_no_sys_path_edits():
                     and node.value.id == "sys":
                 offenders.append(str(path.relative_to(REPO)))
     assert offenders == []
+
+
+# --- the error policy ------------------------------------------------------------------------------------------
+
+def test_debug_flag_is_taken_off_the_command_line():
+    argv = ["train.py", "debug=true", "train.steps=1"]
+    assert jobs.take_debug_flag(argv) is True and argv == ["train.py", "train.steps=1"]
+    argv = ["train.py", "train.steps=1"]
+    assert jobs.take_debug_flag(argv) is False and argv == ["train.py", "train.steps=1"]
+    assert jobs.take_debug_flag(["x", "debug=1", "debug=false"]) is False  # the last one counts
+
+
+def test_expected_failures_get_one_line_and_bugs_none(tmp_path):
+    from omegaconf import OmegaConf
+    from omegaconf.errors import MissingMandatoryValue
+
+    from movenet_train.config import ConfigError
+
+    try:
+        open(tmp_path / "missing.json")
+    except FileNotFoundError as err:
+        assert jobs.user_error_message(err) == f"{tmp_path / 'missing.json'}: No such file or directory"
+    assert jobs.user_error_message(ConfigError("train.steps must be >= 1, got 0")) == "train.steps must be >= 1, got 0"
+    try:
+        OmegaConf.create({"output": "???"}).output
+    except MissingMandatoryValue as err:
+        assert jobs.user_error_message(err, config_name="make_synthetic") == \
+            "output=<...> is required (see configs/make_synthetic.yaml)"
+    assert jobs.user_error_message(RuntimeError("a bug")) is None
+    assert jobs.user_error_message(KeyError("a bug")) is None
+    assert jobs.user_error_message(RuntimeError("diverged"), errors=(RuntimeError,)) == "diverged"

@@ -143,5 +143,5 @@ def test_soft_heatmap_gradient_is_the_probability_difference_and_exactly_zero_at
 
 
 def test_distill_weights_must_not_be_negative():
-    with pytest.raises(ValueError, match="train.distill.keypoint_offset"):
+    with pytest.raises(ValueError, match="distill.keypoint_offset must be >= 0, got -1.0"):
         default_config(DistillConfig, keypoint_offset=-1.0)

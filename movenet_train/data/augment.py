@@ -14,6 +14,8 @@ import math
 
 import tensorflow as tf
 
+from movenet_train.config import COUNT, NON_NEGATIVE, NON_NEGATIVE_COUNT, PROBABILITY, Range, config_from
+
 ROTATION_MODES = ("uniform", "quarter_turns")
 
 
@@ -22,6 +24,12 @@ class AugmentConfig:
     """``cfg.data.augment`` (configs/data/augment/default.yaml)."""
 
     DEFAULTS: typing.ClassVar = ("data/augment/default.yaml", None)  # the defaults' one home, under configs/
+    RANGES: typing.ClassVar = {
+        **{name: PROBABILITY for name in ("flip_probability", "rotation_probability", "color_probability",
+                                          "motion_blur_probability", "occlusion_probability")},
+        "translation": NON_NEGATIVE, "max_rotation_degrees": NON_NEGATIVE, "brightness": NON_NEGATIVE,
+        "hue": Range(0, 0.5), "motion_blur_max_length": COUNT, "occlusion_max_count": NON_NEGATIVE_COUNT,
+    }
 
     enabled: bool
     flip_probability: float
@@ -43,8 +51,6 @@ class AugmentConfig:
 
     @classmethod
     def from_config(cls, cfg):
-        from movenet_train.config import config_from
-
         config = config_from(cls, cfg, "data.augment")
         if config.rotation_mode not in ROTATION_MODES:
             raise ValueError(f"data.augment.rotation_mode: expected one of {ROTATION_MODES}, got "

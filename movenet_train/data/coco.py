@@ -3,9 +3,12 @@
 Everything here is plain Python, NumPy and Pillow, without TensorFlow, so that the conversion's worker
 processes start in well under a second (``convert.py`` owns the pool and writes the records).
 
-Every problem in the JSON raises a ``ValueError`` naming the file and the key before any image is read;
-problems found image by image (missing or undecodable files, sizes that disagree with the JSON) skip that
-image, and fixes of bad annotation values are counted. Both land in the conversion's manifest.
+Every problem in the JSON's structure raises a ``ValueError`` naming the file and the key before any image is
+read; problems found image by image (missing or undecodable files, sizes that disagree with the JSON) skip that
+image, and fixes of bad annotation values are counted. Values that are wrong rather than imprecise (a keypoint
+far outside its image or its person's box, a box of negative or zero size, NaN or infinity) are also reported
+one by one, naming the annotation id (``PreparedImage.problems``): the conversion logs and counts them, or with
+``strict=true`` stops at the first. Everything lands in the conversion's manifest.
 """
 
 import collections
@@ -23,6 +26,13 @@ from movenet_train.keypoints import normalise_name
 
 EXIF_ORIENTATION = 0x0112
 PASS_THROUGH_FORMATS = ("JPEG",)  # stored byte for byte when already RGB with no EXIF rotation
+# A labelled keypoint outside its image is unlabelled; up to this far outside (pixels: a rounding of the edge) it
+# is counted only, further it is also reported as a problem naming its annotation.
+OUTSIDE_IMAGE_TOLERANCE = 2.0
+# A labelled keypoint further outside its person's box than this many times the box's longer side belongs to
+# another person, or the box is wrong: unlabelled and reported. (Keypoints a little outside are common: boxes are
+# drawn around the visible body, keypoints of hidden joints are guessed.)
+OUTSIDE_BOX_MARGIN = 1.0
 
 
 @dataclasses.dataclass
@@ -35,6 +45,7 @@ class KeypointDataset:
     category_id: int
     num_ignored_annotations: int  # annotations of other categories
     raw: dict = dataclasses.field(repr=False, default=None)  # the parsed JSON, for pycocotools
+    problems: list = dataclasses.field(default_factory=list)  # left out by ``skip_non_finite``: as PreparedImage's
 
 
 def _fail(path, where, message):
@@ -79,29 +90,53 @@ def _is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _check_annotation(path, index, ann, image_ids, schema):
+def _is_number_or_non_finite(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _non_finite_key(ann):
+    """``'bbox'`` or ``'keypoints'`` when that list of (numeric) values holds a NaN or an infinity, else None."""
+    for key in ("bbox", "keypoints"):
+        if any(not math.isfinite(v) for v in ann.get(key) or ()):
+            return key
+    return None
+
+
+def _check_annotation(path, index, ann, image_ids, schema, skip_non_finite):
+    """Fails naming the key, or returns a problem message when ``skip_non_finite`` leaves the annotation out."""
     where = f"annotations[{index}] (id {ann.get('id')!r})"
     if ann.get("image_id") not in image_ids:
         _fail(path, where, f"'image_id' {ann.get('image_id')!r} is not the id of any entry of 'images'")
     bbox = ann.get("bbox")
-    if not (isinstance(bbox, list) and len(bbox) == 4 and all(_is_number(v) for v in bbox)):
+    if not (isinstance(bbox, list) and len(bbox) == 4 and all(_is_number_or_non_finite(v) for v in bbox)):
         _fail(path, where, f"'bbox' must be 4 numbers [x, y, width, height], got {bbox!r}")
     keypoints = ann.get("keypoints")
-    if keypoints is None:
-        if not ann.get("iscrowd"):
-            _fail(path, where, "has no 'keypoints': this is not a COCO keypoint file")
-        return
-    n = schema.num_keypoints
-    if not (isinstance(keypoints, list) and len(keypoints) == 3 * n and all(_is_number(v) for v in keypoints)):
-        _fail(path, where, f"'keypoints' must be {3 * n} numbers ({n} x [x, y, v], {_schema_description(schema)}), "
-              f"got {len(keypoints) if isinstance(keypoints, list) else type(keypoints).__name__}")
-    visibility = keypoints[2::3]
+    if keypoints is not None:
+        n = schema.num_keypoints
+        if not (isinstance(keypoints, list) and len(keypoints) == 3 * n
+                and all(_is_number_or_non_finite(v) for v in keypoints)):
+            _fail(path, where, f"'keypoints' must be {3 * n} numbers ({n} x [x, y, v], {_schema_description(schema)}), "
+                  f"got {len(keypoints) if isinstance(keypoints, list) else type(keypoints).__name__}")
+    elif not ann.get("iscrowd"):
+        _fail(path, where, "has no 'keypoints': this is not a COCO keypoint file")
+    non_finite = _non_finite_key(ann)
+    if non_finite and not skip_non_finite:
+        _fail(path, where, f"{non_finite!r} holds NaN or infinity")
+    if non_finite:
+        return f"annotation {ann.get('id')!r}: {non_finite!r} holds NaN or infinity"
+    visibility = (keypoints or [])[2::3]
     if any(v not in (0, 1, 2) for v in visibility):
         _fail(path, where, f"keypoint visibility must be 0, 1 or 2, got {sorted(set(visibility))}")
+    return None
 
 
-def load_keypoint_annotations(path, schema):
-    """Reads and validates a COCO keypoint JSON against ``schema``; raises ``ValueError`` naming the file and key."""
+def load_keypoint_annotations(path, schema, skip_non_finite=False):
+    """Reads and validates a COCO keypoint JSON against ``schema``; raises ``ValueError`` naming the file and key.
+
+    ``skip_non_finite``: an annotation holding NaN or infinity is left out and reported in ``problems`` (the
+    conversion's choice) instead of failing the file (``raw`` keeps it)."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"annotation file {path} does not exist")
     try:
         with open(path) as f:
             data = json.load(f)
@@ -134,15 +169,20 @@ def load_keypoint_annotations(path, schema):
 
     annotations = collections.defaultdict(list)
     ignored = 0
+    problems = []
     for index, ann in enumerate(data["annotations"]):
         if not isinstance(ann, dict):
             _fail(path, f"annotations[{index}]", "expected an object")
         if ann.get("category_id") != category_id:
             ignored += 1
             continue
-        _check_annotation(path, index, ann, image_ids, schema)
+        problem = _check_annotation(path, index, ann, image_ids, schema, skip_non_finite)
+        if problem:
+            problems.append({"annotation": ann.get("id"), "problem": "non_finite_values", "message": problem,
+                             "action": "annotation skipped"})
+            continue
         annotations[ann["image_id"]].append(ann)
-    return KeypointDataset(path, images, dict(annotations), category_id, ignored, data)
+    return KeypointDataset(path, images, dict(annotations), category_id, ignored, data, problems)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -158,6 +198,7 @@ class PreparedImage:
     skip_reason: str = None
     message: str = None
     fields: dict = None
+    problems: list = dataclasses.field(default_factory=list)  # {annotation, problem, message, action}: wrong values
 
 
 def _read_image(path, width, height, jpeg_quality, counters):
@@ -192,12 +233,29 @@ def _read_image(path, width, height, jpeg_quality, counters):
         return (buffer.getvalue(), "jpeg"), None
 
 
-def _clean_person(ann, width, height, counters, num_keypoints):
-    """(box [4] pixels x0,y0,x1,y1, keypoints [N,3] x,y,v, area) or None when the person is dropped."""
+def _distance_outside(x, y, low, high):
+    """How far each point (x, y) lies outside the rectangle ``low`` .. ``high`` (x, y corners); 0 inside."""
+    return np.maximum.reduce([low[0] - x, x - high[0], low[1] - y, y - high[1], np.zeros_like(x)])
+
+
+def _clean_person(ann, width, height, counters, keypoint_names, problems):
+    """(box [4] pixels x0,y0,x1,y1, keypoints [N,3] x,y,v, area) or None when the person is dropped; values that are
+    wrong rather than imprecise are also appended to ``problems``, naming the annotation."""
+    num_keypoints = len(keypoint_names)
+    annotation = ann.get("id")
+
+    def problem(kind, message, action):
+        problems.append({"annotation": annotation, "problem": kind, "message": f"annotation {annotation!r}: {message}",
+                         "action": action})
+
     keypoints = np.asarray(ann.get("keypoints") or [0] * (3 * num_keypoints), np.float64).reshape(num_keypoints, 3)
     labelled = keypoints[:, 2] > 0
     x, y = keypoints[:, 0], keypoints[:, 1]
-    outside = labelled & ((x < 0) | (x > width) | (y < 0) | (y > height))
+    beyond = _distance_outside(x, y, (0, 0), (width, height))
+    outside = labelled & (beyond > 0)
+    for index in np.flatnonzero(outside & (beyond > OUTSIDE_IMAGE_TOLERANCE)):
+        problem("keypoint_outside_image", f"keypoint {keypoint_names[index]!r} at ({x[index]:g}, {y[index]:g}) is "
+                f"{beyond[index]:g} px outside the {width}x{height} image", "unlabelled")
     if outside.any():
         counters["keypoints_outside_image_unlabelled"] += int(outside.sum())
         keypoints[outside] = 0.0
@@ -205,11 +263,14 @@ def _clean_person(ann, width, height, counters, num_keypoints):
     if int(ann.get("num_keypoints", labelled.sum())) != int(labelled.sum()):
         counters["num_keypoints_recounted"] += 1
 
-    x, y, w, h = ann["bbox"]
-    box = np.clip([x, y, x + w, y + h], 0, [width, height, width, height]).astype(np.float64)
-    if np.abs(box - [x, y, x + w, y + h]).max() > 1.0:
+    x0, y0, w, h = ann["bbox"]
+    box = np.clip([x0, y0, x0 + w, y0 + h], 0, [width, height, width, height]).astype(np.float64)
+    if np.abs(box - [x0, y0, x0 + w, y0 + h]).max() > 1.0:
         counters["boxes_clipped_to_image"] += 1
     if box[2] <= box[0] or box[3] <= box[1]:
+        size = "a negative size" if w < 0 or h < 0 else "zero size" if w == 0 or h == 0 else "no part in the image"
+        problem("bad_box", f"box {ann['bbox']} has {size}",
+                "its keypoints' extent is used" if labelled.any() else "person dropped")
         if not labelled.any():
             counters["zero_area_boxes_dropped"] += 1
             return None
@@ -217,6 +278,16 @@ def _clean_person(ann, width, height, counters, num_keypoints):
         counters["zero_area_boxes_from_keypoints"] += 1
         points = keypoints[labelled, :2]
         box = np.concatenate([points.min(axis=0), points.max(axis=0)])
+    else:
+        away = _distance_outside(x, y, box[:2], box[2:])
+        far = labelled & (away > OUTSIDE_BOX_MARGIN * max(box[2] - box[0], box[3] - box[1]))
+        for index in np.flatnonzero(far):
+            problem("keypoint_outside_box", f"keypoint {keypoint_names[index]!r} at ({x[index]:g}, {y[index]:g}) is "
+                    f"{away[index]:g} px outside the person's box {ann['bbox']}", "unlabelled")
+        if far.any():
+            counters["keypoints_outside_box_unlabelled"] += int(far.sum())
+            keypoints[far] = 0.0
+            labelled &= ~far
     area = ann.get("area")
     if not (_is_number(area) and area > 0):
         counters["area_from_box"] += 1
@@ -240,9 +311,9 @@ def prepare_image(image_info, annotations, images_dir, keypoint_names, jpeg_qual
     if mismatch:
         return PreparedImage(filename, counters, "size_mismatch", f"{path}: {mismatch}")
 
-    boxes, keypoints, visibility, is_crowd, areas = [], [], [], [], []
+    boxes, keypoints, visibility, is_crowd, areas, problems = [], [], [], [], [], []
     for ann in annotations:
-        person = _clean_person(ann, width, height, counters, num_keypoints)
+        person = _clean_person(ann, width, height, counters, keypoint_names, problems)
         if person is None:
             continue
         box, kpts, area = person
@@ -273,7 +344,7 @@ def prepare_image(image_info, annotations, images_dir, keypoint_names, jpeg_qual
         sha256=hashlib.sha256(image_bytes).hexdigest(),
         keypoint_names=tuple(keypoint_names),
     )
-    return PreparedImage(filename, counters, fields=fields)
+    return PreparedImage(filename, counters, fields=fields, problems=problems)
 
 
 def prepare_task(task):

@@ -9,7 +9,7 @@ import dataclasses
 import typing
 from typing import Any, Optional
 
-from movenet_train.config import config_from
+from movenet_train.config import COUNT, NON_NEGATIVE_COUNT, POSITIVE, PROBABILITY, config_from
 
 
 @dataclasses.dataclass(frozen=True)
@@ -17,6 +17,8 @@ class SinglePoseFraming:
     """``data.loader.single_pose``: how a single-pose training example is cropped around its target person."""
 
     DEFAULTS: typing.ClassVar = ("data/loader/default.yaml", "single_pose")  # the defaults' one home, under configs/
+    RANGES: typing.ClassVar = {"min_target_keypoints": NON_NEGATIVE_COUNT, "crop_scale": POSITIVE,
+                               "full_image_probability": PROBABILITY}
 
     min_target_keypoints: int
     crop_scale: float
@@ -26,6 +28,8 @@ class SinglePoseFraming:
 @dataclasses.dataclass(frozen=True)
 class LoaderConfig:
     """``data.loader``: tf.data settings."""
+
+    RANGES: typing.ClassVar = {"shuffle_buffer": COUNT, "cycle_length": COUNT}
 
     shuffle_buffer: int
     cycle_length: int
@@ -50,10 +54,12 @@ class DataConfig:
     loader: LoaderConfig
     augment: Any
     targets: Any
+    skip_corrupt: bool  # read damaged record shards up to their damage instead of failing (data/shards.py)
     num_train_images: Optional[int] = None  # generated datasets
     num_val_images: Optional[int] = None
     generator: Any = None  # the synthetic set's options (movenet_train/data/synthetic.py)
     sources: Any = None  # weighted record sets (movenet_train/data/sources.py)
+    service: Optional[str] = None  # a tf.data service dispatcher for the training pipeline (data/service.py)
 
     def __getitem__(self, key):
         return getattr(self, key)

@@ -2,7 +2,12 @@
 
 Shards are written under a hidden temporary folder inside ``output`` and renamed into place only when every
 image is done, so an interrupted run leaves no file that matches ``<split>-*.tfrecord``. The manifest
-``<split>-manifest.json`` (counts, skipped images, source checksum, options) is written last.
+``<split>-manifest.json`` (counts, skipped images, problems, source checksum, options) is written last.
+
+Bad data is counted and skipped: images that cannot be read, and annotation values that are wrong (``coco.py``:
+keypoints far outside the image or their person's box, boxes of negative or zero size, NaN or infinity), each
+logged with its annotation id and listed under ``problems``. ``strict=True`` makes the first of them an error
+naming the file and the annotation, and leaves the output as it was.
 """
 
 import collections
@@ -26,7 +31,8 @@ from movenet_train.data.tfrecord import encode_example
 log = logging.getLogger(__name__)
 
 IMAGES_PER_SHARD = 1000  # default shard size: ~150 MB of COCO JPEGs
-MAX_SKIPS_LISTED = 1000
+MAX_SKIPS_LISTED = 1000  # skipped images and problems listed in the manifest (all are counted)
+MAX_PROBLEMS_LOGGED = 100  # one log line each; the rest are in the manifest
 
 
 def shard_name(split, index, num_shards):
@@ -52,8 +58,31 @@ def _results(tasks, num_workers):
                                "cannot start workers: pass num_workers=0 to convert in this process") from err
 
 
+def problem_count(counts):
+    """Wrong annotation values found (the ``problems_<kind>`` counts of a manifest)."""
+    return sum(v for k, v in counts.items() if k.startswith("problems_"))
+
+
+class Problems:
+    """Problems in the data, as they are found: counted, logged (the first ``MAX_PROBLEMS_LOGGED``) and listed;
+    under ``strict`` the first is a ``ValueError`` naming ``annotations``."""
+
+    def __init__(self, annotations, strict, counters):
+        self.annotations, self.strict, self.counters = annotations, strict, counters
+        self.listed = []
+
+    def add(self, kind, message, action, **entry):
+        if self.strict:
+            raise ValueError(f"{self.annotations}: {message} (strict=true; strict=false skips and counts these)")
+        self.counters[f"problems_{kind}"] += 1
+        if problem_count(self.counters) <= MAX_PROBLEMS_LOGGED:
+            log.warning("%s: %s", message, action)
+        if len(self.listed) < MAX_SKIPS_LISTED:
+            self.listed.append({**entry, "problem": kind, "message": message, "action": action})
+
+
 def convert_coco(annotations, images, output, split="train", num_shards=None, num_workers=None, shuffle=True,
-                 seed=0, jpeg_quality=95, overwrite=False, progress=True, *, schema):
+                 seed=0, jpeg_quality=95, overwrite=False, progress=True, strict=False, *, schema):
     """Writes ``output/<split>-NNNNN-of-MMMMM.tfrecord`` and ``output/<split>-manifest.json``.
 
     Args:
@@ -66,13 +95,14 @@ def convert_coco(annotations, images, output, split="train", num_shards=None, nu
       shuffle, seed: order of the images over the shards (training reads shards in parallel).
       jpeg_quality: of images that must be re-encoded (rotated, grayscale, CMYK, with alpha, ...).
       overwrite: replace records of the same split.
+      strict: the first skipped image or wrong annotation value is an error (the output is left as it was).
       schema: the ``KeypointSchema`` the file's keypoint category must have; the records hold ``3 x N`` values
         per person and the manifest lists the names.
 
     Returns:
       the manifest (a dict).
     """
-    dataset = coco.load_keypoint_annotations(annotations, schema)
+    dataset = coco.load_keypoint_annotations(annotations, schema, skip_non_finite=not strict)
     if not os.path.isdir(images):
         raise FileNotFoundError(f"images folder {images} does not exist")
     existing = tf.io.gfile.glob(os.path.join(output, f"{split}-*.tfrecord"))
@@ -90,6 +120,9 @@ def convert_coco(annotations, images, output, split="train", num_shards=None, nu
              for image in order]
 
     counters = collections.Counter(images_in_json=len(order))
+    problems = Problems(annotations, strict, counters)
+    for entry in dataset.problems:  # annotations left out of the dataset (non-finite values)
+        problems.add(entry["problem"], entry["message"], entry["action"], annotation=entry["annotation"])
     skipped, shards = [], []
     # Shards are written aside and moved in only once all are written: a failed run leaves the old split whole.
     with scratch_folder(output, prefix=f".tmp-{split}-") as tmp:
@@ -103,7 +136,13 @@ def convert_coco(annotations, images, output, split="train", num_shards=None, nu
                 shards.append({"file": shard_name(split, shard, num_shards), "examples": 0, "people": 0})
                 writer = tf.io.TFRecordWriter(os.path.join(tmp, shards[-1]["file"]))
             counters.update(result.counters)
+            for entry in result.problems:
+                problems.add(entry["problem"], f"{entry['message']} (image {result.filename})", entry["action"],
+                             annotation=entry["annotation"], file=result.filename)
             if result.skip_reason:
+                if strict:
+                    raise ValueError(f"{annotations}: image {result.message} (strict=true; strict=false skips and "
+                                     "counts such images)")
                 counters[f"skipped_{result.skip_reason}"] += 1
                 log.warning("skipped %s", result.message)
                 if len(skipped) < MAX_SKIPS_LISTED:
@@ -131,6 +170,7 @@ def convert_coco(annotations, images, output, split="train", num_shards=None, nu
             "counts": dict(sorted(counters.items())),
             "shards": shards,
             "skipped": skipped,
+            "problems": problems.listed,
         }
         for path in existing:
             os.remove(path)
@@ -141,4 +181,8 @@ def convert_coco(annotations, images, output, split="train", num_shards=None, nu
     if counters["skipped_images"]:
         log.warning("%d of %d images skipped (see %s)", counters["skipped_images"], len(tasks),
                     manifest_path(output, split))
+    if problem_count(counters):
+        log.warning("%d wrong annotation values skipped (%s; listed in %s)", problem_count(counters),
+                    ", ".join(f"{k[len('problems_'):]} {v}" for k, v in sorted(counters.items())
+                              if k.startswith("problems_")), manifest_path(output, split))
     return manifest

@@ -9,7 +9,8 @@ augmentation and the target encoder of ``targets.py``.
 
 import tensorflow as tf
 
-from movenet_train.data import augment, sources
+from movenet_train.config import ConfigError
+from movenet_train.data import augment, shards, sources
 from movenet_train.data.config import data_config
 from movenet_train.data.targets import OUTPUT_STRIDE, TargetConfig, encode_targets, person_centres
 from movenet_train.data.tfrecord import check_record_schema, decode_image_bytes, parse_example
@@ -18,7 +19,8 @@ SPLIT_KEYS = {"train": "train_records", "val": "val_records"}
 
 
 def record_files(data_cfg, split):
-    """Sorted record files of ``split``; a clear error naming the config key when there are none."""
+    """Sorted record files of ``split``; a clear error naming the config key when there are none or one is damaged
+    (``shards.check_shards``; logged instead with ``data.skip_corrupt``)."""
     if split not in SPLIT_KEYS:
         raise ValueError(f"split must be one of {sorted(SPLIT_KEYS)}, got {split!r}")
     key = SPLIT_KEYS[split]
@@ -27,6 +29,7 @@ def record_files(data_cfg, split):
     if not files:
         raise FileNotFoundError(f"data.{key}: no files match {pattern} (convert the dataset with "
                                 "data/prepare_coco.py first)")
+    shards.check_shards(files, f"data.{key}", data_cfg.skip_corrupt)
     return files
 
 
@@ -171,7 +174,7 @@ def frame_example(example, seed, size, multi_pose, framing, augment_config, targ
     return pixels, {**targets, **teacher}
 
 
-def _read_records(files, training, seed, loader, num_pipelines, pipeline_id):
+def _read_records(files, training, seed, loader, num_pipelines, pipeline_id, skip_corrupt):
     """Serialized examples of ``files``: this pipeline's shard; in training shuffled (seeded) and repeated."""
     dataset = tf.data.Dataset.from_tensor_slices(files)
     shard_files = num_pipelines > 1 and len(files) >= num_pipelines
@@ -180,7 +183,7 @@ def _read_records(files, training, seed, loader, num_pipelines, pipeline_id):
     if training:
         dataset = dataset.shuffle(len(files), seed=seed)
     # Training reads several files at once to mix them; validation reads them one after the other, in order.
-    dataset = dataset.interleave(tf.data.TFRecordDataset,
+    dataset = dataset.interleave(shards.record_reader(skip_corrupt),
                                  cycle_length=min(loader.cycle_length, len(files)) if training else 1,
                                  num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if num_pipelines > 1 and not shard_files:
@@ -223,6 +226,9 @@ def build_dataset(data_cfg, spec, split, batch_size, training, deterministic=Fal
     target_config = TargetConfig.from_config(data_cfg.targets, schema)
     if spec.input_size % 32:
         raise ValueError(f"model.input_size must be a multiple of 32, got {spec.input_size}")
+    if input_context is not None and batch_size % input_context.num_replicas_in_sync:
+        raise ConfigError(f"train.batch_size must be divisible by the {input_context.num_replicas_in_sync} replicas "
+                          f"(the global batch is split evenly between them), got {batch_size}")
     use_sources = training and split == "train" and data_cfg.get("sources") is not None
     files = None if use_sources else record_files(data_cfg, split)
     if files is not None:
@@ -238,10 +244,11 @@ def build_dataset(data_cfg, spec, split, batch_size, training, deterministic=Fal
     parallel = tf.data.AUTOTUNE if loader.num_parallel_calls in (None, -1) else loader.num_parallel_calls
 
     def read(files):
-        return _read_records(files, training, seed, loader, num_pipelines, pipeline_id)
+        return _read_records(files, training, seed, loader, num_pipelines, pipeline_id, data_cfg.skip_corrupt)
 
     # Several weighted record sets (data.sources) are mixed before the resume skip below, so the skip stays exact.
-    dataset = sources.mix(sources.resolve(data_cfg.sources, schema), read, seed) if use_sources else read(files)
+    dataset = (sources.mix(sources.resolve(data_cfg.sources, schema, data_cfg.skip_corrupt), read, seed)
+               if use_sources else read(files))
     in_order = deterministic or not training
     dataset = dataset.map(lambda s: parse_example(s, False, num_keypoints=schema.num_keypoints),
                           num_parallel_calls=parallel, deterministic=True)

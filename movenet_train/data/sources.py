@@ -25,6 +25,7 @@ import typing
 import tensorflow as tf
 
 from movenet_train.config import ConfigError, config_from
+from movenet_train.data import shards
 
 
 
@@ -76,9 +77,10 @@ def unlabeled_examples(path, frame_step, schema, key):
     return tuple(examples)
 
 
-def resolve(sources_cfg, schema=None):
+def resolve(sources_cfg, schema=None, skip_corrupt=False):
     """``[Source]`` from ``cfg.data.sources``, with every error naming the ``data.sources.<name>`` key
-    (``schema``: the keypoint schema of unlabeled sources' examples)."""
+    (``schema``: the keypoint schema of unlabeled sources' examples; ``skip_corrupt``: ``data.skip_corrupt``, for
+    damaged record shards)."""
     if not sources_cfg:
         raise ValueError("data.sources: empty; give at least one {records: <glob>, weight: <w>} or leave it out "
                          "to train on data.train_records")
@@ -110,6 +112,7 @@ def resolve(sources_cfg, schema=None):
         if not files:
             raise FileNotFoundError(f"{key}.records: no files match {pattern} (convert the dataset with "
                                     "data/prepare_coco.py first)")
+        shards.check_shards(files, f"{key}.records", skip_corrupt)
         resolved.append(Source(str(name), files, float(weight)))
     if sum(s.weight for s in resolved) <= 0:
         raise ValueError(f"data.sources: every weight is 0 ({', '.join(s.name for s in resolved)}); at least one "

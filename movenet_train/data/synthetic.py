@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from movenet_train.atomic import atomic_path, staging_folder
+from movenet_train.config import JPEG_QUALITY, config_from
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ class GeneratorConfig:
     """``cfg.data.generator`` (configs/data/synthetic.yaml)."""
 
     DEFAULTS: typing.ClassVar = ("data/synthetic.yaml", "generator")  # the defaults' one home, under configs/
+    RANGES: typing.ClassVar = {"jpeg_quality": JPEG_QUALITY}
 
     seed: int
     image_size: tuple
@@ -71,8 +73,6 @@ class GeneratorConfig:
 
     @classmethod
     def from_config(cls, cfg):
-        from movenet_train.config import config_from
-
         return config_from(cls, cfg, "data.generator")
 
 

@@ -9,6 +9,8 @@ COCO), as ODAPI does, with the joint names in ``image/object/keypoint/text``.
 import numpy as np
 import tensorflow as tf
 
+from movenet_train.data import shards
+
 PERSON_LABEL = 1  # COCO's person category id, ODAPI's label map id
 
 
@@ -163,8 +165,10 @@ def parse_example(serialized, decode_image=True, *, num_keypoints):
 
 
 def record_keypoint_names(files, max_examples=100):
-    """The joint names the records were written with (``image/object/keypoint/text`` of the first person)."""
-    for serialized in tf.data.TFRecordDataset(files[:1]).take(max_examples):
+    """The joint names the records were written with (``image/object/keypoint/text`` of the first person).
+
+    A damaged record is passed over here: whoever reads the data reports it (``shards``)."""
+    for serialized in tf.data.TFRecordDataset(files[:1]).ignore_errors().take(max_examples):
         feature = tf.train.Example.FromString(serialized.numpy()).features.feature
         texts = feature["image/object/keypoint/text"].bytes_list.value
         people = len(feature["image/object/bbox/ymin"].float_list.value)
@@ -186,11 +190,13 @@ def check_record_schema(files, schema, what):
 def read_records(pattern, decode_image=True, *, schema):
     """``tf.data.Dataset`` of parsed examples from every file matching ``pattern`` (sorted, in order).
 
-    ``schema``: the records' keypoint schema (checked against the joint names they were written with).
+    ``schema``: the records' keypoint schema (checked against the joint names they were written with). A damaged
+    shard is an error naming it (``shards``).
     """
     files = sorted(tf.io.gfile.glob(pattern))
     if not files:
         raise FileNotFoundError(f"no TFRecord files match {pattern}")
+    shards.check_shards(files, f"records {pattern}")
     check_record_schema(files, schema, f"records {pattern}")
     return tf.data.TFRecordDataset(files).map(
         lambda s: parse_example(s, decode_image, num_keypoints=schema.num_keypoints))

@@ -9,11 +9,20 @@ of this package, so a command starts the same way whichever door it comes in by.
 import os
 import sys
 
+from movenet_train.atomic import DiskFull
 from movenet_train.config import CONFIG_DIR
 
 EXPERIMENT_GROUP = "exp"
-# Bad input, not a bug: the command ends with one ``error: ...`` line instead of a traceback.
-USER_ERRORS = (FileNotFoundError, FileExistsError, ValueError)
+# Bad input, not a bug: the command ends with one ``error: ...`` line instead of a traceback. ValueError covers the
+# project's own errors (ConfigError, IncompatibleModelError, KeypointSchemaError, ReleasedGraphError,
+# CorruptShardError, ...): raise them where the bad input is found, naming the file or key and what to do.
+# DiskFull: a write that ran out of space, nothing partial left (atomic.py).
+USER_ERRORS = (FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError, ValueError,
+               DiskFull)
+# On the command line (``debug=true``) or in the environment (``HYDRA_FULL_ERROR=1``): an expected failure is
+# raised with its traceback too.
+DEBUG_KEY = "debug"
+FULL_ERROR_VARIABLE = "HYDRA_FULL_ERROR"
 
 
 def accept_both_experiment_forms(argv):
@@ -27,21 +36,60 @@ def accept_both_experiment_forms(argv):
     return argv
 
 
+def take_debug_flag(argv):
+    """Removes ``debug=<bool>`` from ``argv`` (a switch of the launcher, not a key of any config); returns it."""
+    values = {"true": True, "1": True, "false": False, "0": False}
+    prefix = f"{DEBUG_KEY}="
+    flags = [arg for arg in argv[1:] if arg.startswith(prefix)]
+    for flag in flags:
+        if flag[len(prefix):].lower() not in values:
+            sys.exit(f"error: {DEBUG_KEY} must be true or false, got {flag[len(prefix):]!r}")
+    argv[1:] = [arg for arg in argv[1:] if not arg.startswith(prefix)]
+    return bool(flags) and values[flags[-1][len(prefix):].lower()]
+
+
+def user_error_message(err, errors=(), config_name=None):
+    """The one-line ``error:`` message of an expected failure, or None for a bug (which keeps its traceback)."""
+    from omegaconf.errors import MissingMandatoryValue
+
+    if isinstance(err, MissingMandatoryValue):  # a ``???`` key the command line did not give
+        return f"{err.full_key}=<...> is required" + (f" (see configs/{config_name}.yaml)" if config_name else "")
+    if "tensorflow" in sys.modules:  # TensorFlow's DataLossError names no file: find the damaged record shard
+        from movenet_train.data.shards import damaged_shard_error
+
+        named = damaged_shard_error(err)
+        if named is not None:
+            return str(named)
+    if not isinstance(err, (*USER_ERRORS, *errors)):
+        return None
+    if isinstance(err, OSError) and err.filename and err.strerror:
+        return f"{err.filename}: {err.strerror}"  # not Python's "[Errno 2] No such file or directory: '...'"
+    return str(err)
+
+
 def launch(config_name, run, errors=()):
-    """Composes ``configs/<config_name>.yaml`` with ``sys.argv`` and returns ``run(cfg)``; ``USER_ERRORS`` and
-    ``errors`` end the command with one ``error:`` line."""
+    """Composes ``configs/<config_name>.yaml`` with ``sys.argv`` and returns ``run(cfg)``; expected failures
+    (``user_error_message``: ``USER_ERRORS``, ``errors``, a missing required key, a damaged record shard) end the
+    command with one ``error:`` line and exit status 1, unless ``debug=true`` or ``HYDRA_FULL_ERROR=1`` asks for the
+    traceback. Other exceptions keep theirs."""
     import hydra
 
     if not os.path.isdir(CONFIG_DIR):
         sys.exit(f"error: the configs folder {CONFIG_DIR} is missing; install the package from a checkout "
                  "(pip install -e .)")
     accept_both_experiment_forms(sys.argv)
+    debug = take_debug_flag(sys.argv)
+    if debug:
+        os.environ[FULL_ERROR_VARIABLE] = "1"  # Hydra then prints the whole traceback
 
     @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name=config_name)
     def main(cfg):
         try:
             return run(cfg)
-        except (*USER_ERRORS, *errors) as err:
-            sys.exit(f"error: {err}")
+        except Exception as err:
+            message = user_error_message(err, errors, config_name)
+            if message is None or os.environ.get(FULL_ERROR_VARIABLE) == "1":
+                raise
+            sys.exit(f"error: {message}")
 
     return main()

@@ -5,6 +5,7 @@ import os
 from omegaconf import OmegaConf
 
 from movenet_train.evaluation import compare, protocols
+from movenet_train.evaluation.config import EvalOptions
 from movenet_train.evaluation.evaluator import evaluate
 from movenet_train.jobs import launch
 from movenet_train.model_files import check_compatible, config_schema, config_spec
@@ -19,6 +20,8 @@ def run(cfg):
     if OmegaConf.is_missing(cfg, "checkpoint"):
         raise ValueError("checkpoint=<path> is required: a training or imported checkpoint, a released model.json, "
                          "a .tflite or a SavedModel directory")
+    for key, valid in EvalOptions.RANGES.items():  # the eval group's keys sit at this config's top level
+        valid.check(cfg[key], key)
     metrics = _evaluate(cfg, cfg.checkpoint, cfg.output)
     if cfg.get("compare"):
         other = _evaluate(cfg, cfg.compare, os.path.join(cfg.output, "compare") if cfg.output else None)

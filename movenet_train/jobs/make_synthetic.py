@@ -3,6 +3,7 @@ person set as COCO JSON + JPEGs (movenet_train/data/synthetic.py)."""
 
 import logging
 
+from movenet_train.config import COUNT
 from movenet_train.data.synthetic import GeneratorConfig, generate_synthetic
 from movenet_train.jobs import launch
 from movenet_train.keypoints import KeypointSchema
@@ -12,9 +13,10 @@ log = logging.getLogger(__name__)
 
 
 def run(cfg):
-    path = generate_synthetic(cfg.output, cfg.num_images, GeneratorConfig.from_config(cfg.data.generator),
+    num_images = COUNT.check(cfg.num_images, "num_images")
+    path = generate_synthetic(cfg.output, num_images, GeneratorConfig.from_config(cfg.data.generator),
                               schema=KeypointSchema.from_config(cfg.keypoints))
-    log.info("%d images -> %s", cfg.num_images, path)
+    log.info("%d images -> %s", num_images, path)
     return path
 
 

@@ -4,7 +4,7 @@ keypoints.json and the annotated media (movenet_train/tracking/annotate.py)."""
 import logging
 import os
 
-from movenet_train.config import config_from
+from movenet_train.config import PROBABILITY, config_from
 from movenet_train.jobs import launch
 from movenet_train.model_files import check_compatible, config_schema, config_spec
 from movenet_train.runtime import load_predictor
@@ -18,12 +18,13 @@ logger = logging.getLogger(__name__)
 
 def run(cfg):
     """The input is opened first, so an undecodable file fails before the model loads."""
+    threshold = PROBABILITY.check(cfg.threshold, "threshold")
     reader = media.open_media(cfg.input)
     predictor = load_predictor(cfg.checkpoint, config_spec(cfg), num_threads=cfg.get("num_threads"))
     check_compatible(cfg.checkpoint, predictor, config_schema(cfg))
     tracker_config = config_from(TrackerConfig, cfg.tracking, "tracking")
     result = annotate(predictor, reader, cfg.output, tracker_config, crop=cfg.crop, smoothing=cfg.smoothing,
-                      threshold=cfg.threshold, draw_crop=cfg.draw_crop, overwrite=cfg.overwrite, tracker_name=cfg.tracker)
+                      threshold=threshold, draw_crop=cfg.draw_crop, overwrite=cfg.overwrite, tracker_name=cfg.tracker)
     found = sum(bool(f["poses"]) for f in result["frames"])
     logger.info("%d frames, a pose in %d; wrote %s", len(result["frames"]), found,
                 os.path.join(cfg.output, KEYPOINTS_FILE))

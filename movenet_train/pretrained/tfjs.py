@@ -1,10 +1,10 @@
 """Reads a TF.js graph model (``model.json`` + ``.bin`` shards) of a released MoveNet."""
 
-import json
 import os
 
 import numpy as np
 
+from movenet_train.model_files import read_json
 from movenet_train.pretrained.folded import FoldedConv, ReleasedGraphError
 
 _DTYPES = {"float32": np.float32, "int32": np.int32, "bool": np.bool_}
@@ -15,9 +15,8 @@ _CONV_OPS = {"Conv2D": "conv", "_FusedConv2D": "conv", "DepthwiseConv2dNative": 
 
 def read_weights(model_json):
     """``{node name: float32/int32 array}`` of every weight in the manifest (float16 / quantised ones restored)."""
-    with open(model_json) as f:
-        spec = json.load(f)
-    if spec.get("format") != "graph-model" or "weightsManifest" not in spec:
+    spec = read_json(model_json)
+    if not isinstance(spec, dict) or spec.get("format") != "graph-model" or "weightsManifest" not in spec:
         raise ReleasedGraphError(f"{model_json} is not a TF.js graph model (no graph-model format / weightsManifest)")
     folder = os.path.dirname(os.path.abspath(model_json))
     weights = {}

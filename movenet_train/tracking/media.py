@@ -125,6 +125,7 @@ def open_media(path):
     if kind == "folder":
         return ImagesReader(folder_images(path), path)
     if kind == "image":
+        load_rgb(path)  # an undecodable image fails here, as a video does, before a model loads or an output is made
         return ImagesReader([path], path)
     if kind == "gif":
         return GifReader(path)

@@ -16,6 +16,7 @@ from official.modeling import performance
 from official.modeling.optimization import ema_optimizer
 
 from movenet_train import checkpoints, model_files
+from movenet_train.checkpoints import checkpoint_step
 from movenet_train.config import config_from
 from movenet_train.modeling import MoveNetSpec, build_model
 from movenet_train.modeling.outputs import POSE_SCORE_THRESHOLD, unpack
@@ -24,6 +25,8 @@ from movenet_train.training.freeze import freeze_layers
 from movenet_train.training.batch_norm import reestimate_batch_norm
 from movenet_train.training.init import initialize_model
 from movenet_train.training.optimizer import build_optimizer
+from movenet_train.training.preemption import Preempted, StopPoint, StopTraining
+from movenet_train.training.resume import agree_on_resume_step
 from movenet_train.training.strategy import build_strategy, is_chief, worker_id
 from movenet_train.training.teacher import load_teacher
 from movenet_train.training.trainer import MoveNetEvaluator, MoveNetTrainer
@@ -77,11 +80,17 @@ class NonFiniteLossGuard:
 
 def _distributed_dataset(strategy, data_cfg, spec, split, batch_size, training, deterministic, start_step=0,
                          teacher_view=None):
-    from movenet_train.data import build_dataset
+    from movenet_train.data import build_dataset, service
+
+    # data.service: the training batches come from tf.data service workers (docs/scale.md).
+    address = data_cfg.get("service") if training else None
+    if address:
+        data_cfg, start_step = service.resumed_config(data_cfg, start_step), 0
 
     def dataset_fn(input_context):
-        return build_dataset(data_cfg, spec, split, batch_size, training=training, deterministic=deterministic,
-                             input_context=input_context, start_step=start_step, teacher_view=teacher_view)
+        dataset = build_dataset(data_cfg, spec, split, batch_size, training=training, deterministic=deterministic,
+                                input_context=input_context, start_step=start_step, teacher_view=teacher_view)
+        return service.distribute(dataset, address) if address else dataset
 
     return strategy.distribute_datasets_from_function(dataset_fn)
 
@@ -184,14 +193,6 @@ def _check_run_model(run_dir, spec, qat=False):
                          f"{str(not qat).lower()}, or start a new run (run_name=) from checkpoint=<that run>")
 
 
-def _checkpoint_step(prefix):
-    if not prefix:
-        return 0
-    reader = tf.train.load_checkpoint(prefix)
-    (key,) = [k for k in reader.get_variable_to_shape_map() if k.startswith("optimizer/") and "/iter/" in k]
-    return int(reader.get_tensor(key))
-
-
 @dataclasses.dataclass
 class TrainingRun:
     """Everything ``train`` sets up, ready to run: ``bench/train_step.py`` times the same objects."""
@@ -207,26 +208,50 @@ class TrainingRun:
     trainer: MoveNetTrainer
     controller: orbit.Controller
     progress: ProgressBar
+    stop: StopPoint = None  # where a stop signal ends training (preemption.py); None: signals keep their handlers
 
     @property
     def step(self):
         return int(self.optimizer.iterations.numpy())
 
     def fit(self):
-        """Trains to ``train.steps`` with validation every ``train.validate_every``; the final metrics."""
+        """Trains to ``train.steps`` with validation every ``train.validate_every``; the final metrics.
+
+        Raises ``Preempted`` once a stop signal ended training, after writing the checkpoint of the step reached.
+        """
         train_cfg = self.train_cfg
         self.progress.start()
         if self.progress.enabled:
             # Orbit logs every loop's outputs at INFO; with the bar on, TensorBoard and the bar carry them.
             logging.getLogger("absl").setLevel(logging.WARNING)
+        metrics, every = None, train_cfg.validate_every
         try:
-            metrics = self.controller.train_and_evaluate(train_steps=train_cfg.steps, eval_steps=train_cfg.val_batches,
-                                                         eval_interval=train_cfg.validate_every)
+            # Orbit's train_and_evaluate counts validation intervals from the step it starts at; validating at the
+            # multiples of validate_every keeps a run resumed between two (after a preemption) in step with an
+            # uninterrupted one. The last checkpoint is written before the final validation, whose precise
+            # BatchNorm changes the moving statistics, whatever train.checkpoint_every is.
+            while self.step < train_cfg.steps:
+                boundary = min(train_cfg.steps, (self.step // every + 1) * every)
+                self.controller.train(steps=boundary, checkpoint_at_completion=boundary == train_cfg.steps)
+                metrics = self.controller.evaluate(steps=train_cfg.val_batches)
+        except StopTraining:
+            self._preempted()
         finally:
             self.progress.close()
         if metrics is None:  # the run had already reached train.steps
             metrics = self.controller.evaluate(steps=train_cfg.val_batches)
         return {k: float(v) for k, v in metrics.items()}
+
+    def _preempted(self):
+        """Writes the checkpoint of the step reached (unless the newest one is of that step) and raises
+        ``Preempted``; a NaN/inf loss in the loop cut short is ``TrainingDiverged`` instead, as at a loop's end."""
+        manager = self.controller.checkpoint_manager
+        NonFiniteLossGuard(self.optimizer.iterations, manager)({"loss/total": self.trainer.metrics["total"].result()})
+        step, path = self.step, manager.latest_checkpoint
+        if path is None or checkpoint_step(path) != step:
+            path = manager.save(checkpoint_number=step, check_interval=False)
+        log.info("stopped by %s at step %d; checkpoint %s", self.stop.signal_name, step, path)
+        raise Preempted(step, path, self.stop.signal_name)
 
 
 def initialise(cfg, train_cfg, spec, model):
@@ -277,11 +302,18 @@ def _quantisation_aware(cfg, train_cfg, spec, model, strategy, run_dir, resuming
     return qat_model, dataclasses.replace(spec, qat=True)
 
 
-def build_training_run(cfg):
-    """Sets up the run in ``cfg.output_dir`` (or restores it): data, strategy, model, optimizer, Orbit."""
+def build_training_run(cfg, stop_signals=None):
+    """Sets up the run in ``cfg.output_dir`` (or restores it): data, strategy, model, optimizer, Orbit.
+
+    ``stop_signals``: a ``preemption.StopSignals`` whose signal stops training with a checkpoint (``fit``).
+    """
     from movenet_train.data import prepare_dataset
 
     train_cfg = config_from(TrainConfig, cfg.train, "train")
+    if cfg.data.get("service") and train_cfg.deterministic:
+        raise ValueError(f"train.deterministic=true needs the input pipeline in this process: the tf.data service "
+                         f"workers deliver batches in the order they finish them (data.service={cfg.data.service}; "
+                         "set data.service=null)")
     run_dir = os.path.abspath(cfg.output_dir)
     os.makedirs(run_dir, exist_ok=True)
     spec = MoveNetSpec.from_config(cfg.model, cfg.get("keypoints")).with_schema()
@@ -306,6 +338,7 @@ def build_training_run(cfg):
     # every worker to save, but only the chief's copy is the run's).
     checkpoints_dir = model_files.CHECKPOINTS_DIR
     ckpt_dir = os.path.join(run_dir, checkpoints_dir if chief else f"{checkpoints_dir}/worker_{worker}")
+    agree_on_resume_step(strategy, ckpt_dir)  # several workers: all restore the same step
     resuming = tf.train.latest_checkpoint(ckpt_dir)
     if resuming:
         _check_run_model(run_dir, spec, train_cfg.qat)
@@ -315,14 +348,14 @@ def build_training_run(cfg):
     float_model, float_spec = model, spec  # the initial function, which an ``initial`` teacher copies
     if train_cfg.qat:
         model, spec = _quantisation_aware(cfg, train_cfg, spec, model, strategy, run_dir, resuming)
-    manager = tf.train.CheckpointManager(tf.train.Checkpoint(model=model, optimizer=optimizer), ckpt_dir,
-                                         max_to_keep=train_cfg.max_checkpoints, step_counter=optimizer.iterations,
-                                         checkpoint_interval=train_cfg.checkpoint_every)
+    manager = checkpoints.CheckpointManager(tf.train.Checkpoint(model=model, optimizer=optimizer), ckpt_dir,
+                                            max_to_keep=train_cfg.max_checkpoints, step_counter=optimizer.iterations,
+                                            checkpoint_interval=train_cfg.checkpoint_every)
     if isinstance(optimizer, ema_optimizer.ExponentialMovingAverage):
         optimizer.shadow_copy(model)
     # The data position: tf.data iterators under a strategy cannot be checkpointed, so the pipeline skips
     # the examples of the steps already taken (at the latest checkpoint, which Orbit restores below).
-    start_step = _checkpoint_step(manager.latest_checkpoint)
+    start_step = checkpoint_step(manager.latest_checkpoint)
     def initial_teacher(teacher):
         if not resuming:
             teacher.set_weights(float_model.get_weights())
@@ -343,34 +376,39 @@ def build_training_run(cfg):
         teacher_view = (train_cfg.distill.view, teacher_spec.input_size)
     train_dataset = _distributed_dataset(strategy, cfg.data, spec, "train", train_cfg.batch_size, True,
                                          train_cfg.deterministic, start_step, teacher_view)
+    if cfg.data.get("service"):
+        print(f"training input pipeline on the tf.data service {cfg.data.service} (docs/scale.md)")
     if chief:
         OmegaConf.save(cfg, os.path.join(run_dir, model_files.TRAIN_CONFIG_FILE))
 
     loss_config = train_cfg.loss
+    stop = StopPoint(stop_signals, strategy) if stop_signals is not None else None
     trainer = MoveNetTrainer(model, spec, optimizer, learning_rate, train_dataset, loss_config, strategy,
                              train_cfg.batch_size, jit_compile=train_cfg.jit_compile, teacher=teacher,
-                             distill_config=train_cfg.distill)
+                             distill_config=train_cfg.distill, before_step=stop and stop.before_step)
     val_dataset = _distributed_dataset(strategy, cfg.data, spec, "val", train_cfg.batch_size, False, True)
     evaluator = MoveNetEvaluator(model, spec, optimizer, val_dataset, loss_config, strategy,
                                  _validation(cfg, train_cfg, spec, run_dir, chief, worker))
     progress = ProgressBar(optimizer.iterations, train_cfg.steps, enabled=train_cfg.progress_bar and chief)
     controller = orbit.Controller(  # restores the latest checkpoint of ckpt_dir, if any
         global_step=optimizer.iterations, trainer=trainer, evaluator=evaluator, strategy=strategy,
-        train_actions=[NonFiniteLossGuard(optimizer.iterations, manager), progress],
+        train_actions=[NonFiniteLossGuard(optimizer.iterations, manager), progress] + ([stop] if stop else []),
         steps_per_loop=train_cfg.steps_per_loop, checkpoint_manager=manager,
         summary_dir=os.path.join(run_dir, "tensorboard", "train") if chief else None,
         eval_summary_dir=os.path.join(run_dir, "tensorboard", "val") if chief else None,
     )
-    return TrainingRun(cfg, train_cfg, run_dir, spec, strategy, chief, model, optimizer, trainer, controller, progress)
+    return TrainingRun(cfg, train_cfg, run_dir, spec, strategy, chief, model, optimizer, trainer, controller, progress,
+                       stop)
 
 
-def train(cfg):
+def train(cfg, stop_signals=None):
     """Trains (or resumes) the run in ``cfg.output_dir``; returns the final validation metrics.
 
-    Raises ``TrainingDiverged`` on a NaN/inf loss (the message names the last good checkpoint).
+    Raises ``TrainingDiverged`` on a NaN/inf loss (the message names the last good checkpoint), and ``Preempted``
+    once a signal of ``stop_signals`` (``preemption.StopSignals``) stopped it with a checkpoint.
     """
     started = time.perf_counter()
-    run = build_training_run(cfg)
+    run = build_training_run(cfg, stop_signals)
     summary = run.fit()
     if run.chief:
         speed = run.trainer.throughput()

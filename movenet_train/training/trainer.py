@@ -7,6 +7,7 @@ import orbit
 import tensorflow as tf
 import tf_keras as keras
 from official.modeling.optimization import ema_optimizer
+from orbit.utils import loop_fns
 
 from movenet_train.losses import distillation_losses, movenet_losses
 from movenet_train.training.teacher import carry_outputs
@@ -24,13 +25,14 @@ class MoveNetTrainer(orbit.StandardTrainer):
     """``teacher``: a Keras model run in inference mode, whose head outputs the student is also pulled toward
     (``distill_config``: ``losses.DistillConfig``); None trains on the ground truth alone. With
     ``distill_config.view`` ``student`` it sees the student's images, otherwise its own view of each example
-    (``targets["teacher_image"]``), whose maps are carried to the student's (``training/teacher.py``)."""
+    (``targets["teacher_image"]``), whose maps are carried to the student's (``training/teacher.py``).
+    ``before_step``: called between the steps of a loop (``preemption.StopPoint.before_step``, which may raise)."""
 
     def __init__(self, model, spec, optimizer, learning_rate, train_dataset, loss_config, strategy, global_batch_size,
-                 jit_compile=False, teacher=None, distill_config=None):
+                 jit_compile=False, teacher=None, distill_config=None, before_step=None):
         self.model, self.spec, self.optimizer, self.learning_rate = model, spec, optimizer, learning_rate
         self.strategy, self.loss_config, self.global_batch_size = strategy, loss_config, global_batch_size
-        self.teacher, self.distill_config = teacher, distill_config
+        self.teacher, self.distill_config, self.before_step = teacher, distill_config, before_step
         with strategy.scope():
             self.metrics = {key: keras.metrics.Mean(key.replace("/", "_"), dtype=tf.float32)
                             for key in _loss_keys(spec.multi_pose, teacher is not None)}
@@ -71,6 +73,19 @@ class MoveNetTrainer(orbit.StandardTrainer):
                                       targets["teacher_carry"], outputs["center"].shape[1:3],
                                       self.spec.schema.flip_permutation)
         return taught, valid
+
+    def create_train_loop_fn(self):
+        """Orbit's loop for ``use_tf_while_loop=False`` (a Python loop over the compiled step), with ``before_step``
+        between the steps."""
+        if self.before_step is None:
+            return super().create_train_loop_fn()
+        compiled_step = tf.function(self.train_step)
+
+        def step(iterator):
+            self.before_step()
+            return compiled_step(iterator)
+
+        return loop_fns.create_loop_fn(step)
 
     def train_loop_begin(self):
         for metric in self.metrics.values():

@@ -177,3 +177,69 @@ def test_existing_records_need_overwrite(bad_dataset, tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "train-00000-of-00002.tfrecord", "train-00001-of-00002.tfrecord", "train-manifest.json"]
     assert manifest["counts"]["examples"] == 5
+
+
+@pytest.fixture
+def wrong_values(tmp_path):
+    """One plain image and annotations with values that are wrong, not imprecise (issue #22), plus one whose
+    keypoint is only a rounding outside the image."""
+    d = tmp_path / "images"
+    d.mkdir()
+    Image.new("RGB", (W, H), (90, 120, 150)).save(d / "plain.jpg", quality=95)
+    annotations = [
+        _ann(11, 1, [4, 4, 20, 20], _keypoints((0, 10, 12), (5, -5e9, 8))),  # far outside the image
+        _ann(12, 1, [30, 5, -10, 20], _keypoints((9, 30, 10), (10, 40, 20))),  # negative width
+        _ann(13, 1, [2, 2, 10, 10], _keypoints((0, 5, 5), (1, 6, 6), (15, 46, 30))),  # ankle far from its box
+        _ann(14, 1, [2, 2, 10, 10], _keypoints((0, 5, 5))),
+        _ann(15, 1, [2, 2, 10, 10], _keypoints((0, 5, 5), (1, W + 1.5, 6))),  # within the tolerance
+    ]
+    annotations[3]["keypoints"][1] = float("nan")
+    path = tmp_path / "wrong.json"
+    path.write_text(json.dumps(_coco([{"id": 1, "file_name": "plain.jpg", "width": W, "height": H}], annotations)))
+    return path, d
+
+
+def test_wrong_values_are_skipped_counted_and_named(wrong_values, tmp_path, caplog):
+    annotations, images = wrong_values
+    with caplog.at_level("WARNING"):
+        manifest = convert_coco(str(annotations), str(images), str(tmp_path / "out"), num_workers=0, progress=False,
+                                schema=COCO_17)
+    counts = manifest["counts"]
+    assert counts["problems_keypoint_outside_image"] == 1 and counts["problems_bad_box"] == 1
+    assert counts["problems_keypoint_outside_box"] == 1 and counts["problems_non_finite_values"] == 1
+    assert counts["keypoints_outside_image_unlabelled"] == 2  # annotation 15's too, but not as a problem
+    assert counts["keypoints_outside_box_unlabelled"] == 1
+    assert [(p["annotation"], p["problem"]) for p in manifest["problems"]] == [
+        (14, "non_finite_values"), (11, "keypoint_outside_image"), (12, "bad_box"), (13, "keypoint_outside_box")]
+    for annotation in (11, 12, 13, 14):
+        assert f"annotation {annotation}: " in caplog.text
+    assert "annotation 11: keypoint 'left_shoulder' at (-5e+09, 8) is 5e+09 px outside the 48x32 image (image " \
+           "plain.jpg): unlabelled" in caplog.text
+
+    (example,) = read_records(str(tmp_path / "out" / "train-*.tfrecord"), schema=COCO_17)
+    visibility = example["keypoint_visibility"].numpy()
+    assert visibility.shape[0] == 4  # annotation 14 (NaN) left out, the others kept
+    assert visibility[0, 5] == 0 and visibility[0, 0] == 2  # the far keypoint unlabelled, the rest kept
+    assert visibility[2, 15] == 0 and visibility[2, :2].tolist() == [2, 2]
+    # the negative-width box: the keypoints' extent (x 30..40, y 10..20), as for zero-area boxes
+    np.testing.assert_allclose(example["boxes"][1].numpy(), [10 / H, 30 / W, 20 / H, 40 / W], rtol=1e-6)
+
+
+@pytest.mark.parametrize("strict_error", [True, False], ids=["strict", "skip"])
+def test_strict_makes_the_first_wrong_value_an_error_and_keeps_the_output(strict_error, wrong_values, tmp_path):
+    annotations, images = wrong_values
+    out = tmp_path / "out"
+    convert_coco(str(annotations), str(images), str(out), num_workers=0, progress=False, schema=COCO_17)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    data = json.loads(annotations.read_text())
+    if not strict_error:  # only the NaN annotation: a file-level error naming its key
+        data["annotations"] = data["annotations"][3:4]
+    else:
+        del data["annotations"][3]
+    annotations.write_text(json.dumps(data))
+    expected = "annotation 11: keypoint 'left_shoulder'" if strict_error else r"annotations\[0\] \(id 14\): 'keypoints' holds NaN"
+    with pytest.raises(ValueError, match=expected) as err:
+        convert_coco(str(annotations), str(images), str(out), num_workers=0, progress=False, overwrite=True,
+                     strict=True, schema=COCO_17)
+    assert str(annotations) in str(err.value)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # nothing replaced, no temporary left
