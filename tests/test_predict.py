@@ -210,3 +210,12 @@ def test_multipose_video_gets_track_ids(multipose_files, kind, tmp_path):
     with open(tmp_path / "keypoints.json") as f:
         assert json.load(f)["frames"] == json.loads(json.dumps(frames))
     assert (tmp_path / "combined_squat_dance.gif").is_file()
+
+
+def test_an_unknown_tracker_is_named_before_anything_loads(tmp_path):
+    with initialize(version_base="1.3", config_path="../configs"):
+        cfg = compose("predict", overrides=["checkpoint=missing.json", f"input={GIF}", f"output={tmp_path / 'out'}",
+                                            "tracker=boxes"])
+    with pytest.raises(ValueError, match="tracker=boxes: expected one of bounding_box, keypoint, none"):
+        predict(cfg)
+    assert not (tmp_path / "out").exists()

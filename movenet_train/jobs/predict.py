@@ -10,6 +10,7 @@ from movenet_train.model_files import check_compatible, config_schema, config_sp
 from movenet_train.runtime import load_predictor
 from movenet_train.tracking import media
 from movenet_train.tracking.annotate import KEYPOINTS_FILE, annotate
+from movenet_train.tracking.multi_pose import TRACKERS
 from movenet_train.tracking.tracker import TrackerConfig
 
 CONFIG = "predict"
@@ -19,6 +20,8 @@ logger = logging.getLogger(__name__)
 def run(cfg):
     """The input is opened first, so an undecodable file fails before the model loads."""
     threshold = PROBABILITY.check(cfg.threshold, "threshold")
+    if cfg.tracker not in TRACKERS:  # checked for single-pose models too, which ignore it
+        raise ValueError(f"tracker={cfg.tracker}: expected one of {', '.join(TRACKERS)}")
     reader = media.open_media(cfg.input)
     predictor = load_predictor(cfg.checkpoint, config_spec(cfg), num_threads=cfg.get("num_threads"))
     check_compatible(cfg.checkpoint, predictor, config_schema(cfg))

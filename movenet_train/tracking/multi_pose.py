@@ -17,11 +17,11 @@ import numpy as np
 import tensorflow as tf
 
 from movenet_train.config import default_config
+from movenet_train.modeling.movenet import MULTI_POSE_STRIDE  # TF.js's ``dimensionDivisor`` too
 from movenet_train.modeling.outputs import unpack
 from movenet_train.tracking.one_euro import OneEuroFilter
 from movenet_train.tracking.tracker import BoundingBoxTrackerConfig, KeypointTrackerConfig, Pose, TrackerConfig
 
-MULTI_POSE_STRIDE = 32  # TF.js ``dimensionDivisor``: the MultiPose network needs multiples of 32
 TRACKERS = ("bounding_box", "keypoint", "none")
 
 
