@@ -12,6 +12,7 @@ import numpy as np
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
+from movenet_train.evaluation.bootstrap import ImageMatches
 from movenet_train.evaluation.protocols import is_person_with_keypoints
 
 # COCOeval.stats for keypoints, in order. -1 is pycocotools' "no ground truth in this area range".
@@ -38,6 +39,8 @@ class KeypointAP:
     precision: np.ndarray  # [OKS thresholds, recall thresholds] over all areas, -1 where undefined
     oks_thresholds: np.ndarray
     recall_thresholds: np.ndarray
+    matches: ImageMatches  # per-image match tables: bootstrap intervals without a second COCOeval pass
+    person_oks: dict  # ground-truth annotation id -> highest OKS of a detection of its image (COCOeval's ious)
 
 
 def keypoint_ap(ground_truth, results, image_ids, schema):
@@ -64,7 +67,17 @@ def keypoint_ap(ground_truth, results, image_ids, schema):
         stats = {k: (0.0 if v != -1 else v) for k, v in stats.items()}
     area_all, last_max_dets = 0, -1
     return KeypointAP(stats, evaluator.eval["precision"][:, :, 0, area_all, last_max_dets],
-                      np.asarray(evaluator.params.iouThrs), np.asarray(evaluator.params.recThrs))
+                      np.asarray(evaluator.params.iouThrs), np.asarray(evaluator.params.recThrs),
+                      ImageMatches.from_cocoeval(evaluator), _person_oks(evaluator))
+
+
+def _person_oks(evaluator):
+    out = {}
+    for (image_id, category_id), gts in evaluator._gts.items():
+        similarities = np.asarray(evaluator.ious.get((image_id, category_id), []))
+        for column, gt in enumerate(gts):
+            out[gt["id"]] = float(similarities[:, column].max()) if similarities.size else 0.0
+    return out
 
 
 def keypoint_similarities(annotation, keypoints, sigmas):

@@ -10,7 +10,7 @@ import os
 import numpy as np
 from matplotlib.figure import Figure
 
-from movenet_train.evaluation import outputs
+from movenet_train.evaluation import bootstrap, outputs
 from movenet_train.evaluation.slices import SLICES
 
 SUMMARY_KEYS = ("AP", "AP50", "AP75", "AR")
@@ -48,11 +48,29 @@ def count_of(summary, group):
     return entry["num_images"] if entry else 0
 
 
+def paired(before, after, resamples=bootstrap.DEFAULT_RESAMPLES, seed=bootstrap.DEFAULT_SEED):
+    """AP(after) - AP(before) with its 95% paired bootstrap interval over images, from two ``Evaluation``s of the
+    same data (``evaluator.run_evaluation``); with the people count it rests on."""
+    result = bootstrap.paired_difference(before.ap.matches, after.ap.matches, resamples, seed)
+    result["num_people"] = before.metrics["num_people"]
+    result["protocol"] = before.metrics["protocol"]
+    return result
+
+
+def format_paired(result):
+    """``AP difference (B - A): +0.102 [+0.041, +0.170] (95% paired bootstrap over ...)``."""
+    return "AP difference (second - first): " + bootstrap.format_difference(result, result.get("num_people"))
+
+
 def format_report(report):
-    """One line per model: AP, image count and each orientation slice's AP (image count)."""
-    return "\n".join(f"{label:20s} AP {entry['AP']:.4f} on {entry['num_images']} images   "
-                     + "  ".join(f"{k} {v['AP']:.3f} ({v['num_images']})" for k, v in entry["slices"].items())
-                     for label, entry in report["entries"].items())
+    """One line per model: AP, image and people counts and each orientation slice's AP (image count); then the
+    paired difference with its interval when the report has one."""
+    lines = [f"{label:20s} AP {entry['AP']:.4f} on {entry['num_images']} images, {entry['num_people']} people   "
+             + "  ".join(f"{k} {v['AP']:.3f} ({v['num_images']})" for k, v in entry["slices"].items())
+             for label, entry in report["entries"].items()]
+    if report.get("paired"):
+        lines.append(format_paired(report["paired"]))
+    return "\n".join(lines)
 
 
 def figure(report, title):

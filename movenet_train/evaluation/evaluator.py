@@ -16,6 +16,17 @@ from movenet_train.checkpoints import sha256_of
 from movenet_train.evaluation import coco_metrics, inputs, outputs, plots, protocols, slices
 
 
+@dataclasses.dataclass
+class Evaluation:
+    """One evaluation: the metrics (what ``evaluate`` returns) and what they were computed from."""
+
+    metrics: dict
+    ap: coco_metrics.KeypointAP  # .matches: per-image match tables for paired bootstrap intervals
+    ground_truth: dict
+    results: list  # COCO results format
+    image_ids: list
+
+
 def evaluate(predictor, annotations=None, images=None, records=None, protocol=None, crop="none",
              crop_scale=1.25, output_dir=None, checkpoint=None, batch_size=16, max_images=None, progress=True,
              orientation_slices=True, **protocol_options):
@@ -24,14 +35,25 @@ def evaluate(predictor, annotations=None, images=None, records=None, protocol=No
     ``predictor``: from ``movenet_train.runtime.load_predictor`` (or anything with its ``schema``,
     ``multi_pose``, ``input_size``, ``kind`` and call). Data: ``annotations`` (COCO person_keypoints
     JSON) with ``images`` (their folder), or ``records`` (a glob of prepare_coco.py TFRecords, which carry their
-    own ground truth). ``protocol_options``: ``long_side``, ``multiple``, ``score_threshold`` of multi_person
-    (ignored by single_person). ``max_images``: only the first N images the protocol selects (quick validation
+    own ground truth). ``protocol``: single_person, every_person or multi_person (protocols.py).
+    ``protocol_options``: ``long_side``, ``multiple``, ``score_threshold`` of multi_person
+    (ignored by the others). ``max_images``: only the first N images the protocol selects (quick validation
     during training). ``checkpoint``: the model's path, recorded with its sha256 in the metrics.
     ``orientation_slices``: also AP by ground-truth body orientation (``metrics["slices"]``, see slices.py); a
     schema without a usable ``keypoints.torso`` gets empty slices, a warning and ``metrics["slices_note"]``.
     With ``output_dir``, writes metrics.json, keypoints_results.json, per_keypoint.csv and two PNG plots.
-    Prints nothing but a tqdm bar (``progress=False`` hides it).
+    Prints nothing but a tqdm bar (``progress=False`` hides it). ``run_evaluation`` takes the same arguments
+    and also returns the results and per-image matches (for paired intervals).
     """
+    return run_evaluation(predictor, annotations, images, records, protocol, crop, crop_scale, output_dir,
+                          checkpoint, batch_size, max_images, progress, orientation_slices,
+                          **protocol_options).metrics
+
+
+def run_evaluation(predictor, annotations=None, images=None, records=None, protocol=None, crop="none",
+                   crop_scale=1.25, output_dir=None, checkpoint=None, batch_size=16, max_images=None,
+                   progress=True, orientation_slices=True, **protocol_options):
+    """``evaluate`` returning an ``Evaluation`` (metrics, results, ground truth and COCOeval's per-image matches)."""
     protocol = protocols.protocol_for(protocol, predictor.multi_pose)
     proto = protocols.build(protocol, predictor, crop, crop_scale, **protocol_options)
     schema = predictor.schema
@@ -40,12 +62,13 @@ def evaluate(predictor, annotations=None, images=None, records=None, protocol=No
     results, image_ids, num_people = [], [], 0
     with tqdm(total=total, desc=f"eval {protocol}", unit="img", disable=not progress, leave=False) as bar:
         for batch in _batches(_prepare(samples, proto), batch_size):
-            batch_outputs = predictor(np.stack([model_input for model_input, _, _ in batch]))
-            for (_, frame, sample), output in zip(batch, batch_outputs):
+            batch_outputs = predictor(np.stack([view[0] for view in batch]))
+            for (_, frame, sample, last_view), output in zip(batch, batch_outputs):
                 results.extend(proto.results(output, frame, sample.image["id"]))
-                image_ids.append(sample.image["id"])
-                num_people += sum(map(protocols.is_person_with_keypoints, sample.annotations))
-            bar.update(len(batch))
+                if last_view:
+                    image_ids.append(sample.image["id"])
+                    num_people += sum(map(protocols.is_person_with_keypoints, sample.annotations))
+                    bar.update(1)
     if not image_ids:
         raise ValueError(f"no image of {source} fits protocol={protocol}" + (
             " (it needs exactly one annotation per image, a non-crowd person with keypoints)"
@@ -68,6 +91,8 @@ def evaluate(predictor, annotations=None, images=None, records=None, protocol=No
         "num_keypoints": schema.num_keypoints,
         "oks_sigmas": list(schema.sigmas),
     }
+    if protocol == "every_person":
+        metrics["crop"] = proto.crop
     if orientation_slices:
         metrics.update(_orientation_slices(ground_truth, results, image_ids, schema))
     if output_dir:
@@ -76,7 +101,7 @@ def evaluate(predictor, annotations=None, images=None, records=None, protocol=No
         figures = {outputs.PRECISION_RECALL_PLOT: plots.precision_recall_figure(ap, title),
                    outputs.PER_KEYPOINT_PLOT: plots.per_keypoint_figure(table, title)}
         outputs.write_all(output_dir, metrics, results, table, figures)
-    return metrics
+    return Evaluation(metrics, ap, ground_truth, results, image_ids)
 
 
 def _orientation_slices(ground_truth, results, image_ids, schema):
@@ -110,9 +135,11 @@ def _open_source(proto, annotations, images, records, max_images, schema):
 
 
 def _prepare(samples, proto):
+    """(model input, frame, sample, is the sample's last view) of every view of every sample, in order."""
     for sample in samples:
-        model_input, frame = proto.prepare(sample.load(), sample.annotations)
-        yield model_input, frame, sample
+        views = proto.prepare(sample.load(), sample.annotations)
+        for index, (model_input, frame) in enumerate(views):
+            yield model_input, frame, sample, index == len(views) - 1
 
 
 def _batches(prepared, batch_size):

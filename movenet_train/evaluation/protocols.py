@@ -2,8 +2,13 @@
 
 ``single_person`` is the protocol of the reference figures in ``reference_models/README.md``: images with
 exactly one person annotation (non-crowd, at least one labelled keypoint), the whole image letterboxed to the
-model size (``crop=none``) or a square person crop (``crop=person``). ``multi_person`` runs the multi-pose
-model on every image at long side 256 (padded to multiples of 32) and keeps every person above a score.
+model size (``crop=none``) or a square person crop (``crop=person``). ``every_person`` is the top-down
+"ground-truth boxes" protocol for single-pose models: every non-crowd person with a labelled keypoint is cut as
+the same square crop and its one pose is scored against all annotations of its image. ``multi_person`` runs the
+multi-pose model on every image at long side 256 (padded to multiples of 32) and keeps every person above a score.
+
+A protocol's ``prepare`` gives the views of one image (model input and the ``Frame`` that maps back): one for
+single_person and multi_person, one per person for every_person.
 """
 
 import dataclasses
@@ -16,7 +21,7 @@ from movenet_train.evaluation import crops
 from movenet_train.modeling.outputs import unpack
 from movenet_train.preprocessing import model_input, unletterbox
 
-PROTOCOLS = ("single_person", "multi_person")
+PROTOCOLS = ("single_person", "every_person", "multi_person")
 CROPS = ("none", "person")
 
 
@@ -74,18 +79,55 @@ class SinglePerson:
         return len(annotations) == 1 and is_person_with_keypoints(annotations[0])
 
     def prepare(self, image, annotations):
-        """(uint8 model input, Frame) of one selected image."""
+        """[(uint8 model input, Frame)] of one selected image."""
         size = self.input_size
         if self.crop == "person":
-            top, left, side = crops.person_square(annotations[0]["bbox"], self.crop_scale, *image.shape[:2])
-            return model_input(crops.crop_square(image, top, left, side), size, size), Frame(
-                side, side, size, size, top, left)
-        return model_input(image, size, size), Frame(image.shape[0], image.shape[1], size, size)
+            return [person_view(image, annotations[0], self.crop_scale, size)]
+        return [(model_input(image, size, size), Frame(image.shape[0], image.shape[1], size, size))]
 
     def results(self, output, frame, image_id):
-        people = unpack(output, self.num_keypoints, multi_pose=False)
-        keypoints = people.keypoints[0]
-        return [coco_result(image_id, frame.to_pixels(keypoints[:, :2]), keypoints[:, 2], people.scores[0])]
+        return single_pose_results(output, frame, image_id, self.num_keypoints)
+
+
+def single_pose_results(output, frame, image_id, num_keypoints):
+    """The one pose of a single-pose output, scored by the model's pose score, as a COCO results list."""
+    people = unpack(output, num_keypoints, multi_pose=False)
+    keypoints = people.keypoints[0]
+    return [coco_result(image_id, frame.to_pixels(keypoints[:, :2]), keypoints[:, 2], people.scores[0])]
+
+
+def person_view(image, annotation, crop_scale, size):
+    """(model input, Frame) of the square ``crops.person_square`` around ``annotation``'s box, letterboxed."""
+    top, left, side = crops.person_square(annotation["bbox"], crop_scale, *image.shape[:2])
+    return model_input(crops.crop_square(image, top, left, side), size, size), Frame(side, side, size, size, top, left)
+
+
+@dataclasses.dataclass(frozen=True)
+class EveryPerson:
+    """Top-down with ground-truth boxes: one crop, one pose per scored person; COCOeval matches each pose against
+    every annotation of its image (crowd regions and keypoint-less people are COCOeval's to ignore)."""
+
+    input_size: int
+    crop_scale: float = 1.25
+    num_keypoints: int = dataclasses.field(kw_only=True)
+
+    name = "every_person"
+    crop = "person"  # what metrics.json records: every view is a person crop
+
+    def __post_init__(self):
+        if not self.crop_scale > 0:
+            raise ValueError(f"crop_scale={self.crop_scale}: must be > 0")
+
+    def select(self, annotations):
+        return any(map(is_person_with_keypoints, annotations))
+
+    def prepare(self, image, annotations):
+        """[(uint8 model input, Frame)], one per non-crowd person with a labelled keypoint, in annotation order."""
+        return [person_view(image, ann, self.crop_scale, self.input_size)
+                for ann in annotations if is_person_with_keypoints(ann)]
+
+    def results(self, output, frame, image_id):
+        return single_pose_results(output, frame, image_id, self.num_keypoints)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,7 +155,7 @@ class MultiPerson:
     def prepare(self, image, annotations):
         input_height, input_width = self.input_shape(*image.shape[:2])
         frame = Frame(image.shape[0], image.shape[1], input_height, input_width)
-        return model_input(image, input_height, input_width), frame
+        return [(model_input(image, input_height, input_width), frame)]
 
     def results(self, output, frame, image_id):
         results = []
@@ -135,6 +177,14 @@ def build(protocol, model, crop="none", crop_scale=1.25, **options):
             raise ValueError("protocol=single_person needs a single-pose model (Lightning, Thunder); this checkpoint "
                              "is multi-pose: use protocol=multi_person")
         return SinglePerson(model.input_size, crop, crop_scale, num_keypoints=model.schema.num_keypoints)
+    if protocol == "every_person":
+        if model.multi_pose:
+            raise ValueError("protocol=every_person needs a single-pose model (Lightning, Thunder); this checkpoint "
+                             "is multi-pose: use protocol=multi_person")
+        if crop not in CROPS:
+            raise ValueError(f"crop={crop!r}: expected one of {', '.join(CROPS)}")
+        # every_person always crops: crop=none (the eval default) is accepted and means the same person crop
+        return EveryPerson(model.input_size, crop_scale, num_keypoints=model.schema.num_keypoints)
     if protocol == "multi_person":
         if not model.multi_pose:
             raise ValueError("protocol=multi_person needs a multi-pose model (+exp=multipose_lightning); this "

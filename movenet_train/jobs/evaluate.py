@@ -6,7 +6,7 @@ from omegaconf import OmegaConf
 
 from movenet_train.evaluation import compare, protocols
 from movenet_train.evaluation.config import EvalOptions
-from movenet_train.evaluation.evaluator import evaluate
+from movenet_train.evaluation.evaluator import run_evaluation
 from movenet_train.jobs import launch
 from movenet_train.model_files import check_compatible, config_schema, config_spec
 from movenet_train.runtime import load_predictor
@@ -22,11 +22,13 @@ def run(cfg):
                          "a .tflite or a SavedModel directory")
     for key, valid in EvalOptions.RANGES.items():  # the eval group's keys sit at this config's top level
         valid.check(cfg[key], key)
-    metrics = _evaluate(cfg, cfg.checkpoint, cfg.output)
+    first = _evaluate(cfg, cfg.checkpoint, cfg.output)
+    metrics = first.metrics
     if cfg.get("compare"):
-        other = _evaluate(cfg, cfg.compare, os.path.join(cfg.output, "compare") if cfg.output else None)
+        second = _evaluate(cfg, cfg.compare, os.path.join(cfg.output, "compare") if cfg.output else None)
         report = compare.build_report({f"checkpoint {_name(cfg.checkpoint)}": metrics,
-                                       f"compare {_name(cfg.compare)}": other})
+                                       f"compare {_name(cfg.compare)}": second.metrics})
+        report["paired"] = compare.paired(first, second, cfg.bootstrap.resamples, cfg.bootstrap.seed)
         print(compare.format_report(report))
         if cfg.output:
             path = compare.write_report(cfg.output, report, f"{metrics['protocol']}: {_name(cfg.checkpoint)} vs "
@@ -44,7 +46,7 @@ def _evaluate(cfg, checkpoint, output):
     predictor = load_predictor(checkpoint, config_spec(cfg), num_threads=cfg.num_threads)
     check_compatible(checkpoint, predictor, config_schema(cfg))
     protocol = protocols.protocol_for(cfg.protocol, predictor.multi_pose)
-    metrics = evaluate(
+    evaluation = run_evaluation(
         predictor,
         annotations=cfg.annotations,
         images=cfg.images,
@@ -62,12 +64,13 @@ def _evaluate(cfg, checkpoint, output):
         score_threshold=cfg.score_threshold,
         orientation_slices=cfg.get("orientation_slices", True),
     )
-    print(f"{checkpoint} ({predictor.kind}), protocol={protocol}: {metrics['num_images']} images, "
-          f"{metrics['num_people']} people")
+    metrics = evaluation.metrics
+    print(f"{checkpoint} ({predictor.kind}), protocol={protocol}: AP {metrics['AP']:.4f} on "
+          f"{metrics['num_images']} images, {metrics['num_people']} people ({metrics['num_detections']} poses)")
     print("  ".join(f"{k} {metrics[k]:.3f}" for k in ("AP50", "AP75", "APm", "APl", "AR")))
     if output:
         print(f"results written to {output}")
-    return metrics
+    return evaluation
 
 
 def main():
