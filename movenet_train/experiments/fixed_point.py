@@ -4,11 +4,13 @@ Google's released weights should be (near) a fixed point of the training objecti
 images of the kind they were trained on should fit those images better without making them worse on people
 the run never saw. The experiment measures both:
 
-1. the rotation experiment's split of the COCO sample (``held_out_images`` of the images the single_person
-   protocol scores, drawn with ``split_seed``, held out; every other image trains), upright only;
-2. fine-tune ``checkpoint`` with ``train_overrides`` (default: the ``finetune`` schedule as shipped);
-3. single_person AP of the initial and the fine-tuned weights on the held-out images and on the training
-   images the protocol scores; ``results.json`` / ``results.png``.
+1. the split: with ``folds=1`` the rotation experiment's (``held_out_images`` of the images the single_person
+   protocol scores, drawn with ``split_seed``, held out; every other image trains); with ``folds=K`` every image
+   is held out in one of K folds (experiments/folds.py), upright only;
+2. per fold, fine-tune ``checkpoint`` with ``train_overrides`` (default: the ``finetune`` schedule as shipped);
+3. AP (``protocol``) of the initial and the fine-tuned weights on the held-out and on the training images; the
+   held-out predictions of all folds pooled, with the paired bootstrap interval of the change;
+   ``results.json`` / ``results.png``.
 
 Every stage is skipped when its outputs exist, so running the command again resumes.
 """
@@ -18,23 +20,18 @@ import os
 
 from hydra import compose
 
-from movenet_train.evaluation import compare, evaluate
-from movenet_train.runtime import load_predictor
+from movenet_train.evaluation import compare
+from movenet_train.experiments import folds
 
 log = logging.getLogger(__name__)
 
 
-def prepare_data(cfg, work):
+def prepare_data(cfg, work, schema, train_ids, held_out_ids):
     """The split, the two annotation subsets and the training records under ``work``; returns their paths."""
-    from movenet_train import keypoints
-    from movenet_train.data.coco import load_keypoint_annotations
     from movenet_train.data.convert import convert_coco
     from movenet_train.data.rotate import subset
-    from movenet_train.experiments.rotation import record_split, split_images
+    from movenet_train.experiments.rotation import record_split
 
-    schema = keypoints.resolve(cfg.get("keypoints"))
-    data = load_keypoint_annotations(cfg.annotations, schema).raw
-    train_ids, held_out_ids = split_images(data, cfg.held_out_images, cfg.split_seed)
     paths = {"split": os.path.join(work, "split.json"), "train": os.path.join(work, "train.json"),
              "held_out": os.path.join(work, "held_out.json"), "records": os.path.join(work, "records")}
     record_split(paths["split"], cfg, train_ids, held_out_ids)
@@ -57,6 +54,7 @@ def train_config(cfg, paths, run_dir):
         f"data.val_records={records}",
         f"data.val_annotations={paths['train']}",
         f"data.val_images={cfg.images}",
+        f"eval.protocol={cfg.protocol}",
         f"output_dir={run_dir}",
     ]
     return compose("train", overrides=overrides)
@@ -64,33 +62,41 @@ def train_config(cfg, paths, run_dir):
 
 def run(cfg):
     """Runs (or resumes) the experiment; returns the report (also ``<output>/results.json``)."""
+    from movenet_train import keypoints
+    from movenet_train.data.coco import load_keypoint_annotations
     from movenet_train.training import train
 
     work = os.path.abspath(cfg.output)
-    paths = prepare_data(cfg, work)
-    run_dir = os.path.join(work, "run")
-    train_cfg = train_config(cfg, paths, run_dir)
-    train(train_cfg)
-
-    models = {"initial": cfg.checkpoint, "fine_tuned": run_dir}
-    eval_sets = {"held_out": paths["held_out"], "train": paths["train"]}
-    metrics = {}
-    for model_name, checkpoint in models.items():
-        predictor = load_predictor(checkpoint)
-        for set_name, annotations in eval_sets.items():
-            metrics[f"{model_name} {set_name}"] = evaluate(
-                predictor, annotations, cfg.images, protocol="single_person", crop=cfg.crop, progress=False,
-                checkpoint=str(checkpoint), output_dir=os.path.join(work, "eval", f"{model_name}_{set_name}"))
-    report = compare.build_report(metrics)
-    entries = report["entries"]
+    schema = keypoints.resolve(cfg.get("keypoints"))
+    splits = folds.fold_splits(load_keypoint_annotations(cfg.annotations, schema).raw, cfg.folds,
+                               cfg.held_out_images, cfg.split_seed)
+    per_fold = []
+    for fold, (train_ids, held_out_ids) in enumerate(splits):
+        fold_work = folds.fold_dir(work, cfg.folds, fold)
+        paths = prepare_data(cfg, fold_work, schema, train_ids, held_out_ids)
+        run_dir = os.path.join(fold_work, "run")
+        if len(splits) > 1:
+            log.info("fold %d of %d: %d training images, %d held out", fold + 1, len(splits), len(train_ids),
+                     len(held_out_ids))
+        train_cfg = train_config(cfg, paths, run_dir)
+        train(train_cfg)
+        per_fold.append(folds.evaluate_fold(cfg, fold_work, {"initial": cfg.checkpoint, "fine_tuned": run_dir},
+                                            {"held_out": (paths["held_out"], cfg.images),
+                                             "train": (paths["train"], cfg.images)}))
+    report = folds.summarize_folds(cfg, per_fold, ["held_out"], schema)
+    paired = report["changes"]["held_out"]
     report["headline"] = {
-        "held_out_AP_change": entries["fine_tuned held_out"]["AP"] - entries["initial held_out"]["AP"],
-        "train_AP_change": entries["fine_tuned train"]["AP"] - entries["initial train"]["AP"],
-        "images": {s: entries[f"initial {s}"]["num_images"] for s in eval_sets},
+        "held_out_AP_change": paired["difference"],
+        "held_out_interval": [paired["low"], paired["high"]],
+        "train_AP_change": report["mean_fold_change"]["train"],
+        "held_out_people": paired["num_people"],
+        "held_out_images": paired["num_images"],
+        "protocol": cfg.protocol,
+        "folds": len(splits),
     }
     report["train"] = {"steps": int(train_cfg.train.steps), "batch_size": int(train_cfg.train.batch_size),
                        "learning_rate": float(train_cfg.train.optimizer.learning_rate),
                        "overrides": list(cfg.train_overrides)}
-    compare.write_report(work, report, "single_person AP: initial vs fine-tuned (held-out and training images)",
-                         name="results")
+    compare.write_report(work, report, f"{cfg.protocol} AP: initial vs fine-tuned (held-out, {len(splits)} "
+                         "fold(s))", name="results")
     return report

@@ -52,7 +52,7 @@ def record_split(path, cfg, train_ids, held_out_ids):
     """Writes the split to ``path``, or checks that the one already there is the same (a rerun resumes only the
     experiment it started)."""
     split = {"train": train_ids, "held_out": held_out_ids, "held_out_images": cfg.held_out_images,
-             "split_seed": cfg.split_seed, "annotations": os.path.abspath(cfg.annotations)}
+             "split_seed": cfg.split_seed, "folds": cfg.get("folds", 1), "annotations": os.path.abspath(cfg.annotations)}
     if os.path.exists(path):
         with open(path) as f:
             if json.load(f) != split:

@@ -5,7 +5,7 @@ the upright COCO-sample training split, single_person AP on held-out and trainin
 import json
 
 from movenet_train.evaluation import compare
-from movenet_train.experiments import fixed_point
+from movenet_train.experiments import fixed_point, folds
 from movenet_train.jobs import launch
 
 CONFIG = "fixed_point"
@@ -14,6 +14,7 @@ CONFIG = "fixed_point"
 def run(cfg):
     report = fixed_point.run(cfg)
     print(compare.format_report(report))
+    print(folds.format_paired(report))
     print(json.dumps(report["headline"]))
     return report
 

@@ -1,0 +1,115 @@
+"""Cross-validated experiments: images split into K folds, one fine-tuning run per fold, pooled held-out AP.
+
+With ``folds=1`` an experiment keeps its single split (``held_out_images`` of the single_person-scorable images,
+``split_seed``). With ``folds=K >= 2`` every image of the annotation file goes to one of K groups (seeded); each
+group is held out once while the others train. Every held-out person is then predicted exactly once by a model
+that never saw it, so the fine-tuned predictions of all folds form one set that COCOeval scores against the same
+people as the initial weights: the paired bootstrap interval (evaluation/bootstrap.py) of that pooled change is
+what the data can say about the recipe. The training-image change is per fold (each image trains in K-1 folds).
+"""
+
+import os
+
+import numpy as np
+
+from movenet_train.evaluation import bootstrap, coco_metrics, compare, slices
+from movenet_train.evaluation.evaluator import run_evaluation
+from movenet_train.runtime import load_predictor
+
+MODELS = ("initial", "fine_tuned")
+
+
+def fold_splits(data, folds, held_out_images, seed):
+    """[(train ids, held-out ids)] of each fold of the COCO dict ``data``."""
+    from movenet_train.experiments.rotation import split_images
+
+    if folds == 1:
+        return [split_images(data, held_out_images, seed)]
+    ids = sorted(image["id"] for image in data["images"])
+    if not 2 <= folds <= len(ids):
+        raise ValueError(f"folds={folds}: expected 1 (one held-out split) or 2 to {len(ids)} (the images of the set)")
+    groups = np.array_split(np.random.default_rng(seed).permutation(ids), folds)
+    return [(sorted(i for i in ids if i not in set(group.tolist())), sorted(int(i) for i in group)) for group in groups]
+
+
+def fold_dir(work, folds, fold):
+    """The working folder of one fold: the experiment's own with one split (as before folds existed)."""
+    return work if folds == 1 else os.path.join(work, f"fold_{fold}")
+
+
+def evaluate_fold(cfg, work, checkpoints, eval_sets):
+    """{(model, set): Evaluation} of the initial and fine-tuned weights on each eval set of one fold.
+
+    ``checkpoints``: {"initial": path, "fine_tuned": path}; ``eval_sets``: {name: (annotations, images)}.
+    """
+    out = {}
+    for model_name in MODELS:
+        predictor = load_predictor(checkpoints[model_name])
+        for set_name, (annotations, images) in eval_sets.items():
+            out[(model_name, set_name)] = run_evaluation(
+                predictor, annotations, images, protocol=cfg.protocol, crop=cfg.crop, progress=False,
+                checkpoint=str(checkpoints[model_name]),
+                output_dir=os.path.join(work, "eval", f"{model_name}_{set_name}"))
+    return out
+
+
+def pooled_metrics(evaluations, schema):
+    """(metrics of the union of ``evaluations``' images as one COCOeval, its KeypointAP) for folds that hold out
+    disjoint images: ground truths merged, results concatenated."""
+    first = evaluations[0].ground_truth
+    ground_truth = {**first, "images": [], "annotations": []}
+    results, image_ids, people = [], [], 0
+    for evaluation in evaluations:
+        kept = set(evaluation.image_ids)
+        ground_truth["images"] += [i for i in evaluation.ground_truth["images"] if i["id"] in kept]
+        ground_truth["annotations"] += [a for a in evaluation.ground_truth["annotations"] if a["image_id"] in kept]
+        results += evaluation.results
+        image_ids += evaluation.image_ids
+        people += evaluation.metrics["num_people"]
+    if len(set(image_ids)) != len(image_ids):
+        raise ValueError("pooled folds must hold out disjoint images")
+    ap = coco_metrics.keypoint_ap(ground_truth, results, image_ids, schema)
+    metrics = {**ap.stats, "num_images": len(image_ids), "num_people": people,
+               "protocol": evaluations[0].metrics["protocol"], "checkpoint": None, "data": "pooled held-out folds",
+               "slices": slices.orientation_ap(ground_truth, results, image_ids, schema)}
+    return metrics, ap
+
+
+def summarize_folds(cfg, per_fold, held_out_sets, schema):
+    """The cross-validated report: pooled held-out entries with the paired change and its interval per
+    held-out set, the per-fold changes of every set, and their means.
+
+    ``per_fold``: one {(model, set): Evaluation} per fold; ``held_out_sets``: the sets pooled across folds.
+    """
+    entries, paired = {}, {}
+    for set_name in held_out_sets:
+        pooled = {m: pooled_metrics([fold[(m, set_name)] for fold in per_fold], schema) for m in MODELS}
+        for model_name in MODELS:
+            entries[f"{model_name} {set_name}"] = pooled[model_name][0]
+        result = bootstrap.paired_difference(pooled["initial"][1].matches, pooled["fine_tuned"][1].matches,
+                                             cfg.bootstrap.resamples, cfg.bootstrap.seed)
+        result["num_people"] = pooled["initial"][0]["num_people"]
+        result["protocol"] = cfg.protocol
+        paired[set_name] = result
+    set_names = sorted({s for fold in per_fold for _, s in fold})
+    if len(per_fold) == 1:  # one split: the training-image figures are entries too, as they always were
+        entries.update({f"{m} {s}": per_fold[0][(m, s)].metrics for m in MODELS for s in set_names
+                        if s not in held_out_sets})
+    report = compare.build_report(entries)
+    report["folds"] = [
+        {s: {"AP_change": fold[("fine_tuned", s)].metrics["AP"] - fold[("initial", s)].metrics["AP"],
+             "initial_AP": fold[("initial", s)].metrics["AP"],
+             "num_images": fold[("initial", s)].metrics["num_images"],
+             "num_people": fold[("initial", s)].metrics["num_people"]} for s in set_names}
+        for fold in per_fold]
+    report["mean_fold_change"] = {s: float(np.mean([f[s]["AP_change"] for f in report["folds"]])) for s in set_names}
+    report["changes"] = paired
+    report["protocol"] = cfg.protocol
+    report["num_folds"] = len(per_fold)
+    return report
+
+
+def format_paired(report):
+    """One line per pooled held-out set: the change with its interval, people and images."""
+    return "\n".join(f"{name}: AP change (fine-tuned - initial) " + bootstrap.format_difference(r, r["num_people"])
+                     for name, r in report["changes"].items())
