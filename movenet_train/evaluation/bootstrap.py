@@ -3,8 +3,9 @@
 ``COCOeval.evaluate()`` matches each image's detections to its ground truth once; AP is then a function of the
 per-image match tables (``evalImgs``), which ``accumulate()`` concatenates, sorts by score and integrates.
 Resampling images with replacement only changes how often each image's table counts, so a resample is the same
-integration with per-image weights: no second matching. ``ImageMatches.ap(weights)`` with every weight 1 is
-COCOeval's AP exactly (same concatenation order, same stable sort, same integer counts); the test checks it.
+integration with each image's detections repeated: no second matching. ``ImageMatches.ap()`` (every image once)
+is COCOeval's AP exactly (same concatenation order, same stable sort, same integer counts); the tests check it,
+and a resample against COCOeval run on a set with those images copied.
 
 A paired comparison resamples the images once and scores both models on each resample, so that the interval is
 that of the *difference* on the same people (the people of one image always stay together).
@@ -64,40 +65,42 @@ class ImageMatches:
         return cls(tuple(params.imgIds), owners, matched & ~ignored, ~matched & ~ignored, scored_people,
                    np.asarray(params.recThrs, np.float64))
 
-    def ap(self, weights=None):
-        """AP (mean precision over OKS and recall thresholds) with ``weights`` [B, I] per image, -> [B]; without
-        weights, COCOeval's own AP as a scalar. -1 where no ground truth counts (as COCOeval)."""
-        if weights is None:
-            return float(self.ap(np.ones((1, len(self.image_ids))))[0])
-        weights = np.asarray(weights, np.float64)
-        per_detection = weights[:, self.detection_image]  # [B, N]
-        true_positive = np.cumsum(per_detection[:, None, :] * self.true_positive[None], axis=-1)
-        false_positive = np.cumsum(per_detection[:, None, :] * self.false_positive[None], axis=-1)
-        people = weights @ self.scored_people  # [B]
-        out = np.full(len(weights), -1.0)
-        for b in np.flatnonzero(people > 0):
-            recall = true_positive[b] / people[b]
-            precision = true_positive[b] / (false_positive[b] + true_positive[b] + np.spacing(1))
-            # Precision made non-increasing in recall: COCOeval's backwards loop is a suffix maximum.
-            precision = np.maximum.accumulate(precision[:, ::-1], axis=-1)[:, ::-1]
-            curve = np.zeros((len(recall), len(self.recall_thresholds)))
-            for t in range(len(recall)):
-                index = np.searchsorted(recall[t], self.recall_thresholds, side="left")
-                inside = index < len(recall[t])
-                curve[t, inside] = precision[t, index[inside]]
-            out[b] = np.mean(curve[curve > -1])
-        return out
+    def ap(self, counts=None):
+        """AP (mean precision over OKS and recall thresholds) of the images repeated ``counts`` [I] times (a
+        bootstrap resample); without counts, COCOeval's own AP. -1 where no ground truth counts (as COCOeval).
+
+        Repeats of a detection sit next to each other in the score order, as they do when COCOeval scores a set
+        with those images copied (the test checks it against COCOeval on such a set).
+        """
+        if counts is None:
+            counts = np.ones(len(self.image_ids), np.int64)
+        counts = np.asarray(counts, np.int64)
+        people = int(counts @ self.scored_people)
+        if people == 0:
+            return -1.0
+        order = np.repeat(np.arange(len(self.detection_image)), counts[self.detection_image])
+        true_positive = np.cumsum(self.true_positive[:, order], axis=1).astype(float)
+        false_positive = np.cumsum(self.false_positive[:, order], axis=1).astype(float)
+        recall = true_positive / people
+        precision = true_positive / (false_positive + true_positive + np.spacing(1))
+        # Precision made non-increasing in recall: COCOeval's backwards loop is a suffix maximum.
+        precision = np.maximum.accumulate(precision[:, ::-1], axis=1)[:, ::-1]
+        curve = np.zeros((len(recall), len(self.recall_thresholds)))
+        for t in range(len(recall)):
+            index = np.searchsorted(recall[t], self.recall_thresholds, side="left")
+            inside = index < recall.shape[1]
+            curve[t, inside] = precision[t, index[inside]]
+        return float(np.mean(curve[curve > -1]))
 
 
 def resample_weights(num_images, resamples=DEFAULT_RESAMPLES, seed=DEFAULT_SEED):
     """[resamples, num_images] counts of each image in bootstrap draws of ``num_images`` images with replacement."""
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, num_images, size=(resamples, num_images))
-    return np.stack([np.bincount(row, minlength=num_images) for row in draws]).astype(np.float64)
+    return np.stack([np.bincount(row, minlength=num_images) for row in draws])
 
 
-def paired_difference(before, after, resamples=DEFAULT_RESAMPLES, seed=DEFAULT_SEED, confidence=CONFIDENCE,
-                      chunk=250):
+def paired_difference(before, after, resamples=DEFAULT_RESAMPLES, seed=DEFAULT_SEED, confidence=CONFIDENCE):
     """AP(after) - AP(before) with its percentile bootstrap interval over images, both ``ImageMatches`` of the
     same images. Returns a dict: difference, low, high, confidence, resamples, seed, num_images, and both APs."""
     if before.image_ids != after.image_ids:
@@ -106,13 +109,10 @@ def paired_difference(before, after, resamples=DEFAULT_RESAMPLES, seed=DEFAULT_S
                          "not in both")
     if resamples < 1:
         raise ValueError(f"resamples={resamples}: must be >= 1")
-    weights = resample_weights(len(before.image_ids), resamples, seed)
     differences = []
-    for start in range(0, resamples, chunk):
-        part = weights[start:start + chunk]
-        a, b = before.ap(part), after.ap(part)
-        differences.append(np.where((a > -1) & (b > -1), b - a, np.nan))
-    differences = np.concatenate(differences)
+    for counts in resample_weights(len(before.image_ids), resamples, seed):
+        a, b = before.ap(counts), after.ap(counts)
+        differences.append(b - a if a > -1 and b > -1 else np.nan)
     tail = 100 * (1 - confidence) / 2
     low, high = np.nanpercentile(differences, [tail, 100 - tail])
     ap_before, ap_after = before.ap(), after.ap()

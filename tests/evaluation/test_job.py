@@ -10,7 +10,7 @@ from hydra import compose, initialize
 from omegaconf import OmegaConf
 
 from movenet_train.evaluation import evaluate
-from tests.helpers import COCO_SAMPLE, REPO, TFLITE_INT8_LIGHTNING, require_shared
+from tests.helpers import COCO_SAMPLE, REPO, TFJS, TFLITE_INT8_LIGHTNING, require_shared
 
 DATA = [f"annotations={COCO_SAMPLE / 'person_keypoints_sample.json'}", f"images={COCO_SAMPLE / 'images'}"]
 
@@ -60,3 +60,28 @@ def test_wrong_variant_is_one_line(tmp_path):
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error: ") and ("takes 192x192 input but the config asks for 256x256 input (MoveNet "
                                            "thunder): pass model.input_size=192") in last
+
+
+@pytest.mark.slow
+def test_every_person_comparison_prints_both_aps_and_the_paired_interval(tmp_path, capsys):
+    """The released Lightning against Thunder on every annotated person of the sample (122 people, 44 images)."""
+    require_shared(TFJS["lightning"], TFJS["thunder"], COCO_SAMPLE)
+    from movenet_train.jobs.evaluate import run
+
+    out = tmp_path / "out"
+    with initialize(version_base="1.3", config_path="../../configs"):
+        cfg = compose("eval", overrides=[f"checkpoint={TFJS['lightning']}", f"compare={TFJS['thunder']}", *DATA,
+                                         "protocol=every_person", f"output={out}", "progress=false",
+                                         "bootstrap.resamples=500"])
+    metrics = run(cfg)
+    printed = capsys.readouterr().out
+    assert metrics["num_people"] == 122 and metrics["num_images"] == 44 and metrics["num_detections"] == 122
+    report = json.loads((out / "compare.json").read_text())
+    paired = report["paired"]
+    thunder = json.loads((out / "compare" / "metrics.json").read_text())
+    assert paired["AP_before"] == metrics["AP"] and paired["AP_after"] == thunder["AP"]
+    assert paired["num_people"] == 122 and paired["resamples"] == 500
+    # Thunder is the better model on the same people, and the interval says so.
+    assert paired["low"] <= paired["difference"] <= paired["high"] and paired["low"] > 0
+    assert f"AP {metrics['AP']:.4f} on 44 images, 122 people" in printed
+    assert f"{paired['difference']:+.3f} [{paired['low']:+.3f}, {paired['high']:+.3f}]" in printed
