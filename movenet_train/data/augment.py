@@ -1,11 +1,10 @@
-"""Geometry (one affine warp per example) and photometric augmentation, all with stateless random ops.
+"""Augmentation sampling (one affine warp per example) and photometric augmentation, all with stateless random ops.
 
 Every random draw takes a seed derived from the example's own seed, so an example is augmented the same way
 whatever the parallelism (deterministic mode) and the geometry, the image and the keypoints never disagree.
 
-Coordinates are continuous pixels with the image edges at 0 and H (pixel ``i`` is centred on ``i + 0.5``), the
-convention of ``tf.image.resize`` and of ``preprocessing.unletterbox``; points are (y, x) and transforms are
-3x3 matrices acting on ``[y, x, 1]``.
+The transforms the sampled values build (``window_transform``, ``quarter_turn_transform``, the warps) and their
+conventions (continuous (y, x) pixels, 3x3 matrices source -> destination) are in ``movenet_train/geometry.py``.
 """
 
 import dataclasses
@@ -59,73 +58,7 @@ class AugmentConfig:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Geometry
-
-
-def window_transform(centre, side, size, scale=1.0, shift=(0.0, 0.0), angle=0.0, flip=False):
-    """Matrix mapping source pixels to the ``size x size`` model input.
-
-    A square window of ``side`` pixels centred on ``centre`` (y, x) fills the input; ``scale`` > 1 zooms in,
-    ``shift`` moves the window centre by that fraction of its side, ``angle`` (radians) rotates the content
-    about the window centre, ``flip`` mirrors the result horizontally.
-    """
-    side = tf.cast(side, tf.float32) / scale
-    cy = tf.cast(centre[0], tf.float32) + shift[0] * side
-    cx = tf.cast(centre[1], tf.float32) + shift[1] * side
-    zoom = size / side
-    cos, sin = tf.cos(angle) * zoom, tf.sin(angle) * zoom
-    half = size / 2.0
-    # q = size/2 + zoom * R(angle) (p - c)
-    matrix = tf.stack([
-        tf.stack([cos, -sin, half - cos * cy + sin * cx]),
-        tf.stack([sin, cos, half - sin * cy - cos * cx]),
-        tf.constant([0.0, 0.0, 1.0]),
-    ])
-    mirror = tf.constant([[1.0, 0.0, 0.0], [0.0, -1.0, float(size)], [0.0, 0.0, 1.0]])
-    return tf.cond(tf.cast(flip, tf.bool), lambda: mirror @ matrix, lambda: matrix)
-
-
-def letterbox_transform(height, width, size):
-    """The window of ``tf.image.resize_with_pad``: the whole image, centred, padded to a square."""
-    height, width = tf.cast(height, tf.float32), tf.cast(width, tf.float32)
-    return (height / 2.0, width / 2.0), tf.maximum(height, width)
-
-
-def transform_points(matrix, points):
-    """``points`` ``[..., 2]`` (y, x) -> transformed ``[..., 2]``."""
-    return tf.einsum("ij,...j->...i", matrix[:2, :2], points) + matrix[:2, 2]
-
-
-def transform_boxes(matrix, boxes, size):
-    """Axis-aligned hull of the transformed corners of ``[N, 4]`` (ymin, xmin, ymax, xmax), clipped to the input."""
-    y0, x0, y1, x1 = tf.unstack(boxes, axis=-1)
-    corners = tf.stack([tf.stack([y0, x0], -1), tf.stack([y0, x1], -1), tf.stack([y1, x0], -1),
-                        tf.stack([y1, x1], -1)], axis=1)  # [N, 4, 2]
-    corners = transform_points(matrix, corners)
-    hull = tf.concat([tf.reduce_min(corners, axis=1), tf.reduce_max(corners, axis=1)], axis=-1)
-    return tf.clip_by_value(hull, 0.0, float(size))
-
-
-def warp_image(image, matrix, size):
-    """Resamples ``image`` (uint8 ``[H, W, 3]``) through ``matrix`` into float32 ``[size, size, 3]``, zeros outside.
-
-    Bilinear without antialiasing, like ``tf.image.resize_with_pad`` at inference; in uint8, which truncates
-    the interpolated values as the evaluation's cast of its letterboxed image to uint8 does.
-    """
-    return tf.cast(warp_maps(image[None], matrix[None], (size, size))[0], tf.float32)
-
-
-def warp_maps(maps, matrices, shape):
-    """Resamples a batch ``[B, H, W, C]`` through per-example ``matrices`` ``[B, 3, 3]`` (source coordinates ->
-    output coordinates, the convention above) into ``[B, shape[0], shape[1], C]``, bilinear, zeros outside."""
-    inverse = tf.linalg.inv(matrices)  # output -> source
-    # Pixel indices are continuous coordinates - 0.5, and ImageProjectiveTransform wants (x, y) order.
-    m = inverse @ tf.constant([[1.0, 0.0, 0.5], [0.0, 1.0, 0.5], [0.0, 0.0, 1.0]])
-    transforms = tf.stack([m[:, 1, 1], m[:, 1, 0], m[:, 1, 2] - 0.5, m[:, 0, 1], m[:, 0, 0], m[:, 0, 2] - 0.5,
-                           tf.zeros_like(m[:, 0, 0]), tf.zeros_like(m[:, 0, 0])], axis=1)
-    return tf.raw_ops.ImageProjectiveTransformV3(
-        images=maps, transforms=transforms, output_shape=list(shape), fill_value=0.0,
-        interpolation="BILINEAR", fill_mode="CONSTANT")
+# Geometry (sampling; the transforms themselves are in movenet_train/geometry.py)
 
 
 def flip_keypoints(keypoints, visibility, permutation):
@@ -164,15 +97,6 @@ def _quarter_turns(seed, probability):
     seeds = tf.random.experimental.stateless_split(tf.random.experimental.stateless_fold_in(seed, 90), 2)
     turns = tf.random.stateless_uniform([], seeds[0], 0, 4, dtype=tf.int32)
     return tf.where(_happens(seeds[1], probability), turns, 0)
-
-
-def quarter_turn_transform(turns, size):
-    """Matrix of ``turns`` counter-clockwise quarter turns of a ``size x size`` input about its centre, the
-    transform ``tf.image.rot90`` applies: (y, x) -> (size - x, y) per turn. It moves pixels without resampling, so
-    a view and its turned copy hold the same values (the teacher's upright view, ``train.distill.view``)."""
-    one = tf.constant([[0.0, -1.0, float(size)], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
-    powers = tf.stack([tf.eye(3), one, one @ one, one @ one @ one])
-    return tf.gather(powers, tf.math.floormod(turns, 4))
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ from movenet_train.data import augment, shards, sources
 from movenet_train.data.config import data_config
 from movenet_train.data.targets import OUTPUT_STRIDE, TargetConfig, encode_targets, person_centres
 from movenet_train.data.tfrecord import check_record_schema, decode_image_bytes, parse_example
+from movenet_train.geometry import (letterbox_transform, quarter_turn_transform, transform_boxes, transform_points,
+                                    warp_image, window_transform)
 
 SPLIT_KEYS = {"train": "train_records", "val": "val_records"}
 
@@ -98,15 +100,15 @@ def _teacher_view(image, upright_pixels, matrix, turns, teacher_view, geometry, 
     if view == "upright" and teacher_size == size:
         # The turn alone, exactly (not matrix @ inverse(window), which is off in the last bits and would make the
         # carried maps a hair's breadth from the teacher's own where nothing is turned).
-        return {"teacher_image": upright_pixels, "teacher_carry": augment.quarter_turn_transform(turns, size)}
+        return {"teacher_image": upright_pixels, "teacher_carry": quarter_turn_transform(turns, size)}
     if view == "upright":
-        teacher_matrix = augment.window_transform(centre, side, teacher_size, scale, shift, tilt, flip)
-        pixels = augment.warp_image(image, teacher_matrix, teacher_size)
+        teacher_matrix = window_transform(centre, side, teacher_size, scale, shift, tilt, flip)
+        pixels = warp_image(image, teacher_matrix, teacher_size)
         if augment_config is not None:
             pixels = augment.photometric(pixels, augment_config, photometric_seed)
     else:
-        teacher_matrix = augment.window_transform(centre, side, teacher_size)
-        pixels = augment.warp_image(image, teacher_matrix, teacher_size)
+        teacher_matrix = window_transform(centre, side, teacher_size)
+        pixels = warp_image(image, teacher_matrix, teacher_size)
     return {"teacher_image": pixels, "teacher_carry": matrix @ tf.linalg.inv(teacher_matrix)}
 
 
@@ -127,7 +129,7 @@ def frame_example(example, seed, size, multi_pose, framing, augment_config, targ
     augmenting = training and augment_config.enabled
     unlabeled = is_unlabeled(example)
 
-    centre, side = augment.letterbox_transform(hw[0], hw[1], size)
+    centre, side = letterbox_transform(hw[0], hw[1], size)
     if not multi_pose:
         target = choose_target(example, framing.min_target_keypoints, seeds[0] if training else None)
         keypoints, visibility, boxes, crowd = _target_first([keypoints, visibility, boxes, crowd], target)
@@ -146,18 +148,18 @@ def frame_example(example, seed, size, multi_pose, framing, augment_config, targ
         scale, shift, tilt, flip, turns = augment.sample_geometry(augment_config, seeds[2])
     # The quarter turns come last, on the finished view, so the turned input holds the very pixels of the
     # upright one (the teacher's view below; tf.image.rot90 does not resample).
-    window = augment.window_transform(centre, side, size, scale, shift, tilt, flip)
-    pixels = augment.warp_image(image, window, size)
+    window = window_transform(centre, side, size, scale, shift, tilt, flip)
+    pixels = warp_image(image, window, size)
     if augmenting:
         pixels = augment.photometric(pixels, augment_config, seeds[3])
-    matrix = augment.quarter_turn_transform(turns, size) @ window
+    matrix = quarter_turn_transform(turns, size) @ window
     teacher = {}
     if teacher_view is not None:
         teacher = _teacher_view(image, pixels, matrix, turns, teacher_view, (centre, side, scale, shift, tilt, flip),
                                 augment_config if augmenting else None, seeds[3])
     pixels = tf.ensure_shape(tf.image.rot90(pixels, turns), [size, size, 3])
-    keypoints = augment.transform_points(matrix, keypoints)
-    boxes = augment.transform_boxes(matrix, boxes, size)
+    keypoints = transform_points(matrix, keypoints)
+    boxes = transform_boxes(matrix, boxes, size)
     if augmenting:
         flipped = augment.flip_keypoints(keypoints, visibility, flip_permutation)
         keypoints = tf.where(flip, flipped[0], keypoints)

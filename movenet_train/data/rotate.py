@@ -4,7 +4,8 @@ with their keypoints, boxes and segmentations moved exactly.
 Quarter turns move pixels without resampling, so the rotated image is exactly the original's pixels (written as
 lossless PNG). Coordinates are COCO's continuous pixels (image edges at 0 and W / H): a pixel centred on
 ``(x, y)`` lands centred on the transformed point, so keypoints and boxes stay on the pixels they labelled.
-Angles are counter-clockwise, as ``numpy.rot90`` and ``PIL.Image.rotate``.
+Angles are degrees counter-clockwise, as ``numpy.rot90`` and ``PIL.Image.rotate``: 90 / 180 / 270 are 1 / 2 / 3
+quarter turns of ``movenet_train/geometry.py`` (which works in (y, x); the points here are COCO's (x, y)).
 """
 
 import copy
@@ -14,6 +15,7 @@ import os
 import numpy as np
 from PIL import Image
 
+from movenet_train import geometry
 from movenet_train.atomic import staging_folder
 from movenet_train.data.coco import load_keypoint_annotations
 from movenet_train.preprocessing import load_rgb
@@ -25,19 +27,15 @@ IMAGES_DIR = "images"
 
 
 def rotate_points(xy, angle, width, height):
-    """``[..., 2]`` (x, y) of a ``width x height`` image -> their place after a counter-clockwise ``angle`` turn."""
-    x, y = np.asarray(xy, np.float64)[..., 0], np.asarray(xy, np.float64)[..., 1]
-    if angle == 0:
-        out = (x, y)
-    elif angle == 90:  # the top edge becomes the left edge: new image is height x width
-        out = (y, width - x)
-    elif angle == 180:
-        out = (width - x, height - y)
-    elif angle == 270:
-        out = (height - y, x)
-    else:
+    """``[..., 2]`` (x, y) of a ``width x height`` image -> their place after a counter-clockwise ``angle`` turn.
+
+    ``angle`` is in degrees (0, 90, 180, 270: ``angle // 90`` quarter turns of ``geometry.quarter_turn_matrix``,
+    which works in (y, x)); a turn by 90 makes the top edge the left edge and the image ``height x width``."""
+    if angle not in ANGLES:
         raise ValueError(f"angle must be one of {ANGLES}, got {angle!r}")
-    return np.stack(out, axis=-1)
+    yx = np.asarray(xy, np.float64)[..., ::-1]
+    turned = geometry.apply(geometry.quarter_turn_matrix(int(angle) // 90, height, width), yx)
+    return np.ascontiguousarray(turned[..., ::-1]) + 0.0  # + 0.0: no -0.0 in the written JSON
 
 
 def rotated_size(angle, width, height):

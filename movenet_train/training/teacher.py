@@ -19,8 +19,8 @@ import logging
 import tensorflow as tf
 
 from movenet_train import model_files
-from movenet_train.data.augment import warp_maps
 from movenet_train.data.targets import OUTPUT_STRIDE
+from movenet_train.geometry import warp_maps
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def carry_outputs(outputs, carry, grid_shape, flip_permutation):
     Args:
       outputs: dict of head outputs ``[B, Ht, Wt, C]`` (logits for heatmaps), from the teacher's input.
       carry: ``[B, 3, 3]`` the transform from teacher-input pixels to student-input pixels ((y, x, 1), the
-        convention of ``data/augment.py``); a negative determinant is a mirror.
+        convention of ``movenet_train/geometry.py``); a negative determinant is a mirror.
       grid_shape: the student's output grid (height, width).
       flip_permutation: the keypoint schema's ``flip_permutation``.
 

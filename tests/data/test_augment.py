@@ -5,6 +5,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
+from movenet_train import geometry
 from movenet_train.config import default_config
 from movenet_train.data import augment
 from movenet_train.data.config import SinglePoseFraming
@@ -66,8 +67,8 @@ def test_flip_mirrors_the_image_and_swaps_left_and_right():
 
 def test_warp_resamples_like_tf_image_resize():
     image = np.random.default_rng(2).integers(0, 255, (128, 128, 3), dtype=np.uint8)
-    matrix = augment.window_transform((64.0, 64.0), 128.0, 64)
-    warped = augment.warp_image(tf.constant(image), matrix, 64).numpy()
+    matrix = geometry.window_transform((64.0, 64.0), 128.0, 64)
+    warped = geometry.warp_image(tf.constant(image), matrix, 64).numpy()
     resized = tf.image.resize(image[None].astype(np.float32), [64, 64], "bilinear")[0].numpy()
     # The uint8 warp truncates, as the evaluation's cast of the letterboxed float image to uint8 does.
     difference = resized - warped
@@ -78,9 +79,9 @@ def test_geometry_moves_points_with_the_pixels():
     """A bright dot and a keypoint on it stay together through scale, shift, rotation and flip."""
     image = np.zeros((100, 100, 3), np.uint8)
     image[30:33, 70:73] = 255  # dot centred at (31.5, 71.5) in continuous pixels
-    matrix = augment.window_transform((50.0, 50.0), 100.0, 64, scale=1.2, shift=(0.05, -0.08), angle=0.4, flip=True)
-    warped = augment.warp_image(tf.constant(image), matrix, 64).numpy()[..., 0]
-    point = augment.transform_points(matrix, tf.constant([[31.5, 71.5]])).numpy()[0]
+    matrix = geometry.window_transform((50.0, 50.0), 100.0, 64, scale=1.2, shift=(0.05, -0.08), angle=0.4, flip=True)
+    warped = geometry.warp_image(tf.constant(image), matrix, 64).numpy()[..., 0]
+    point = geometry.transform_points(matrix, tf.constant([[31.5, 71.5]])).numpy()[0]
     ys, xs = np.mgrid[:64, :64] + 0.5
     centroid = np.array([(ys * warped).sum(), (xs * warped).sum()]) / warped.sum()
     np.testing.assert_allclose(centroid, point, atol=0.25)

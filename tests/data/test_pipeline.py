@@ -156,7 +156,7 @@ def test_upright_teacher_view_is_the_student_view_before_its_quarter_turn(sample
     """train.distill.view=upright at the student's size: the teacher's image is the student's own (colour changes
     included) before the quarter turn, and ``teacher_carry`` is that turn, checked by warping the teacher's image
     through it (an affine resampler, independent of tf.image.rot90) onto the student's image."""
-    from movenet_train.data.augment import warp_maps
+    from movenet_train.geometry import warp_maps
 
     data_cfg, spec = _setup(sample_records, "lightning", "data/augment=quarter_turns")
     images, targets = _numpy(next(iter(build_dataset(data_cfg, spec, "train", 16, training=True, deterministic=True,

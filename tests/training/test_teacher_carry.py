@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from movenet_train.data import augment
+from movenet_train import geometry
 from movenet_train.data.tfrecord import decode_image_bytes
 from movenet_train.keypoints import COCO_17
 from movenet_train.modeling.decode import decode_single_pose
@@ -99,16 +99,16 @@ def _decoded(maps):
 @pytest.mark.parametrize("turns,mirrored", [(1, False), (2, False), (3, False), (1, True), (0, True)])
 def test_carried_maps_are_the_teachers_maps_on_the_turned_view(teacher, photo, turns, mirrored):
     h, w = photo.shape[:2]
-    centre, side = augment.letterbox_transform(h, w, SIZE)
-    upright_matrix = augment.window_transform(centre, side, SIZE)
-    turned_matrix = augment.window_transform(centre, side, SIZE, angle=turns * math.pi / 2, flip=mirrored)
-    upright = augment.warp_image(photo, upright_matrix, SIZE).numpy()
+    centre, side = geometry.letterbox_transform(h, w, SIZE)
+    upright_matrix = geometry.window_transform(centre, side, SIZE)
+    turned_matrix = geometry.window_transform(centre, side, SIZE, angle=turns * math.pi / 2, flip=mirrored)
+    upright = geometry.warp_image(photo, upright_matrix, SIZE).numpy()
     # The turned view is the upright one turned (and mirrored after the turn) by whole pixels; the warp's uint8
     # truncation differs by one level on a few pixels, which would blur the comparison, so the teacher runs on
     # the exact copy.
     turned = np.rot90(upright, turns)
     turned = np.fliplr(turned) if mirrored else turned
-    assert np.abs(augment.warp_image(photo, turned_matrix, SIZE).numpy() - turned).max() <= 1.0
+    assert np.abs(geometry.warp_image(photo, turned_matrix, SIZE).numpy() - turned).max() <= 1.0
 
     on_upright = teacher(upright)
     direct = teacher(turned)
@@ -130,8 +130,8 @@ def test_cells_outside_the_teachers_view_are_not_taught():
     """A 45-degree turn of a square window: the student's corners lie outside the upright teacher view."""
     maps = {"center": tf.zeros([1, 48, 48, 1]), "keypoint_heatmap": tf.zeros([1, 48, 48, 17]),
             "keypoint_offset": tf.zeros([1, 48, 48, 34]), "keypoint_regression": tf.zeros([1, 48, 48, 34])}
-    upright = augment.window_transform((96.0, 96.0), 192.0, SIZE)
-    turned = augment.window_transform((96.0, 96.0), 192.0, SIZE, angle=math.pi / 4)
+    upright = geometry.window_transform((96.0, 96.0), 192.0, SIZE)
+    turned = geometry.window_transform((96.0, 96.0), 192.0, SIZE, angle=math.pi / 4)
     _, valid = carry_outputs(maps, (turned @ tf.linalg.inv(upright))[None], (48, 48), COCO_17.flip_permutation)
     valid = valid.numpy()[0, ..., 0]
     assert valid[0, 0] == 0 and valid[-1, -1] == 0 and valid[24, 24] == 1
