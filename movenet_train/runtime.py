@@ -231,10 +231,18 @@ def load_keras(checkpoint, spec=None, default_spec=None):
                      "released formats (TF.js, TFLite, SavedModel) load into Keras")
 
 
-def load_predictor(checkpoint, spec=None, num_threads=None):
+def load_predictor(checkpoint, spec=None, num_threads=None, orientation="upright"):
     """The runtime is chosen from the format (``model_files.file_format``): ``.tflite`` -> LiteRT (decoded or
     heads-only), ``.onnx`` -> onnxruntime (heads-only), SavedModel dir -> TF, else Keras. ``spec`` (the config's
-    model) is checked against the file (``model_files.check_compatible``)."""
+    model) is checked against the file (``model_files.check_compatible``). ``orientation="any"`` wraps a
+    single-pose model in the quarter-turn search of ``movenet_train.orientation``."""
+    from movenet_train.orientation import check_orientation, with_orientation
+
+    check_orientation(orientation)
+    return with_orientation(_load_runtime(checkpoint, spec, num_threads), orientation)
+
+
+def _load_runtime(checkpoint, spec, num_threads):
     checkpoint = str(checkpoint)
     fmt = model_files.file_format(checkpoint)
     if fmt == "onnx":

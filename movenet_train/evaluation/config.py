@@ -24,5 +24,6 @@ class EvalOptions:
     multiple: int
     score_threshold: float
     batch_size: int
+    orientation: str
     max_images: Optional[int]
     orientation_slices: bool

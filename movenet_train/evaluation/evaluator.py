@@ -29,7 +29,7 @@ class Evaluation:
 
 def evaluate(predictor, annotations=None, images=None, records=None, protocol=None, crop="none",
              crop_scale=1.25, output_dir=None, checkpoint=None, batch_size=16, max_images=None, progress=True,
-             orientation_slices=True, **protocol_options):
+             orientation_slices=True, orientation="upright", **protocol_options):
     """Metrics dict: AP, AP50, AP75, APm, APl, AR (and AR50...ARl), num_images, num_people, protocol, ...
 
     ``predictor``: from ``movenet_train.runtime.load_predictor`` (or anything with its ``schema``,
@@ -41,19 +41,24 @@ def evaluate(predictor, annotations=None, images=None, records=None, protocol=No
     during training). ``checkpoint``: the model's path, recorded with its sha256 in the metrics.
     ``orientation_slices``: also AP by ground-truth body orientation (``metrics["slices"]``, see slices.py); a
     schema without a usable ``keypoints.torso`` gets empty slices, a warning and ``metrics["slices_note"]``.
-    With ``output_dir``, writes metrics.json, keypoints_results.json, per_keypoint.csv and two PNG plots.
-    Prints nothing but a tqdm bar (``progress=False`` hides it). ``run_evaluation`` takes the same arguments
-    and also returns the results and per-image matches (for paired intervals).
+    ``orientation``: ``any`` wraps a single-pose predictor in the quarter-turn search (orientation.py) unless it
+    is one already. With ``output_dir``, writes metrics.json, keypoints_results.json, per_keypoint.csv and two
+    PNG plots. Prints nothing but a tqdm bar (``progress=False`` hides it). ``run_evaluation`` takes the same
+    arguments and also returns the results and per-image matches (for paired intervals).
     """
     return run_evaluation(predictor, annotations, images, records, protocol, crop, crop_scale, output_dir,
-                          checkpoint, batch_size, max_images, progress, orientation_slices,
+                          checkpoint, batch_size, max_images, progress, orientation_slices, orientation,
                           **protocol_options).metrics
 
 
 def run_evaluation(predictor, annotations=None, images=None, records=None, protocol=None, crop="none",
                    crop_scale=1.25, output_dir=None, checkpoint=None, batch_size=16, max_images=None,
-                   progress=True, orientation_slices=True, **protocol_options):
+                   progress=True, orientation_slices=True, orientation="upright", **protocol_options):
     """``evaluate`` returning an ``Evaluation`` (metrics, results, ground truth and COCOeval's per-image matches)."""
+    from movenet_train.orientation import OrientationSearch, with_orientation
+
+    if not isinstance(predictor, OrientationSearch):
+        predictor = with_orientation(predictor, orientation)
     protocol = protocols.protocol_for(protocol, predictor.multi_pose)
     proto = protocols.build(protocol, predictor, crop, crop_scale, **protocol_options)
     schema = predictor.schema
@@ -81,6 +86,7 @@ def run_evaluation(predictor, annotations=None, images=None, records=None, proto
         "num_people": num_people,
         "num_detections": len(results),
         "protocol": protocol,
+        "orientation": "any" if isinstance(predictor, OrientationSearch) else "upright",
         **dataclasses.asdict(proto),
         "model_kind": predictor.kind,
         "checkpoint": os.path.abspath(checkpoint) if checkpoint else None,

@@ -43,7 +43,8 @@ def _name(checkpoint):
 
 
 def _evaluate(cfg, checkpoint, output):
-    predictor = load_predictor(checkpoint, config_spec(cfg), num_threads=cfg.num_threads)
+    predictor = load_predictor(checkpoint, config_spec(cfg), num_threads=cfg.num_threads,
+                               orientation=cfg.orientation)
     check_compatible(checkpoint, predictor, config_schema(cfg))
     protocol = protocols.protocol_for(cfg.protocol, predictor.multi_pose)
     evaluation = run_evaluation(
