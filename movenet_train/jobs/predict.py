@@ -23,7 +23,8 @@ def run(cfg):
     if cfg.tracker not in TRACKERS:  # checked for single-pose models too, which ignore it
         raise ValueError(f"tracker={cfg.tracker}: expected one of {', '.join(TRACKERS)}")
     reader = media.open_media(cfg.input)
-    predictor = load_predictor(cfg.checkpoint, config_spec(cfg), num_threads=cfg.get("num_threads"))
+    predictor = load_predictor(cfg.checkpoint, config_spec(cfg), num_threads=cfg.get("num_threads"),
+                               orientation=cfg.orientation)
     check_compatible(cfg.checkpoint, predictor, config_schema(cfg))
     tracker_config = config_from(TrackerConfig, cfg.tracking, "tracking")
     result = annotate(predictor, reader, cfg.output, tracker_config, crop=cfg.crop, smoothing=cfg.smoothing,

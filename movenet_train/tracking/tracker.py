@@ -4,7 +4,15 @@ Per frame: crop the region found in the previous frame (or the whole padded fram
 keypoints back to the frame, smooth them with the One Euro filter, and derive the next crop from the
 smoothed keypoints. A pose scoring below ``min_pose_score`` is not reported and resets crop and filters,
 so a person who leaves and comes back is searched for in the whole frame again.
+
+With an ``orientation.OrientationSearch`` predictor (``orientation=any``) the crop is also turned: the next
+frame's square is cut turned by the body angle of this frame's pose (hip centre -> shoulder centre, as BlazePose
+aligns its region of interest), so a lying or upside-down person is seen upright at the cost of one pass per
+frame; the whole-frame passes (first frame, person lost) run the quarter-turn search. Tilts under
+``ALIGN_MIN_DEGREES`` are not turned, so an upright person is cropped exactly as with ``orientation=upright``.
 """
+
+import math
 
 import dataclasses
 import logging
@@ -12,6 +20,7 @@ import typing
 
 import numpy as np
 
+from movenet_train import geometry
 from movenet_train.config import default_config
 from movenet_train.modeling.outputs import pose_score
 from movenet_train.preprocessing import model_input, unletterbox
@@ -19,6 +28,8 @@ from movenet_train.tracking import crop as crop_lib
 from movenet_train.tracking.one_euro import LowPassFilter, OneEuroConfig, OneEuroFilter
 
 logger = logging.getLogger(__name__)
+# orientation=any: a body tilted less than this from upright gets an upright (axis-aligned, TF.js) crop.
+ALIGN_MIN_DEGREES = 30.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,7 +117,12 @@ class PoseTracker:
     """
 
     def __init__(self, predictor, config=None, crop=True, smoothing=True):
-        self.predictor, self.config = predictor, config or default_config(TrackerConfig)
+        from movenet_train.orientation import OrientationSearch
+
+        self.config = config or default_config(TrackerConfig)
+        # orientation=any: whole frames go through the search, crops through the model it wraps
+        self.search = predictor if isinstance(predictor, OrientationSearch) else None
+        self.predictor = self.search.predictor if self.search else predictor
         if predictor.multi_pose:
             raise ValueError(f"{predictor.kind} model is MultiPose: track its video with "
                              "movenet_train.tracking.MultiPoseTracker")
@@ -119,12 +135,14 @@ class PoseTracker:
         self.keypoint_filter = OneEuroFilter(self.config.keypoint_filter)
         self.crop_filter = LowPassFilter(self.config.crop_filter_alpha)
         self.crop_region = None  # where the next frame is cropped; None: the whole padded frame
+        self.crop_angle = 0.0  # orientation=any: radians the next crop's content is turned by
         self.last_region = None  # the region the last frame was cropped to (for drawing)
         self.last_timestamp = None
         self.reset()
 
     def reset(self):
         self.crop_region = None
+        self.crop_angle = 0.0
         self.keypoint_filter.reset()
         self.crop_filter.reset()
 
@@ -141,6 +159,10 @@ class PoseTracker:
 
         yx, scores = self._single_pose(frame)  # yx normalised over the frame
         score = pose_score(scores, self.config.min_keypoint_score)
+        if score < self.config.min_pose_score and self.search and self.crop_region is not None:
+            self.reset()  # the turned crop lost the person: search the whole frame now, not a frame later
+            yx, scores = self._single_pose(frame)
+            score = pose_score(scores, self.config.min_keypoint_score)
         if score < self.config.min_pose_score:
             self.reset()
             return []
@@ -148,23 +170,52 @@ class PoseTracker:
             yx = self.keypoint_filter(yx, timestamp * 1e6)
         keypoints = yx * [height, width]
         if self.crop:
+            aligned = keypoints
+            if self.search:
+                self.crop_angle = self._alignment(keypoints, scores)
+                centre = keypoints[list(self.torso.centre)].mean(axis=0)
+                # the square's extent is measured in the turned crop, about the centre it is cut around
+                aligned = geometry.apply(geometry.rotation_matrix(self.crop_angle, centre), keypoints)
             region = crop_lib.next_crop_region(
-                keypoints, scores, height, width, self.config.min_keypoint_score, self.config.torso_expansion,
+                aligned, scores, height, width, self.config.min_keypoint_score, self.config.torso_expansion,
                 self.config.body_expansion, layout=self.torso,
             )
+            if region == crop_lib.full_image_region(height, width):
+                self.crop_angle = 0.0
             self.crop_region = crop_lib.CropRegion(*self.crop_filter(region.box))
         return [Pose(keypoints, scores, score)]
+
+    def _alignment(self, keypoints, scores):
+        """Radians to turn the next crop's content by so that this pose's torso is upright (0 below
+        ``ALIGN_MIN_DEGREES`` or without a confident torso)."""
+        axis = self.schema.torso_axis
+        if axis is None or not crop_lib.torso_visible(scores, self.config.min_keypoint_score, layout=self.torso):
+            return 0.0
+        weights = np.maximum(np.asarray(scores, np.float64), 1e-6)
+        upper, lower = ((keypoints[list(half)] * weights[list(half), None]).sum(0) / weights[list(half)].sum()
+                        for half in axis)
+        angle = float(geometry.body_angle(upper, lower))
+        return -angle if abs(angle) >= math.radians(ALIGN_MIN_DEGREES) else 0.0
 
     def _single_pose(self, frame):
         size = self.predictor.input_size
         height, width = frame.shape[:2]
-        if self.crop:
+        whole_frame = self.search or self.predictor  # the quarter-turn search where the pose is not known yet
+        if self.crop and self.crop_region is not None and self.crop_angle:
+            region = self.crop_region
+            top, left, bottom, right = region.to_pixels(height, width)
+            matrix = geometry.crop_matrix(((top + bottom) / 2, (left + right) / 2), bottom - top, size,
+                                          self.crop_angle)
+            output = self.predictor(geometry.warp(frame, matrix, size)[None])[0, 0]
+            yx = geometry.apply(np.linalg.inv(matrix), output[:, :2] * size) / [height, width]
+        elif self.crop:
             region = self.crop_region or crop_lib.full_image_region(height, width)
-            output = self.predictor(crop_lib.crop_and_resize(frame, region, size)[None])[0, 0]
+            predictor = self.predictor if self.crop_region is not None else whole_frame
+            output = predictor(crop_lib.crop_and_resize(frame, region, size)[None])[0, 0]
             yx = region.to_image(output[:, :2])
         else:
             region = crop_lib.full_image_region(height, width)
-            output = self.predictor(model_input(frame, size, size)[None])[0, 0]
+            output = whole_frame(model_input(frame, size, size)[None])[0, 0]
             yx = unletterbox(output[:, :2], height, width, size, size) / [height, width]
         self.last_region = region
         return yx, output[:, 2].astype(np.float64)
