@@ -180,22 +180,22 @@ def test_nothing_asked_and_the_callers_fix():
 
 
 def test_a_run_resumes_only_with_the_model_it_was_started_with(tmp_path):
-    from movenet_train.training.loop import _check_run_model
+    from movenet_train.training.run_folder import check_run_model
 
     run, _ = _run_folder(tmp_path, schema=body13())
-    _check_run_model(str(run), MoveNetSpec("lightning", 1.0, 192, keypoints=body13()))
+    check_run_model(str(run), MoveNetSpec("lightning", 1.0, 192, keypoints=body13()))
     with pytest.raises(IncompatibleModelError, match=f"^run folder {re.escape(str(run))} predicts the keypoint schema "
                        f"'body13' .*: resume it with .*{re.escape(str(run / 'train_config.yaml'))}\\), or pass "
                        "another run_name="):
-        _check_run_model(str(run), LIGHTNING.with_schema())
+        check_run_model(str(run), LIGHTNING.with_schema())
     with pytest.raises(IncompatibleModelError, match=r"holds MoveNet lightning .* asks for MoveNet thunder"):
-        _check_run_model(str(run), MoveNetSpec("thunder", 1.75, 256, keypoints=body13()))
+        check_run_model(str(run), MoveNetSpec("thunder", 1.75, 256, keypoints=body13()))
     # a config without a train section (older runs) is a float run
     with pytest.raises(ValueError, match=r"holds a float run .*: resume it with train.qat=false"):
-        _check_run_model(str(run), MoveNetSpec("lightning", 1.0, 192, keypoints=body13()), qat=True)
+        check_run_model(str(run), MoveNetSpec("lightning", 1.0, 192, keypoints=body13()), qat=True)
     cfg = OmegaConf.load(run / model_files.TRAIN_CONFIG_FILE)
     cfg.train = {"qat": True}
     OmegaConf.save(cfg, run / model_files.TRAIN_CONFIG_FILE)
-    _check_run_model(str(run), MoveNetSpec("lightning", 1.0, 192, keypoints=body13()), qat=True)
+    check_run_model(str(run), MoveNetSpec("lightning", 1.0, 192, keypoints=body13()), qat=True)
     with pytest.raises(ValueError, match=r"holds a quantisation-aware run .*: resume it with train.qat=true"):
-        _check_run_model(str(run), MoveNetSpec("lightning", 1.0, 192, keypoints=body13()))
+        check_run_model(str(run), MoveNetSpec("lightning", 1.0, 192, keypoints=body13()))

@@ -1,12 +1,12 @@
 """``python -m movenet_train.audit checkpoint=<model> records=<glob>``: where a model and the training objective
-disagree (movenet_train/evaluation/audit.py); writes ``audit.json`` and prints a table."""
+disagree (movenet_train/diagnostics/); writes ``audit.json`` and prints a table."""
 
 import json
 import os
 
 from movenet_train.atomic import atomic_path
 from movenet_train.config import config_from
-from movenet_train.evaluation.audit import audit, format_report
+from movenet_train.diagnostics import audit, format_report
 from movenet_train.jobs import launch
 from movenet_train.losses import LossConfig
 from movenet_train.runtime import load_keras

@@ -1,13 +1,14 @@
-"""``train(cfg)``: the job behind ``python train.py``, on Orbit under a ``tf.distribute`` strategy."""
+"""``train(cfg)``: the job behind ``python train.py``, on Orbit under a ``tf.distribute`` strategy: the run
+builder (data, strategy, model, optimizer, Orbit) and the loop with its validation points.
+
+The parts live beside it: Orbit train actions (``actions.py``), validation (``validation.py``), the run-folder
+check (``run_folder.py``), initial weights and the quantisation-aware copy (``initialisation.py``)."""
 
 import dataclasses
 import logging
-import math
 import os
-import shutil
 import time
 
-import numpy as np
 import orbit
 import tensorflow as tf
 import tf_keras as keras
@@ -19,63 +20,20 @@ from movenet_train import checkpoints, model_files
 from movenet_train.checkpoints import checkpoint_step
 from movenet_train.config import config_from
 from movenet_train.modeling import MoveNetSpec, build_model
-from movenet_train.modeling.outputs import POSE_SCORE_THRESHOLD, unpack
+from movenet_train.training.actions import NonFiniteLossGuard, ProgressBar
 from movenet_train.training.config import TrainConfig
 from movenet_train.training.freeze import freeze_layers
-from movenet_train.training.batch_norm import reestimate_batch_norm
-from movenet_train.training.init import initialize_model
+from movenet_train.training.initialisation import initialise, quantisation_aware
 from movenet_train.training.optimizer import build_optimizer
 from movenet_train.training.preemption import Preempted, StopPoint, StopTraining
 from movenet_train.training.resume import agree_on_resume_step
+from movenet_train.training.run_folder import check_run_model
 from movenet_train.training.strategy import build_strategy, is_chief, worker_id
 from movenet_train.training.teacher import load_teacher
 from movenet_train.training.trainer import MoveNetEvaluator, MoveNetTrainer
+from movenet_train.training.validation import validation_callback
 
 log = logging.getLogger(__name__)
-
-
-class TrainingDiverged(RuntimeError):
-    pass
-
-
-class ProgressBar:
-    """Orbit train action: a tqdm bar with loss, learning rate and ETA."""
-
-    def __init__(self, global_step, total_steps, enabled=True):
-        self.global_step, self.total_steps, self.enabled = global_step, total_steps, enabled
-        self.bar = None
-
-    def start(self):
-        """Called once the checkpoint is restored, so a resumed run's bar starts at its step."""
-        from tqdm import tqdm
-
-        self.bar = tqdm(total=self.total_steps, initial=int(self.global_step.numpy()), desc="train", unit="step",
-                        disable=not self.enabled, dynamic_ncols=True)
-
-    def __call__(self, output):
-        step = int(self.global_step.numpy())
-        self.bar.update(step - self.bar.n)
-        self.bar.set_postfix(loss=f"{float(output['loss/total']):.4f}", lr=f"{float(output['learning_rate']):.2e}",
-                             img_s=f"{float(output['images_per_second']):.1f}")
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
-
-
-class NonFiniteLossGuard:
-    """Orbit train action, run before Orbit saves: stops on a NaN/inf loss, naming the last good checkpoint."""
-
-    def __init__(self, global_step, manager):
-        self.global_step, self.manager = global_step, manager
-
-    def __call__(self, output):
-        loss = float(output["loss/total"])
-        if not math.isfinite(loss):
-            raise TrainingDiverged(
-                f"loss is {loss} at step {int(self.global_step.numpy())}; stopping. Last good checkpoint: "
-                f"{self.manager.latest_checkpoint or 'none (the run had not saved one yet)'}"
-            )
 
 
 def _distributed_dataset(strategy, data_cfg, spec, split, batch_size, training, deterministic, start_step=0,
@@ -93,104 +51,6 @@ def _distributed_dataset(strategy, data_cfg, spec, split, batch_size, training, 
         return service.distribute(dataset, address) if address else dataset
 
     return strategy.distribute_datasets_from_function(dataset_fn)
-
-
-def _validation(cfg, train_cfg, spec, run_dir, chief, worker):
-    """Callback of the evaluator: COCO AP through the eval code, a skeleton image summary, the EMA model saved.
-
-    The AP is computed as ``eval/evaluate.py`` computes it, with the ``eval`` group's keys (protocol, crop,
-    batch size, max_images, ...); its ``annotations``/``images`` default to the data's validation split.
-    """
-    precise_batches = train_cfg.precise_batch_norm_batches
-    batches = None
-
-    def validate(model, step):
-        nonlocal batches
-        output = {}
-        if precise_batches:
-            if batches is None:  # created on first use: an idle pipeline would hold its buffers all run long
-                from movenet_train.data import build_dataset
-
-                batches = iter(build_dataset(cfg.data, spec, "train", train_cfg.batch_size, training=True)
-                               .map(lambda images, _: images))
-            reestimate_batch_norm(model, (next(batches) for _ in range(precise_batches)),
-                                  keep_function=train_cfg.precise_batch_norm_keep_function)
-        # Every worker saves (reading synced BatchNorm statistics is a collective op); only the chief's copy stays.
-        model_dir = model_files.MODEL_DIR  # EMA weights in the checkpoint format eval / export / predict read
-        target = os.path.join(run_dir, model_dir if chief else f".worker_{worker}/{model_dir}")
-        checkpoints.save_model_checkpoint(model, spec, target,
-                                          {"step": step, "weights": "ema" if train_cfg.ema_decay else "raw"},
-                                          overwrite=True)
-        if not chief:
-            shutil.rmtree(os.path.dirname(target), ignore_errors=True)
-        options = validation_eval_options(cfg, spec)
-        if options is not None:
-            from movenet_train.evaluation import evaluate
-            from movenet_train.runtime import KerasPredictor
-
-            predictor = KerasPredictor(model, spec)
-            metrics = evaluate(predictor, progress=False, **options)
-            output.update({f"coco/{k}": float(metrics[k]) for k in ("AP", "AP50", "AP75", "AR") if k in metrics})
-            if options.get("annotations"):
-                _skeleton_summary(predictor, options["annotations"], options["images"], step,
-                                  train_cfg.val_summary_images)
-        return output
-
-    return validate
-
-
-def validation_eval_options(cfg, spec):
-    """Keyword arguments of ``evaluation.evaluate`` for validation: the ``eval`` group, with the data's val split
-    as the default annotations and images; ``None`` when there is nothing to score."""
-    from movenet_train.evaluation import protocols
-    from movenet_train.evaluation.config import EvalOptions
-
-    options = dataclasses.asdict(config_from(EvalOptions, cfg.eval, "eval"))
-    if not options.get("records"):
-        options["annotations"] = options.get("annotations") or cfg.data.get("val_annotations")
-        options["images"] = options.get("images") or cfg.data.get("val_images")
-        if not (options["annotations"] and options["images"] and os.path.exists(options["annotations"])):
-            return None
-    options["protocol"] = protocols.protocol_for(options["protocol"], spec.multi_pose)
-    return options
-
-
-def _skeleton_summary(predictor, annotations, images_dir, step, count, min_pose_score=POSE_SCORE_THRESHOLD):
-    import json
-
-    from movenet_train.preprocessing import load_rgb, model_input, unletterbox
-    from movenet_train.visualization import draw_skeleton
-
-    with open(annotations) as f:
-        files = [image["file_name"] for image in json.load(f)["images"]][:count]
-    size = predictor.input_size or 256
-    rendered = []
-    for name in files:
-        image = load_rgb(os.path.join(images_dir, name))
-        people = unpack(predictor(model_input(image, size, size)[None])[0], predictor.schema.num_keypoints,
-                        predictor.multi_pose)
-        if predictor.multi_pose:
-            people = people.above(min_pose_score)  # the empty slots of the six
-        for kpts in people.keypoints:
-            yx = unletterbox(kpts[:, :2], image.shape[0], image.shape[1], size, size)
-            image = draw_skeleton(image, yx, kpts[:, 2], schema=predictor.schema)
-        rendered.append(tf.image.resize_with_pad(image, 256, 256).numpy().astype(np.uint8))
-    if rendered:
-        tf.summary.image("val/predictions", np.stack(rendered), step=step, max_outputs=count)
-
-
-def _check_run_model(run_dir, spec, qat=False):
-    """A run folder resumes only with the model (variant, keypoint schema, float or quantisation-aware) it was
-    started with."""
-    config = os.path.join(run_dir, model_files.TRAIN_CONFIG_FILE)
-    model_files.check_compatible(
-        f"run folder {run_dir}", model_files.describe(run_dir), spec,
-        fix=f"resume it with the model and keypoints it was started with ({config}), or pass another run_name= "
-            "to start a new run")
-    if os.path.isfile(config) and bool(OmegaConf.select(OmegaConf.load(config), "train.qat", default=False)) != qat:
-        kind = "quantisation-aware" if not qat else "float"
-        raise ValueError(f"run folder {run_dir} holds a {kind} run ({config}): resume it with train.qat="
-                         f"{str(not qat).lower()}, or start a new run (run_name=) from checkpoint=<that run>")
 
 
 @dataclasses.dataclass
@@ -254,54 +114,6 @@ class TrainingRun:
         raise Preempted(step, path, self.stop.signal_name)
 
 
-def initialise(cfg, train_cfg, spec, model):
-    """The weights training starts from (``checkpoint=`` or ``model.init``), BatchNorm re-expressed with the
-    statistics of the first training batches where imported (deterministic, so a resumed run's ``initial``
-    teacher is rebuilt the same)."""
-    init = cfg.get("checkpoint") or cfg.model.init
-    initialize_model(model, spec, init)
-    if init not in (None, "scratch", "imagenet") and cfg.model.recalibrate_batch_norm:
-        batches = cfg.model.recalibrate_batch_norm_batches
-        if not isinstance(batches, int) or batches < 1:
-            raise ValueError(f"model.recalibrate_batch_norm_batches: expected an integer >= 1, got {batches!r} "
-                             "(model.recalibrate_batch_norm=false turns the re-estimation off)")
-        # Imported BatchNorm holds folded weights (mean 0, variance 1): express it with the statistics of the
-        # training images, the released function unchanged, so training-mode BatchNorm starts where it is.
-        from movenet_train.data import build_dataset
-
-        images = iter(build_dataset(cfg.data, spec, "train", train_cfg.batch_size, training=True,
-                                    deterministic=True).map(lambda images, _: images))
-        reestimate_batch_norm(model, (next(images) for _ in range(batches)), keep_function=True)
-
-
-def _quantisation_aware(cfg, train_cfg, spec, model, strategy, run_dir, resuming):
-    """``train.qat``: (the quantisation-aware copy of the initialised float ``model``, its spec). A new run sets
-    the activation ranges from ``train.qat_calibration_batches`` training batches; a resumed one restores them
-    with the weights from the checkpoint."""
-    from movenet_train.modeling.quantization import calibrate_ranges, quantize_model
-
-    if not train_cfg.freeze_batch_norm:
-        raise ValueError("train.qat=true needs train.freeze_batch_norm=true (the finetune schedule sets it): the "
-                         "INT8 file folds BatchNorm into the convolutions with fixed statistics")
-    if train_cfg.mixed_precision:
-        raise ValueError(f"train.qat=true simulates INT8 in float32: set train.mixed_precision=null "
-                         f"(got {train_cfg.mixed_precision})")
-    init = cfg.get("checkpoint") or cfg.model.init
-    if init in (None, "scratch", "imagenet"):
-        raise ValueError(f"train.qat=true fine-tunes float weights: set checkpoint=<a training run, checkpoint or "
-                         f"released model file> (model.init={init})")
-    with strategy.scope():
-        qat_model = quantize_model(model)
-    if not resuming:
-        from movenet_train.data import build_dataset
-
-        images = iter(build_dataset(cfg.data, spec, "train", train_cfg.batch_size, training=True,
-                                    deterministic=True).map(lambda images, _: images))
-        count = calibrate_ranges(qat_model, (next(images) for _ in range(train_cfg.qat_calibration_batches)))
-        log.info("quantisation-aware model: activation ranges from %d training batches", count)
-    return qat_model, dataclasses.replace(spec, qat=True)
-
-
 def build_training_run(cfg, stop_signals=None):
     """Sets up the run in ``cfg.output_dir`` (or restores it): data, strategy, model, optimizer, Orbit.
 
@@ -341,13 +153,13 @@ def build_training_run(cfg, stop_signals=None):
     agree_on_resume_step(strategy, ckpt_dir)  # several workers: all restore the same step
     resuming = tf.train.latest_checkpoint(ckpt_dir)
     if resuming:
-        _check_run_model(run_dir, spec, train_cfg.qat)
+        check_run_model(run_dir, spec, train_cfg.qat)
         log.info("resuming from %s", resuming)
     else:
         initialise(cfg, train_cfg, spec, model)
     float_model, float_spec = model, spec  # the initial function, which an ``initial`` teacher copies
     if train_cfg.qat:
-        model, spec = _quantisation_aware(cfg, train_cfg, spec, model, strategy, run_dir, resuming)
+        model, spec = quantisation_aware(cfg, train_cfg, spec, model, strategy, resuming)
     manager = checkpoints.CheckpointManager(tf.train.Checkpoint(model=model, optimizer=optimizer), ckpt_dir,
                                             max_to_keep=train_cfg.max_checkpoints, step_counter=optimizer.iterations,
                                             checkpoint_interval=train_cfg.checkpoint_every)
@@ -388,7 +200,7 @@ def build_training_run(cfg, stop_signals=None):
                              distill_config=train_cfg.distill, before_step=stop and stop.before_step)
     val_dataset = _distributed_dataset(strategy, cfg.data, spec, "val", train_cfg.batch_size, False, True)
     evaluator = MoveNetEvaluator(model, spec, optimizer, val_dataset, loss_config, strategy,
-                                 _validation(cfg, train_cfg, spec, run_dir, chief, worker))
+                                 validation_callback(cfg, train_cfg, spec, run_dir, chief, worker))
     progress = ProgressBar(optimizer.iterations, train_cfg.steps, enabled=train_cfg.progress_bar and chief)
     controller = orbit.Controller(  # restores the latest checkpoint of ckpt_dir, if any
         global_step=optimizer.iterations, trainer=trainer, evaluator=evaluator, strategy=strategy,

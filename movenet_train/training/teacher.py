@@ -21,6 +21,7 @@ import tensorflow as tf
 from movenet_train import model_files
 from movenet_train.data.targets import OUTPUT_STRIDE
 from movenet_train.geometry import warp_maps
+from movenet_train.training.initialisation import initial_weights
 
 log = logging.getLogger(__name__)
 
@@ -109,8 +110,8 @@ def load_teacher(cfg, train_cfg, spec, strategy, initial=None):
     if source is None:
         return None, None
     if source == "initial":
-        start = cfg.get("checkpoint") or cfg.model.init
-        if start in (None, "scratch", "imagenet"):
+        start, trained = initial_weights(cfg)
+        if not trained:
             raise ValueError(f"train.teacher=initial needs initial weights to learn from (checkpoint=<model file>); "
                              f"this run starts from model.init={start}")
         from movenet_train.modeling import build_model

@@ -6,7 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from movenet_train.evaluation.audit import _offset_rings, _ring_statistics, fitted_sigma
+from movenet_train.diagnostics.peak_widths import fitted_sigma
+from movenet_train.diagnostics.residuals import offset_rings, ring_statistics
 from movenet_train.keypoints import COCO_17
 from tests.helpers import COCO_SAMPLE, REPO, TFJS, require_shared
 
@@ -24,9 +25,9 @@ def test_rings_and_gain_on_a_hand_made_offset_field():
     ys, xs = np.mgrid[:6, :6].astype(np.float32)
     target = np.stack([2.5 - ys, 2.5 - xs], -1)[None]  # [1, 6, 6, 2]
     mask = np.ones_like(target)
-    rings = _offset_rings({"keypoint_offset": target})
+    rings = offset_rings({"keypoint_offset": target})
     assert rings[0, 2, 2, 0] == 0 and rings[0, 2, 3, 0] == 1 and rings[0, 4, 4, 0] == 3 and rings[0, 5, 2, 0] == 3
-    stats = _ring_statistics(0.5 * target, target, mask, rings, 3)
+    stats = ring_statistics(0.5 * target, target, mask, rings, 3)
     assert stats["1"]["gain"] == pytest.approx(0.5) and stats["2"]["gain"] == pytest.approx(0.5)
     # Ring 1: the 4 side cells |v| = (0.5, 1.5) and 4 diagonal ones (1.5, 1.5) or (0.5, 0.5)...: mean |residual|
     # is half the mean |target| there.

@@ -8,7 +8,7 @@ from hydra import compose, initialize_config_dir
 from movenet_train.config import config_from
 from movenet_train.modeling import MoveNetSpec, build_model
 from movenet_train.training.config import TrainConfig
-from movenet_train.training import loop
+from movenet_train.training import validation
 from tests.helpers import REPO
 
 
@@ -41,7 +41,7 @@ def test_training_validation_passes_the_eval_group_to_evaluate(val_files, tmp_pa
     monkeypatch.setattr(evaluation, "evaluate", fake_evaluate)
     spec = MoveNetSpec.from_config(cfg.model)
     train_cfg = config_from(TrainConfig, cfg.train, "train")
-    validate = loop._validation(cfg, train_cfg, spec, str(tmp_path / "run"), chief=True, worker=0)
+    validate = validation.validation_callback(cfg, train_cfg, spec, str(tmp_path / "run"), chief=True, worker=0)
     output = validate(build_model(spec), step=5)
 
     assert output == {"coco/AP": 0.5}
@@ -56,7 +56,7 @@ def test_training_validation_passes_the_eval_group_to_evaluate(val_files, tmp_pa
 def test_eval_annotations_override_the_data_split_and_multi_pose_defaults_to_multi_person(val_files):
     annotations, images = val_files
     cfg = _config([f"eval.annotations={annotations}", f"eval.images={images}", "data.val_annotations=/nonexistent"])
-    options = loop.validation_eval_options(cfg, MoveNetSpec(name="m", alpha=1.5, input_size=256, multi_pose=True))
+    options = validation.validation_eval_options(cfg, MoveNetSpec(name="m", alpha=1.5, input_size=256, multi_pose=True))
     assert options["annotations"] == str(annotations) and options["protocol"] == "multi_person"
     assert options["max_images"] == 500  # configs/train.yaml's validation default
 
@@ -64,4 +64,4 @@ def test_eval_annotations_override_the_data_split_and_multi_pose_defaults_to_mul
 def test_no_validation_files_means_no_coco_ap(tmp_path):
     cfg = _config([f"data.val_annotations={tmp_path}/missing.json"])
     spec = MoveNetSpec.from_config(cfg.model)
-    assert loop.validation_eval_options(cfg, spec) is None
+    assert validation.validation_eval_options(cfg, spec) is None
