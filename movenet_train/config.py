@@ -12,6 +12,7 @@ and code that builds a config object outside Hydra (library use, tests, benchmar
 """
 
 import dataclasses
+import importlib.resources
 import math
 import os
 import types
@@ -20,8 +21,17 @@ import typing
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 
-# The configs/ folder of the checkout the package is installed from (pip install -e .).
-CONFIG_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "configs"))
+def _config_dir():
+    """The folder of the YAML configs: the copy shipped inside the package (``movenet_train/configs``, present
+    only in a non-editable install: pyproject.toml maps the checkout's ``configs/`` there), else the checkout's
+    ``configs/`` beside the package (``pip install -e .``, the checkout's scripts)."""
+    installed = importlib.resources.files(__package__).joinpath("configs")
+    if installed.is_dir():
+        return os.fspath(installed)
+    return os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "configs"))
+
+
+CONFIG_DIR = _config_dir()
 
 
 class ConfigError(ValueError):
