@@ -23,6 +23,10 @@ USER_ERRORS = (FileNotFoundError, FileExistsError, NotADirectoryError, IsADirect
 # raised with its traceback too.
 DEBUG_KEY = "debug"
 FULL_ERROR_VARIABLE = "HYDRA_FULL_ERROR"
+# A command whose ``output`` is this by default writes into its run folder; ``output=DIR`` makes DIR the run folder.
+OUTPUT_KEY = "output"
+RUN_DIR_KEY = "hydra.run.dir"
+RUN_FOLDER_OUTPUT = "${hydra:runtime.output_dir}"
 
 
 def accept_both_experiment_forms(argv):
@@ -67,6 +71,28 @@ def user_error_message(err, errors=(), config_name=None):
     return str(err)
 
 
+def _key(arg):
+    """The key of a ``key=value`` override, without its ``+``/``++``."""
+    return arg.split("=", 1)[0].lstrip("+")
+
+
+def run_folder_follows_output(config_name, argv):
+    """Makes ``output=DIR`` the run folder of a command whose ``output`` defaults to its run folder (eval, audit:
+    ``output: ${hydra:runtime.output_dir}``): adds ``hydra.run.dir=DIR`` unless the command line sets
+    ``hydra.run.dir``, so that Hydra's ``.hydra/`` folder and log go into DIR and nothing is written under
+    ``outputs/``. Other commands' ``argv`` is left as it is."""
+    from omegaconf import OmegaConf
+
+    given = [arg.split("=", 1)[1] for arg in argv[1:] if "=" in arg and _key(arg) == OUTPUT_KEY]
+    path = os.path.join(CONFIG_DIR, f"{config_name}.yaml")
+    if not given or any(_key(arg) == RUN_DIR_KEY for arg in argv[1:]) or not os.path.isfile(path):
+        return argv
+    default = OmegaConf.to_container(OmegaConf.load(path), resolve=False).get(OUTPUT_KEY)  # as written
+    if isinstance(default, str) and default.replace(" ", "") == RUN_FOLDER_OUTPUT:
+        argv.append(f"{RUN_DIR_KEY}={given[-1]}")
+    return argv
+
+
 def launch(config_name, run, errors=()):
     """Composes ``configs/<config_name>.yaml`` with ``sys.argv`` and returns ``run(cfg)``; expected failures
     (``user_error_message``: ``USER_ERRORS``, ``errors``, a missing required key, a damaged record shard) end the
@@ -75,9 +101,10 @@ def launch(config_name, run, errors=()):
     import hydra
 
     if not os.path.isdir(CONFIG_DIR):
-        sys.exit(f"error: the configs folder {CONFIG_DIR} is missing; install the package from a checkout "
-                 "(pip install -e .)")
+        sys.exit(f"error: the configs folder {CONFIG_DIR} is missing; reinstall the package (pip install . or "
+                 "pip install -e . from a checkout)")
     accept_both_experiment_forms(sys.argv)
+    run_folder_follows_output(config_name, sys.argv)
     debug = take_debug_flag(sys.argv)
     if debug:
         os.environ[FULL_ERROR_VARIABLE] = "1"  # Hydra then prints the whole traceback
