@@ -8,8 +8,11 @@
    turns them by quarter turns in augmentation, where the teacher sees each view upright (equivariant teaching),
    and may add unlabeled sources of its own.
 3. Fine-tune from ``checkpoint`` (released Lightning) with ``train_overrides`` (default ``exp=rotation_finetune``).
-4. Evaluate the initial and the fine-tuned weights, single_person protocol, on the held-out images upright (the
-   original files) and turned by ``angles`` (``data.rotate``); write ``results.json`` and ``results.png``.
+4. Evaluate the initial and the fine-tuned weights (``protocol``) on the held-out images upright (the original
+   files) and turned by ``angles`` (``data.rotate``); write ``results.json`` and ``results.png``.
+
+With ``folds=K`` steps 1-4 run once per fold, every image held out in one of them, and the held-out figures are
+pooled with paired bootstrap intervals (experiments/folds.py).
 
 Every stage writes its outputs whole (``atomic``) and is skipped when they exist, so running the command again
 resumes (training resumes from its last checkpoint).
@@ -23,9 +26,8 @@ import numpy as np
 from hydra import compose
 
 from movenet_train.atomic import atomic_path
-from movenet_train.evaluation import compare, evaluate
+from movenet_train.evaluation import compare
 from movenet_train.evaluation.protocols import is_person_with_keypoints
-from movenet_train.runtime import load_predictor
 
 log = logging.getLogger(__name__)
 
@@ -63,17 +65,12 @@ def record_split(path, cfg, train_ids, held_out_ids):
         json.dump(split, f, indent=1)
 
 
-def prepare_data(cfg, work):
+def prepare_data(cfg, work, schema, train_ids, held_out_ids):
     """Writes the split, the held-out sets (upright and turned) and the training records under ``work``; returns
     their paths."""
-    from movenet_train import keypoints
-    from movenet_train.data.coco import load_keypoint_annotations
     from movenet_train.data.convert import convert_coco
     from movenet_train.data.rotate import rotate_coco, subset
 
-    schema = keypoints.resolve(cfg.get("keypoints"))
-    data = load_keypoint_annotations(cfg.annotations, schema).raw
-    train_ids, held_out_ids = split_images(data, cfg.held_out_images, cfg.split_seed)
     paths = {
         "split": os.path.join(work, "split.json"),
         "train_upright": os.path.join(work, "train_upright.json"),
@@ -105,6 +102,7 @@ def train_config(cfg, paths, run_dir):
         f"data.val_records={records}/upright-*.tfrecord",
         f"data.val_annotations={paths['train_upright']}",
         f"data.val_images={cfg.images}",
+        f"eval.protocol={cfg.protocol}",
         f"output_dir={run_dir}",
     ]
     return compose("train", overrides=overrides)
@@ -113,51 +111,60 @@ def train_config(cfg, paths, run_dir):
 def run(cfg):
     """Runs (or resumes) the experiment of ``cfg`` (configs/rotation_finetune.yaml); returns the report
     (also written as ``<output>/results.json``; with ``held_out_images=0``, the training run's summary only).
+    With ``folds=K`` every image is held out once (experiments/folds.py) and the held-out figures are pooled.
     Call inside an initialised Hydra (it composes the train config)."""
+    from movenet_train import keypoints
+    from movenet_train.data.coco import load_keypoint_annotations
     from movenet_train.data.rotate import ANNOTATIONS_FILE, IMAGES_DIR
+    from movenet_train.experiments import folds
     from movenet_train.training import train
 
     work = os.path.abspath(cfg.output)
-    paths = prepare_data(cfg, work)
-    run_dir = os.path.join(work, "run")
-    train_cfg = train_config(cfg, paths, run_dir)
-    train(train_cfg)
+    schema = keypoints.resolve(cfg.get("keypoints"))
+    splits = folds.fold_splits(load_keypoint_annotations(cfg.annotations, schema).raw, cfg.folds,
+                               cfg.held_out_images, cfg.split_seed)
+    per_fold = []
+    for fold, (train_ids, held_out_ids) in enumerate(splits):
+        fold_work = folds.fold_dir(work, cfg.folds, fold)
+        paths = prepare_data(cfg, fold_work, schema, train_ids, held_out_ids)
+        run_dir = os.path.join(fold_work, "run")
+        train_cfg = train_config(cfg, paths, run_dir)
+        train(train_cfg)
+        if not held_out_ids:
+            continue
+        rotated = paths["held_out_rotated"]
+        per_fold.append(folds.evaluate_fold(cfg, fold_work, {"initial": cfg.checkpoint, "fine_tuned": run_dir}, {
+            "upright": (paths["held_out_upright"], cfg.images),
+            "rotated": (os.path.join(rotated, ANNOTATIONS_FILE), os.path.join(rotated, IMAGES_DIR)),
+        }))
     train_summary = {"steps": int(train_cfg.train.steps), "batch_size": int(train_cfg.train.batch_size),
                      "learning_rate": float(train_cfg.train.optimizer.learning_rate),
                      "teacher": train_cfg.train.teacher, "freeze": train_cfg.train.freeze,
                      "overrides": list(cfg.train_overrides)}
-    with open(paths["split"]) as f:
-        split = json.load(f)
-    if not cfg.held_out_images:
+    if not per_fold:  # held_out_images=0 with one split: every image trained, nothing to score
+        with open(paths["split"]) as f:
+            split = json.load(f)
         report = {"model": run_dir, "split": {"num_train_images": len(split["train"]), "held_out": []},
                   "train": train_summary}
         with atomic_path(os.path.join(work, "results.json")) as tmp, open(tmp, "w") as f:
             json.dump(report, f, indent=1)
         return report
 
-    eval_sets = {
-        "upright": (paths["held_out_upright"], cfg.images),
-        "rotated": (os.path.join(paths["held_out_rotated"], ANNOTATIONS_FILE),
-                    os.path.join(paths["held_out_rotated"], IMAGES_DIR)),
-    }
-    models = {"initial": cfg.checkpoint, "fine_tuned": run_dir}
-    metrics = {}
-    for model_name, checkpoint in models.items():
-        predictor = load_predictor(checkpoint)
-        for set_name, (annotations, images) in eval_sets.items():
-            metrics[(model_name, set_name)] = evaluate(
-                predictor, annotations, images, protocol="single_person", crop=cfg.crop, progress=False,
-                checkpoint=checkpoint, output_dir=os.path.join(work, "eval", f"{model_name}_{set_name}"))
-    report = compare.build_report({f"{m} {s}": metrics[(m, s)] for m in models for s in eval_sets})
-    entries = report["entries"]
+    report = folds.summarize_folds(cfg, per_fold, ["upright", "rotated"], schema)
+    changes = report["changes"]
     report["headline"] = {
-        "rotated_AP_gain": entries["fine_tuned rotated"]["AP"] - entries["initial rotated"]["AP"],
-        "upright_AP_change": entries["fine_tuned upright"]["AP"] - entries["initial upright"]["AP"],
-        "held_out_images": {s: entries[f"initial {s}"]["num_images"] for s in eval_sets},
+        "rotated_AP_gain": changes["rotated"]["difference"],
+        "rotated_interval": [changes["rotated"]["low"], changes["rotated"]["high"]],
+        "upright_AP_change": changes["upright"]["difference"],
+        "upright_interval": [changes["upright"]["low"], changes["upright"]["high"]],
+        "held_out_images": {s: report["entries"][f"initial {s}"]["num_images"] for s in ("upright", "rotated")},
+        "held_out_people": {s: changes[s]["num_people"] for s in ("upright", "rotated")},
+        "protocol": cfg.protocol,
+        "folds": len(splits),
     }
-    report["split"] = {"held_out": split["held_out"], "num_train_images": len(split["train"]),
-                       "angles": list(cfg.angles)}
+    report["split"] = {"folds": len(splits), "held_out": [ids for _, ids in splits],
+                       "num_train_images": [len(ids) for ids, _ in splits], "angles": list(cfg.angles)}
     report["train"] = train_summary
-    compare.write_report(work, report, "single_person AP on held-out images: initial vs fine-tuned",
-                         name="results")
+    compare.write_report(work, report, f"{cfg.protocol} AP on held-out images: initial vs fine-tuned "
+                         f"({len(splits)} fold(s))", name="results")
     return report

@@ -5,7 +5,7 @@ Lightning vs fine-tuned on upright + quarter-turned images, held-out AP upright 
 import json
 
 from movenet_train.evaluation import compare
-from movenet_train.experiments import rotation
+from movenet_train.experiments import folds, rotation
 from movenet_train.jobs import launch
 
 CONFIG = "rotation_finetune"
@@ -17,6 +17,7 @@ def run(cfg):
         print(f"trained on all {report['split']['num_train_images']} images; model: {report['model']}")
         return report
     print(compare.format_report(report))
+    print(folds.format_paired(report))
     print(json.dumps(report["headline"]))
     return report
 
