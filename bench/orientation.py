@@ -16,12 +16,9 @@ import json
 import os
 import platform
 import statistics
-import sys
 import time
 
 import numpy as np
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 SHARED = os.environ.get("MOVENET_SHARED_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
 RELEASED = {"lightning": "reference_models/tfjs_human_models/movenet-lightning.json",

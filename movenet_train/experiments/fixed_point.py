@@ -30,11 +30,10 @@ def prepare_data(cfg, work, schema, train_ids, held_out_ids):
     """The split, the two annotation subsets and the training records under ``work``; returns their paths."""
     from movenet_train.data.convert import convert_coco
     from movenet_train.data.rotate import subset
-    from movenet_train.experiments.rotation import record_split
 
     paths = {"split": os.path.join(work, "split.json"), "train": os.path.join(work, "train.json"),
              "held_out": os.path.join(work, "held_out.json"), "records": os.path.join(work, "records")}
-    record_split(paths["split"], cfg, train_ids, held_out_ids)
+    folds.record_split(paths["split"], cfg, train_ids, held_out_ids)
     for name, ids in (("train", train_ids), ("held_out", held_out_ids)):
         if not os.path.exists(paths[name]):
             subset(cfg.annotations, ids, paths[name], schema)

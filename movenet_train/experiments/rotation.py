@@ -22,47 +22,14 @@ import json
 import logging
 import os
 
-import numpy as np
 from hydra import compose
 
 from movenet_train.atomic import atomic_path
 from movenet_train.evaluation import compare
-from movenet_train.evaluation.protocols import is_person_with_keypoints
+from movenet_train.experiments import folds
 
 log = logging.getLogger(__name__)
 
-
-
-def split_images(data, held_out_images, seed):
-    """(train ids, held-out ids): ``held_out_images`` single_person-scorable images drawn with ``seed``; 0 holds
-    out none."""
-    per_image = {}
-    for ann in data["annotations"]:
-        per_image.setdefault(ann["image_id"], []).append(ann)
-    scorable = sorted(i["id"] for i in data["images"]
-                      if len(per_image.get(i["id"], [])) == 1 and is_person_with_keypoints(per_image[i["id"]][0]))
-    if not 0 <= held_out_images < len(scorable):
-        raise ValueError(f"held_out_images={held_out_images}: the set has {len(scorable)} images the single_person "
-                         "protocol scores; hold out 0 (train on all, no evaluation) to at most "
-                         f"{len(scorable) - 1}")
-    held_out = sorted(int(i) for i in np.random.default_rng(seed).permutation(scorable)[:held_out_images])
-    train = sorted(i["id"] for i in data["images"] if i["id"] not in set(held_out))
-    return train, held_out
-
-
-def record_split(path, cfg, train_ids, held_out_ids):
-    """Writes the split to ``path``, or checks that the one already there is the same (a rerun resumes only the
-    experiment it started)."""
-    split = {"train": train_ids, "held_out": held_out_ids, "held_out_images": cfg.held_out_images,
-             "split_seed": cfg.split_seed, "folds": cfg.get("folds", 1), "annotations": os.path.abspath(cfg.annotations)}
-    if os.path.exists(path):
-        with open(path) as f:
-            if json.load(f) != split:
-                raise ValueError(f"{path} holds another split; use another output= folder")
-        return
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with atomic_path(path) as tmp, open(tmp, "w") as f:
-        json.dump(split, f, indent=1)
 
 
 def prepare_data(cfg, work, schema, train_ids, held_out_ids):
@@ -78,7 +45,7 @@ def prepare_data(cfg, work, schema, train_ids, held_out_ids):
         "held_out_rotated": os.path.join(work, "held_out_rotated"),
         "records": os.path.join(work, "records"),
     }
-    record_split(paths["split"], cfg, train_ids, held_out_ids)
+    folds.record_split(paths["split"], cfg, train_ids, held_out_ids)
     if not os.path.exists(paths["train_upright"]):
         subset(cfg.annotations, train_ids, paths["train_upright"], schema)
     if held_out_ids and not os.path.exists(paths["held_out_upright"]):
@@ -116,7 +83,6 @@ def run(cfg):
     from movenet_train import keypoints
     from movenet_train.data.coco import load_keypoint_annotations
     from movenet_train.data.rotate import ANNOTATIONS_FILE, IMAGES_DIR
-    from movenet_train.experiments import folds
     from movenet_train.training import train
 
     work = os.path.abspath(cfg.output)

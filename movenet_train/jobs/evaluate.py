@@ -25,9 +25,10 @@ def run(cfg):
     first = _evaluate(cfg, cfg.checkpoint, cfg.output)
     metrics = first.metrics
     if cfg.get("compare"):
-        second = _evaluate(cfg, cfg.compare, os.path.join(cfg.output, "compare") if cfg.output else None)
-        report = compare.build_report({f"checkpoint {_name(cfg.checkpoint)}": metrics,
-                                       f"compare {_name(cfg.compare)}": second.metrics})
+        second = _evaluate(cfg, cfg.compare, os.path.join(cfg.output, "compare") if cfg.output else None,
+                           cfg.compare_orientation or cfg.orientation)
+        report = compare.build_report({_label("checkpoint", cfg.checkpoint, metrics): metrics,
+                                       _label("compare", cfg.compare, second.metrics): second.metrics})
         report["paired"] = compare.paired(first, second, cfg.bootstrap.resamples, cfg.bootstrap.seed)
         print(compare.format_report(report))
         if cfg.output:
@@ -38,13 +39,18 @@ def run(cfg):
     return metrics
 
 
+def _label(role, checkpoint, metrics):
+    label = f"{role} {_name(checkpoint)}"
+    return label + " (any)" if metrics["orientation"] == "any" else label
+
+
 def _name(checkpoint):
     return os.path.basename(os.path.normpath(str(checkpoint)))
 
 
-def _evaluate(cfg, checkpoint, output):
+def _evaluate(cfg, checkpoint, output, orientation=None):
     predictor = load_predictor(checkpoint, config_spec(cfg), num_threads=cfg.num_threads,
-                               orientation=cfg.orientation)
+                               orientation=orientation or cfg.orientation)
     check_compatible(checkpoint, predictor, config_schema(cfg))
     protocol = protocols.protocol_for(cfg.protocol, predictor.multi_pose)
     evaluation = run_evaluation(
