@@ -1,6 +1,6 @@
 """Two-person clips for the multi-pose tracking goldens, and the Node packages that run Google's TF.js runtime.
 
-``make_multipose_golden.py`` runs ``@tensorflow-models/pose-detection`` (MoveNet MultiPose Lightning, tracking on)
+``make_tfjs_goldens.py`` runs ``@tensorflow-models/pose-detection`` (MoveNet MultiPose Lightning, tracking on)
 on these clips; the tracking tests rebuild the same frames and compare the Python tracker with those goldens, so the
 clips must come out bit-identical every time: both are decoded with the project's own readers from ../shared
 (``tests.helpers.SHARED``, overridable by ``MOVENET_SHARED_DIR``).

@@ -2,7 +2,7 @@
 
 The goldens in ``golden/`` are ``@tensorflow-models/pose-detection`` 2.1.3 (MoveNet MultiPose Lightning,
 ``enableTracking``, both trackers, smoothing on, every other option at its default) run in Node on the released
-MultiPose graph, made by ``python -m tests.tracking.make_multipose_golden``. The clips are rebuilt here from
+MultiPose graph, made by ``python -m tests.tracking.make_tfjs_goldens multipose``. The clips are rebuilt here from
 ``../shared`` exactly as that script built them (``multipose_clips.py``).
 """
 
