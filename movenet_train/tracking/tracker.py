@@ -8,8 +8,11 @@ so a person who leaves and comes back is searched for in the whole frame again.
 With an ``orientation.OrientationSearch`` predictor (``orientation=any``) the crop is also turned: the next
 frame's square is cut turned by the body angle of this frame's pose (hip centre -> shoulder centre, as BlazePose
 aligns its region of interest), so a lying or upside-down person is seen upright at the cost of one pass per
-frame; the whole-frame passes (first frame, person lost) run the quarter-turn search. Tilts under
-``ALIGN_MIN_DEGREES`` are not turned, so an upright person is cropped exactly as with ``orientation=upright``.
+frame; the whole-frame passes (first frame, person lost) run the quarter-turn search. The angle is taken as the
+nearest quarter turn plus a residual: the quarter turn is ``np.rot90`` of TF.js's axis-aligned crop (the same
+pixels, no resampling), and only a residual of at least ``ALIGN_MIN_DEGREES`` is resampled by a turned crop. So an
+upright person is cropped exactly as with ``orientation=upright``, and a person in a clip turned by quarter turns
+sees the very pixels the upright clip would give.
 """
 
 import math
@@ -135,14 +138,15 @@ class PoseTracker:
         self.keypoint_filter = OneEuroFilter(self.config.keypoint_filter)
         self.crop_filter = LowPassFilter(self.config.crop_filter_alpha)
         self.crop_region = None  # where the next frame is cropped; None: the whole padded frame
-        self.crop_angle = 0.0  # orientation=any: radians the next crop's content is turned by
+        self.crop_turns = 0  # orientation=any: quarter turns of the next crop's content (np.rot90) ...
+        self.crop_angle = 0.0  # ... then radians it is turned by (a residual >= ALIGN_MIN_DEGREES, else 0)
         self.last_region = None  # the region the last frame was cropped to (for drawing)
         self.last_timestamp = None
         self.reset()
 
     def reset(self):
         self.crop_region = None
-        self.crop_angle = 0.0
+        self.crop_turns, self.crop_angle = 0, 0.0
         self.keypoint_filter.reset()
         self.crop_filter.reset()
 
@@ -172,30 +176,34 @@ class PoseTracker:
         if self.crop:
             aligned = keypoints
             if self.search:
-                self.crop_angle = self._alignment(keypoints, scores)
+                self.crop_turns, self.crop_angle = self._alignment(keypoints, scores)
                 centre = keypoints[list(self.torso.centre)].mean(axis=0)
-                # the square's extent is measured in the turned crop, about the centre it is cut around
+                # the square's extent is measured in the turned crop, about the centre it is cut around (a
+                # quarter turn does not change it: the extent is the larger of the two axes')
                 aligned = geometry.apply(geometry.rotation_matrix(self.crop_angle, centre), keypoints)
             region = crop_lib.next_crop_region(
                 aligned, scores, height, width, self.config.min_keypoint_score, self.config.torso_expansion,
                 self.config.body_expansion, layout=self.torso,
             )
             if region == crop_lib.full_image_region(height, width):
-                self.crop_angle = 0.0
+                self.crop_turns, self.crop_angle = 0, 0.0
             self.crop_region = crop_lib.CropRegion(*self.crop_filter(region.box))
         return [Pose(keypoints, scores, score)]
 
     def _alignment(self, keypoints, scores):
-        """Radians to turn the next crop's content by so that this pose's torso is upright (0 below
-        ``ALIGN_MIN_DEGREES`` or without a confident torso)."""
+        """(quarter turns, residual radians) to turn the next crop's content by so that this pose's torso is
+        upright: the nearest quarter turn, and what is left if it is at least ``ALIGN_MIN_DEGREES`` (else 0);
+        (0, 0) without a torso axis or a confident torso."""
         axis = self.schema.torso_axis
         if axis is None or not crop_lib.torso_visible(scores, self.config.min_keypoint_score, layout=self.torso):
-            return 0.0
+            return 0, 0.0
         weights = np.maximum(np.asarray(scores, np.float64), 1e-6)
         upper, lower = ((keypoints[list(half)] * weights[list(half), None]).sum(0) / weights[list(half)].sum()
                         for half in axis)
-        angle = float(geometry.body_angle(upper, lower))
-        return -angle if abs(angle) >= math.radians(ALIGN_MIN_DEGREES) else 0.0
+        turn = -float(geometry.body_angle(upper, lower))  # turning the content by -angle makes the body upright
+        turns = round(turn / (math.pi / 2))
+        residual = turn - turns * math.pi / 2
+        return turns % 4, residual if abs(residual) >= math.radians(ALIGN_MIN_DEGREES) else 0.0
 
     def _single_pose(self, frame):
         size = self.predictor.input_size
@@ -205,9 +213,14 @@ class PoseTracker:
             region = self.crop_region
             top, left, bottom, right = region.to_pixels(height, width)
             matrix = geometry.crop_matrix(((top + bottom) / 2, (left + right) / 2), bottom - top, size,
-                                          self.crop_angle)
+                                          self.crop_angle + self.crop_turns * math.pi / 2)
             output = self.predictor(geometry.warp(frame, matrix, size)[None])[0, 0]
             yx = geometry.apply(np.linalg.inv(matrix), output[:, :2] * size) / [height, width]
+        elif self.crop and self.crop_region is not None and self.crop_turns:
+            region = self.crop_region
+            crop = np.rot90(crop_lib.crop_and_resize(frame, region, size), self.crop_turns)
+            output = self.predictor(np.ascontiguousarray(crop)[None])[0, 0]
+            yx = region.to_image(geometry.unturn_normalized(output[:, :2], self.crop_turns))
         elif self.crop:
             region = self.crop_region or crop_lib.full_image_region(height, width)
             predictor = self.predictor if self.crop_region is not None else whole_frame

@@ -127,3 +127,47 @@ def test_tracking_is_smoother_and_stays_near_per_frame_inference(lightning):
     assert distance.mean(axis=0).max() <= TFJS_VIDEO_TOLERANCE_PX
     # The crop lets the model see the person larger: it is more confident.
     assert tracked_scores.mean() > per_frame_scores.mean()
+
+
+@pytest.fixture(scope="module")
+def pose_1_frames():
+    require_shared(POSE_1)
+    return read_rgb_frames(POSE_1)
+
+
+def distance_to_tfjs_golden(predictor, frames, k):
+    """Mean keypoint distance (px, upright frame) of the tracker on the clip turned by ``np.rot90(frame, k)``, turned
+    back, to Google's TF.js tracker on the upright clip; and how many frames had a pose."""
+    from tests.tracking.tfjs_goldens import load_singlepose_golden, turned_back
+
+    golden, _ = load_singlepose_golden(0)
+    height, width = frames[0].shape[:2]
+    tracker = PoseTracker(predictor)
+    distances, found = [], 0
+    for i, frame in enumerate(frames):
+        poses = tracker(np.ascontiguousarray(np.rot90(frame, k)), timestamp=i / 30.0)
+        if poses:
+            found += 1
+            upright = turned_back(poses[0].keypoints, k, height, width)
+            if not np.isnan(golden[i]).any():
+                distances.append(np.linalg.norm(upright - golden[i], axis=-1).mean())
+    return float(np.mean(distances)), found
+
+
+@pytest.mark.slow
+def test_orientation_any_tracks_a_turned_clip_as_well_as_the_upright_one(lightning, pose_1_frames):
+    """pose_1.mp4 with every frame turned 90/180/270 degrees: orientation=any finds the person in every frame, and
+    its keypoints, turned back, are about as near Google's TF.js output on the upright clip as the upright clip's."""
+    from movenet_train.orientation import OrientationSearch
+
+    search = OrientationSearch(lightning)
+    upright_plain, found = distance_to_tfjs_golden(lightning, pose_1_frames, 0)
+    assert found == 120
+    upright_any, found = distance_to_tfjs_golden(search, pose_1_frames, 0)
+    assert found == 120 and upright_any <= upright_plain + 1e-6  # the upright clip does not get worse
+    for k in (1, 2, 3):
+        turned_plain, _ = distance_to_tfjs_golden(lightning, pose_1_frames, k)
+        turned_any, found = distance_to_tfjs_golden(search, pose_1_frames, k)
+        assert found == 120, (k, found)
+        assert turned_any <= 1.5 * upright_plain, (k, turned_any, upright_plain)
+        assert turned_any < turned_plain  # what the orientation search is for
