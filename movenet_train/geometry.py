@@ -197,3 +197,36 @@ def quarter_turn_transform(turns, size):
     teacher's upright view, ``train.distill.view``)."""
     powers = tf.constant(np.stack([quarter_turn_matrix(k, size, size) for k in range(4)]), tf.float32)
     return tf.gather(powers, tf.math.floormod(turns, 4))
+
+
+def turn_normalized_points(points, turns):
+    """The TensorFlow twin of ``turn_normalized``: normalised (y, x) ``[..., 2]`` of a square input -> their place
+    after ``turns`` (an integer, or an int tensor) counter-clockwise quarter turns of it, through
+    ``quarter_turn_transform`` of the unit square."""
+    return transform_points(quarter_turn_transform(turns, 1.0), tf.cast(points, tf.float32))
+
+
+def unturn_normalized_points(points, turns):
+    """The TensorFlow twin of ``unturn_normalized``: points found in the input turned by ``turns`` -> the upright
+    input (an exported file's in-graph quarter-turn search turns its keypoints back with this)."""
+    return turn_normalized_points(points, -tf.cast(turns, tf.int32))
+
+
+def quarter_turn_image(image, turns):
+    """``tf.image.rot90(image, turns)`` for a Python integer ``turns`` (taken mod 4) on ``[..., H, W, C]``: the
+    same ops (reverse, transpose) without the ``tf.case`` that ``tf.image.rot90`` wraps them in, so the graph
+    holds no branch (an exported file's in-graph search builds its four views with it)."""
+    if int(turns) != turns:
+        raise ValueError(f"turns must be an integer, got {turns!r}")
+    rank = image.shape.rank
+    rows, cols = rank - 3, rank - 2
+    swap = list(range(rank))
+    swap[rows], swap[cols] = cols, rows
+    turns = int(turns) % 4
+    if turns == 1:
+        return tf.transpose(tf.reverse(image, [cols]), swap)
+    if turns == 2:
+        return tf.reverse(image, [rows, cols])
+    if turns == 3:
+        return tf.reverse(tf.transpose(image, swap), [cols])
+    return tf.identity(image)

@@ -23,9 +23,10 @@ graph (export ``orientation=any``) picks the same turn without branching.
 import dataclasses
 
 import numpy as np
+import tensorflow as tf
 
-from movenet_train.geometry import unturn_normalized
-from movenet_train.runtime import Predictor
+from movenet_train.geometry import quarter_turn_image, unturn_normalized, unturn_normalized_points
+from movenet_train.predictor import Predictor
 
 ORIENTATIONS = ("upright", "any")
 TURNS = 4
@@ -88,11 +89,64 @@ class TurnRule:
         best = np.argmax(scores, axis=1)
         return np.where(scores[:, 0] >= self.gate, 0, best)
 
+    # TensorFlow twins of the two above, for graphs (an exported file's in-graph search, ``search_in_graph``): the
+    # same formula in float32 instead of float64, so a score within about 1e-7 of the gate or of another view's
+    # may fall the other way; tests/test_orientation_rule.py checks that they agree elsewhere.
+
+    def tf_upright_score(self, keypoints):
+        """``upright_score`` in TensorFlow: ``keypoints`` ``[..., N, 3]`` -> float32 ``[...]``."""
+        keypoints = tf.cast(keypoints, tf.float32)
+        confidence = tf.reduce_mean(tf.math.top_k(keypoints[..., 2], k=self.top_k).values, axis=-1)
+        up = _tf_weighted_centre(keypoints, self.upper) - _tf_weighted_centre(keypoints, self.lower)
+        length = tf.sqrt(tf.reduce_sum(tf.square(up), axis=-1))
+        cosine = tf.where(length > 0, -up[..., 0] / tf.maximum(length, 1e-12), 0.0)  # image up is -y
+        return confidence * tf.clip_by_value(cosine, 0.0, 1.0)
+
+    def tf_choose(self, view_keypoints):
+        """``choose`` in TensorFlow: ``[B, 4, N, 3]`` -> int32 ``[B]`` turns, with no branching (every view is
+        scored; the upright view wins whenever it reaches the gate; a NaN score never wins; ties go to the lower
+        turn, as ``np.argmax``)."""
+        scores = self.tf_upright_score(view_keypoints)
+        scores = tf.where(tf.equal(scores, scores), scores, -1.0)  # NaN -> -1, as np.nan_to_num(nan=-1.0)
+        best = tf.argmax(scores, axis=1, output_type=tf.int32)
+        return tf.where(scores[:, 0] >= self.gate, tf.zeros_like(best), best)
+
 
 def _weighted_centre(keypoints, joints):
     part = keypoints[..., list(joints), :]
     weights = part[..., 2:3]
     return (part[..., :2] * weights).sum(axis=-2) / np.maximum(weights.sum(axis=-2), 1e-12)
+
+
+def _tf_weighted_centre(keypoints, joints):
+    part = tf.gather(keypoints, list(joints), axis=-2)
+    weights = part[..., 2:3]
+    return tf.reduce_sum(part[..., :2] * weights, axis=-2) / tf.maximum(tf.reduce_sum(weights, axis=-2), 1e-12)
+
+
+def search_in_graph(inference, images, rule):
+    """The quarter-turn search as graph ops, for a file that does it behind the released signature (export
+    ``orientation=any``): ``images`` ``[1, S, S, 3]`` -> float32 ``[1, 1, N, 3]`` (y, x, score), normalised, in
+    the input's own frame.
+
+    The four views (``geometry.quarter_turn_image``: ``tf.image.rot90`` without its ``tf.case``, k = 0..3, the
+    turns of ``OrientationSearch``) go through
+    ``inference`` (``MoveNetInference`` or anything mapping ``[4, S, S, 3]`` to decoded ``[4, 1, N, 3]``) as one
+    batch of 4; ``rule.tf_choose`` picks the turn from all four (no branching, so the gate's decision is the one
+    the Python search makes on the same keypoints) and the chosen view's keypoints are turned back
+    (``geometry.unturn_normalized_points``). Always four model passes: the file costs about four times the
+    upright one, whatever the gate decides."""
+    shape = images.shape
+    if shape.rank != 4 or shape[0] != 1 or shape[-1] != 3:
+        raise ValueError(f"search_in_graph takes one image, [1, S, S, 3]; got {shape}")
+    if shape[1] is not None and shape[2] is not None and shape[1] != shape[2]:
+        raise ValueError(f"orientation=any needs square inputs, got {shape[1]}x{shape[2]}")
+    views = tf.stack([quarter_turn_image(images[0], k) for k in range(TURNS)])  # [4, S, S, 3]
+    keypoints = tf.cast(inference(views), tf.float32)[:, 0]  # [4, N, 3], each in its own view
+    turn = rule.tf_choose(keypoints[None])[0]
+    chosen = tf.gather(keypoints, turn)  # [N, 3]
+    yx = unturn_normalized_points(chosen[:, :2], turn)
+    return tf.concat([yx, chosen[:, 2:]], axis=-1)[None, None]
 
 
 class OrientationSearch(Predictor):
@@ -134,6 +188,24 @@ class OrientationSearch(Predictor):
             out[i, 0, :, 2] = chosen[:, 2]
         self.last_turns = turns
         return out
+
+
+def turned_back_views(predictor, images):
+    """``[B, 4, N, 3]``: ``predictor``'s keypoints on each of the four quarter turns of square ``images``
+    (``np.rot90``, k = 0..3), each turned back to the input's frame: what every turn would give as the answer. An
+    exported ``orientation=any`` file's choice is the view nearest its output (``nearest_turns``)."""
+    images = np.asarray(images)
+    views = [np.asarray(predictor(np.ascontiguousarray(np.rot90(images, k, axes=(1, 2)))))[:, 0] for k in range(TURNS)]
+    for k, view in enumerate(views):
+        view[..., :2] = unturn_normalized(view[..., :2], k)
+    return np.stack(views, axis=1)
+
+
+def nearest_turns(outputs, views):
+    """The turn whose turned-back keypoints (``turned_back_views``) are nearest ``outputs`` ``[B, 1, N, 3]`` (mean
+    absolute (y, x) difference) -> ``[B]``: the turn a search that gave ``outputs`` picked."""
+    distance = np.abs(np.asarray(views)[..., :2] - np.asarray(outputs)[:, :, :, :2]).mean(axis=(2, 3))
+    return np.argmin(distance, axis=1)
 
 
 def with_orientation(predictor, orientation):

@@ -9,6 +9,8 @@ import numpy as np
 
 from movenet_train.atomic import check_output, staging_folder
 from movenet_train.export import heads, onnx_export, report, saved_model, tfjs_export, tflite
+from movenet_train.export.serving import check_serving_orientation
+from movenet_train.orientation import check_orientation
 
 FORMATS = ("saved_model", "tflite_fp32", "tflite_fp16", "tflite_int8", "tflite_heads_fp16", "tflite_heads_int8",
            "onnx", "tfjs")
@@ -16,15 +18,24 @@ DEFAULT_FORMATS = FORMATS[:4]
 HEADS_PREFIX = "tflite_heads_"  # heads-only files: the network up to the head logits, decoded by decode_numpy
 INT8_FORMATS = ("tflite_int8", "tflite_heads_int8")
 PARITY_RANDOM_IMAGES = 4  # inputs of the parity check when no calibration image is given
+# orientation=any: the formats whose graph holds the decoding, and so can hold the quarter-turn search after it.
+ORIENTATION_FORMATS = ("saved_model", "tflite_fp32", "tflite_fp16", "tflite_int8")
 
 
-def check_formats(formats):
+def check_formats(formats, orientation="upright"):
     formats = list(formats)
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
         raise ValueError(f"formats={formats}: expected a non-empty list of {', '.join(FORMATS)}")
     if len(set(formats)) != len(formats):
         raise ValueError(f"formats={formats} names a format twice")
+    if check_orientation(orientation) == "any":
+        other = [f for f in formats if f not in ORIENTATION_FORMATS]
+        if other:
+            raise ValueError(f"orientation=any puts the quarter-turn search inside the decoded graph, which "
+                             f"{', '.join(other)} do not have (heads-only files stop at the head logits; TF.js files "
+                             f"are checked through the importer of the released graphs): formats can be "
+                             f"{', '.join(ORIENTATION_FORMATS)}; export the others with orientation=upright")
     if "onnx" in formats:
         try:
             import onnxruntime  # noqa: F401
@@ -37,27 +48,37 @@ def check_formats(formats):
     return formats
 
 
-def file_name(spec, fmt):
+def file_name(spec, fmt, orientation="upright"):
+    """``movenet_lightning_int8.tflite``, ``saved_model``, ...; ``orientation=any`` files carry ``any``
+    (``movenet_lightning_any_int8.tflite``, ``saved_model_any``), so both kinds can share a folder."""
+    any_ = "any_" if orientation == "any" else ""
     if fmt == "onnx":
         return f"movenet_{spec.name}_heads.onnx"
     if fmt.startswith("tflite_"):
-        return f"movenet_{spec.name}_{fmt[len('tflite_'):]}.tflite"
-    return fmt  # saved_model/, tfjs/
+        return f"movenet_{spec.name}_{any_}{fmt[len('tflite_'):]}.tflite"
+    return f"{fmt}_any" if any_ else fmt  # saved_model/, tfjs/
 
 
 def export_model(model, spec, output, formats=DEFAULT_FORMATS, calibration_images=None, float_parts=tflite.FLOAT_PARTS,
-                 overwrite=False, eval_options=None, num_threads=None, extra_report=None):
+                 overwrite=False, eval_options=None, num_threads=None, extra_report=None, orientation="upright",
+                 latency_runs=report.LATENCY_RUNS, latency_warmup=report.LATENCY_WARMUP):
     """Writes ``formats`` of the Keras ``model`` and ``export_report.json`` to ``output``; returns the report.
 
     ``calibration_images``: uint8 ``[N, H, W, 3]`` model inputs; INT8 calibrates on them, and every file is
     compared with the Keras model on them (on random inputs when there are none). ``eval_options``: keyword
     arguments of ``movenet_train.evaluation.evaluate`` (the eval config group); when they name data, the report
-    has the AP of the Keras model and of each file.
+    has the AP of the Keras model and of each file. ``orientation="any"``: single-pose files with the quarter-turn
+    search in their graph (``serving.ServingModule``), compared with ``OrientationSearch`` over the Keras model
+    (and the turn each file picked with the search's). Every ``.tflite`` file's median latency
+    (``report.latency``: ``latency_runs`` timed calls after ``latency_warmup``, ``num_threads`` LiteRT threads;
+    ``latency_runs=0``: none) goes in the report.
     """
     from movenet_train.model_files import SCHEMA_FILE
+    from movenet_train.orientation import OrientationSearch, nearest_turns, turned_back_views
     from movenet_train.runtime import KerasPredictor, load_predictor
 
-    formats = check_formats(formats)
+    formats = check_formats(formats, orientation)
+    check_serving_orientation(spec, orientation)
     check_output(os.path.abspath(output), overwrite)
     # A quantisation-aware model's decoded INT8 file uses its learned ranges; full-integer files (heads-only) are
     # calibrated in any case (the converter requires a representative set for them).
@@ -69,29 +90,39 @@ def export_model(model, spec, output, formats=DEFAULT_FORMATS, calibration_image
         size = spec.input_size
         parity_inputs = np.random.default_rng(0).integers(0, 256, [PARITY_RANDOM_IMAGES, size, size, 3], np.uint8)
     keras = KerasPredictor(model, spec)
+    searching = orientation == "any"
+    if searching:
+        # The files hold the search: their reference is the Python search over the Keras model, and their AP is
+        # measured on them as they are (no second search around them).
+        keras = OrientationSearch(keras)
+        eval_options = {**eval_options, "orientation": "upright"} if eval_options else eval_options
     reference = keras(parity_inputs)
+    if searching:
+        reference_turns = keras.last_turns.copy()
+        views = turned_back_views(keras.predictor, parity_inputs)  # each turn's answer, to tell a file's choice
     evaluating = bool(eval_options and (eval_options.get("annotations") or eval_options.get("records")))
 
     schema = spec.schema
     result = {"model": spec.name, "input_size": spec.input_size, "multi_pose": spec.multi_pose,
               "keypoints": {"name": schema.name, "num_keypoints": schema.num_keypoints, "file": SCHEMA_FILE},
-              **(extra_report or {}), "int8_float_parts": list(float_parts), "files": {},
+              "orientation": orientation, **(extra_report or {}), "int8_float_parts": list(float_parts), "files": {},
               "parity_inputs": {"images": "calibration" if calibration_images is not None else "random",
                                 "num_images": len(parity_inputs)}}
     if evaluating:
         result["keras"] = {"AP": _ap(keras, eval_options)}
+    timed = {}  # format -> predictor of the .tflite files, timed together at the end
     with staging_folder(output, overwrite) as staging, tempfile.TemporaryDirectory(dir=staging) as scratch:
-        sources = _Sources(model, spec, scratch)
+        sources = _Sources(model, spec, scratch, orientation)
         # The exported graphs carry N but not the joints' names, flips or sigmas: eval, predict and the tracker read
         # them from this file beside the exported files.
         with open(os.path.join(staging, SCHEMA_FILE), "w") as f:
             json.dump(schema.to_dict(), f, indent=2)
         for fmt in formats:
-            name = file_name(spec, fmt)
+            name = file_name(spec, fmt, orientation)
             path = os.path.join(staging, name)
             start = time.perf_counter()
             if fmt == "saved_model":
-                sources.saved_model = saved_model.write_saved_model(model, spec, path)
+                sources.saved_model = saved_model.write_saved_model(model, spec, path, orientation=orientation)
             elif fmt == "tfjs":
                 tfjs_export.convert(sources.tfjs(), path)
             elif fmt == "onnx":
@@ -119,10 +150,18 @@ def export_model(model, spec, output, formats=DEFAULT_FORMATS, calibration_image
                 # version that lays the graph out otherwise should not cost the user the other formats.
                 entry["parity"] = {"error": f"cannot run {path}: {err}"}
                 continue
-            entry["parity"] = report.parity(reference, predictor(parity_inputs), spec.multi_pose,
-                                            num_keypoints=schema.num_keypoints)
+            outputs = predictor(parity_inputs)
+            entry["parity"] = report.parity(reference, outputs, spec.multi_pose, num_keypoints=schema.num_keypoints)
+            if searching:
+                entry["parity"]["turns"] = report.turn_agreement(reference_turns, nearest_turns(outputs, views))
             if evaluating:
                 entry["AP"] = _ap(predictor, eval_options)
+            if fmt.startswith("tflite_") and latency_runs:
+                timed[fmt] = predictor
+        if timed:
+            times = report.latency(list(timed.values()), parity_inputs[:1], latency_runs, latency_warmup)
+            for fmt, figures in zip(timed, times):
+                result["files"][fmt]["latency"] = {**figures, "num_threads": num_threads}
         report.write_report(result, staging)
     return result
 
@@ -130,8 +169,8 @@ def export_model(model, spec, output, formats=DEFAULT_FORMATS, calibration_image
 class _Sources:
     """SavedModels the other formats convert from, written once when first needed."""
 
-    def __init__(self, model, spec, scratch):
-        self.model, self.spec, self.scratch = model, spec, scratch
+    def __init__(self, model, spec, scratch, orientation="upright"):
+        self.model, self.spec, self.scratch, self.orientation = model, spec, scratch, orientation
         self.saved_model = self.tflite_source = self.tfjs_source = None
         self.heads_sources = {}
 
@@ -152,7 +191,8 @@ class _Sources:
 
     def uint8(self):
         if self.tflite_source is None:
-            self.tflite_source = tflite.write_source(self.model, self.spec, os.path.join(self.scratch, "uint8"))
+            self.tflite_source = tflite.write_source(self.model, self.spec, os.path.join(self.scratch, "uint8"),
+                                                     self.orientation)
         return self.tflite_source
 
 

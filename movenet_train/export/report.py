@@ -1,7 +1,10 @@
-"""``export_report.json``: size, signature, parity with the Keras model and AP of every exported file."""
+"""``export_report.json``: size, signature, parity with the Keras model, latency (``.tflite``) and AP of every
+exported file."""
 
 import json
 import os
+import statistics
+import time
 
 import numpy as np
 
@@ -9,6 +12,9 @@ from movenet_train.modeling.outputs import POSE_SCORE_THRESHOLD, unpack
 
 REPORT_FILE = "export_report.json"
 AP_KEYS = ("AP", "AP50", "AP75", "AR", "num_images")
+LATENCY_RUNS = 30  # timed calls per file (export's latency.runs)
+LATENCY_WARMUP = 3  # untimed calls first (latency.warmup)
+LATENCY_ROUNDS = 10  # the files take turns in this many rounds, as in bench/latency.py
 
 
 def size_of(path):
@@ -93,6 +99,34 @@ def _matched_people(reference, outputs, min_instance_score, num_keypoints):
             matched_out.append(candidates[np.argmin(distance)])
     shape = (-1, num_keypoints, 3)
     return np.array(matched_ref).reshape(shape), np.array(matched_out).reshape(shape)
+
+
+def turn_agreement(reference_turns, file_turns):
+    """How often an ``orientation=any`` file picked the turn the Python search picked, and the turns of each."""
+    reference_turns, file_turns = np.asarray(reference_turns), np.asarray(file_turns)
+    return {"agree": int((reference_turns == file_turns).sum()), "num_images": int(len(reference_turns)),
+            "reference": np.bincount(reference_turns, minlength=4).tolist(),
+            "file": np.bincount(file_turns, minlength=4).tolist()}
+
+
+def latency(predictors, image, runs=LATENCY_RUNS, warmup=LATENCY_WARMUP, rounds=LATENCY_ROUNDS):
+    """Median milliseconds of one call of each predictor on ``image`` (``[1, H, W, 3]``): ``warmup`` untimed calls,
+    then ``runs`` (>= 1) timed ones, the predictors taking turns in ``rounds`` short rounds as ``bench/latency.py`` does
+    (a load change on the machine hits all of them alike). The time is image in, decoded keypoints out, through
+    ``load_predictor`` (heads-only files with their NumPy decoding). One dict per predictor."""
+    for predictor in predictors:
+        for _ in range(warmup):
+            predictor(image)
+    times = [[] for _ in predictors]
+    rounds = max(1, min(rounds, runs))
+    for r in range(rounds):
+        calls = runs // rounds + (r < runs % rounds)  # `runs` calls in all
+        for predictor, record in zip(predictors, times):
+            for _ in range(calls):
+                start = time.perf_counter()
+                predictor(image)
+                record.append(time.perf_counter() - start)
+    return [{"median_ms": round(1e3 * statistics.median(t), 3), "runs": len(t), "warmup": warmup} for t in times]
 
 
 def ap_summary(metrics):

@@ -18,7 +18,7 @@ PRECISIONS = ("fp32", "fp16", "int8")
 FLOAT_PARTS = ("decoding", "heads")
 
 
-def write_source(model, spec, path):
+def write_source(model, spec, path, orientation="upright"):
     """The SavedModel ``convert`` reads: the released signature with a uint8 input.
 
     ``TFLiteConverter.from_saved_model`` is the route docs/stack.md records as sound; writing the source once serves
@@ -26,9 +26,11 @@ def write_source(model, spec, path):
     take any height and width, as Google's file: input shape ``[1, 1, 1, 3]`` with shape signature
     ``[1, -1, -1, 3]``, sized by the app with ``resize_tensor_input``. (The decoder builds its broadcast axes
     with ``expand_dims``: ``x[None, ..., None]`` on dynamic shapes becomes a StridedSlice with ``new_axis_mask``
-    that the TFLite builtins cannot run.)
+    that the TFLite builtins cannot run.) ``orientation="any"``: the in-graph quarter-turn search (single-pose);
+    its INT8 file calibrates on the same upright images (the graph turns them itself) and keeps the search, which
+    follows the head logits, in float32 with the rest of the ``decoding`` part.
     """
-    return saved_model.write_saved_model(model, spec, path, tf.uint8, dynamic=True)
+    return saved_model.write_saved_model(model, spec, path, tf.uint8, dynamic=True, orientation=orientation)
 
 
 def convert(source, spec, precision, calibration_images=None, float_parts=FLOAT_PARTS, heads_only=False):

@@ -5,7 +5,7 @@ import os
 
 from movenet_train.atomic import check_output
 from movenet_train.checkpoints import sha256_of
-from movenet_train.config import config_from
+from movenet_train.config import NON_NEGATIVE_COUNT, config_from
 from movenet_train.evaluation.config import EvalOptions
 from movenet_train.export.calibration import calibration_images
 from movenet_train.export.exporter import check_formats, export_model
@@ -18,7 +18,11 @@ CONFIG = "export"
 
 def run(cfg):
     """Exports ``cfg.checkpoint`` as configs/export.yaml describes; returns the report dict."""
-    formats = check_formats(cfg.formats)
+    orientation = cfg.get("orientation", "upright")
+    formats = check_formats(cfg.formats, orientation)
+    latency = cfg.get("latency") or {}
+    latency_runs = NON_NEGATIVE_COUNT.check(latency.get("runs", 30), "latency.runs")
+    latency_warmup = NON_NEGATIVE_COUNT.check(latency.get("warmup", 3), "latency.warmup")
     output = os.path.abspath(cfg.output)
     check_output(output, cfg.overwrite)  # before the slow part
     model, spec = load_keras(cfg.checkpoint, config_spec(cfg))
@@ -39,7 +43,8 @@ def run(cfg):
     if eval_options and (eval_options.get("annotations") or eval_options.get("records")):
         extra["eval"] = {k: eval_options.get(k) for k in ("annotations", "records", "protocol", "crop")}
     result = export_model(model, spec, output, formats, images, list(cfg.int8.float_parts), overwrite=cfg.overwrite,
-                          eval_options=eval_options, num_threads=cfg.get("num_threads"), extra_report=extra)
+                          eval_options=eval_options, num_threads=cfg.get("num_threads"), extra_report=extra,
+                          orientation=orientation, latency_runs=latency_runs, latency_warmup=latency_warmup)
     print(summary(result, output))
     return result
 
@@ -58,19 +63,31 @@ def eval_scored_images(spec, eval_options):
 
 
 def summary(result, output):
-    lines = [f"MoveNet {result['model']} exported to {output}:"]
+    searching = result.get("orientation") == "any"
+    lines = [f"MoveNet {result['model']} exported to {output}" + (
+        " with orientation=any (quarter-turn search in the graph; compared with the Python search over the Keras "
+        "model):" if searching else ":")]
     for fmt, entry in result["files"].items():
         parity = entry.get("parity", {})
         line = f"  {entry['path']:<40} {entry['megabytes']:6.2f} MB"
+        if "latency" in entry:
+            line += f"  {entry['latency']['median_ms']:7.2f} ms"
         if parity.get("num_poses"):
             line += f"  keypoint diff vs Keras: max {parity['keypoint_max']:.2e} mean {parity['keypoint_mean']:.2e}"
         elif "error" in parity:
             line += f"  NOT RUN: {parity['error']}"
+        if "turns" in parity:
+            line += f"  same turn {parity['turns']['agree']}/{parity['turns']['num_images']}"
         if "AP" in entry:
             line += f"  AP {entry['AP']['AP']:.3f}"
         lines.append(line)
     if "keras" in result:
-        lines.append(f"  Keras model AP {result['keras']['AP']['AP']:.3f}")
+        lines.append(f"  Keras model{' + search' if searching else ''} AP {result['keras']['AP']['AP']:.3f}")
+    timed = [entry["latency"] for entry in result["files"].values() if "latency" in entry]
+    if timed:
+        threads = timed[0]["num_threads"]
+        lines.append(f"  ms: median of {timed[0]['runs']} LiteRT calls per .tflite file after {timed[0]['warmup']} "
+                     f"warm-ups, {threads if threads else 'default'} threads, image in, keypoints out")
     return "\n".join(lines)
 
 
