@@ -40,7 +40,12 @@ class Preempted(Exception):
 class StopSignals:
     """Context manager: the first SIGTERM or SIGINT sets ``received`` (its name) instead of ending the process; any
     later one acts as it did before (Ctrl-C twice stops at once). The previous handlers are back when the block
-    ends. Python runs signal handlers in the main thread only: elsewhere nothing is installed."""
+    ends. Python runs signal handlers in the main thread only: elsewhere nothing is installed.
+
+    A signal the process was told to ignore stays ignored: a shell without job control (a script, ``cmd &`` inside
+    ``bash -c``) starts background commands with SIGINT ignored so that Ctrl-C in the terminal leaves them running,
+    and Python then installs no ``KeyboardInterrupt`` handler. Catching such a signal here would let that Ctrl-C
+    stop a background run after all."""
 
     def __init__(self, signals=STOP_SIGNALS):
         self.signals = signals
@@ -53,12 +58,16 @@ class StopSignals:
                         "on preemption)")
             return self
         for sig in self.signals:
+            if signal.getsignal(sig) == signal.SIG_IGN:
+                log.info("%s is ignored in this process (started in the background?): it stays ignored",
+                         signal.Signals(sig).name)
+                continue
             self._previous[sig] = signal.signal(sig, self._handle)
         return self
 
     def __exit__(self, *exc_info):
         for sig, previous in self._previous.items():
-            signal.signal(sig, previous)
+            signal.signal(sig, _settable(previous))
         self._previous.clear()
 
     def _handle(self, signum, frame):
@@ -68,12 +77,18 @@ class StopSignals:
             log.warning("%s received: training stops after the current step and writes a checkpoint (send it again "
                         "to stop at once, without one)", name)
             return
-        previous = self._previous.get(signum, signal.SIG_DFL)
+        previous = _settable(self._previous.get(signum, signal.SIG_DFL))
         signal.signal(signum, previous)
         if callable(previous):
             previous(signum, frame)
         elif previous == signal.SIG_DFL:
             signal.raise_signal(signum)
+
+
+def _settable(handler):
+    """``handler`` as ``signal.signal`` takes it: None (a handler installed outside Python, which Python cannot put
+    back) becomes the default action."""
+    return signal.SIG_DFL if handler is None else handler
 
 
 def worker_count(strategy):

@@ -6,7 +6,29 @@ import signal
 import pytest
 import tensorflow as tf
 
-from movenet_train.training.preemption import Preempted, StopPoint, StopSignals, StopTraining, worker_count
+from movenet_train.training.preemption import (STOP_SIGNALS, Preempted, StopPoint, StopSignals, StopTraining,
+                                               worker_count)
+
+
+@pytest.fixture(autouse=True)
+def foreground_handlers():
+    """Every test starts with SIGTERM and SIGINT as Python sets them up in a process started in the foreground
+    (default action, ``KeyboardInterrupt``), whatever this one started with: a shell without job control starts
+    background commands (``python -m pytest &`` in a script) with SIGINT ignored, and Python then installs no
+    ``KeyboardInterrupt`` handler. The handlers the test found are back afterwards."""
+    found = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    for sig, handler in found.items():
+        if handler is not None:  # None: installed outside Python, cannot be put back from Python
+            signal.signal(sig, handler)
+
+
+@pytest.fixture
+def sigint_ignored(foreground_handlers):
+    """SIGINT ignored, as in a command started in the background by a shell without job control."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def test_first_signal_sets_the_flag_and_previous_handlers_come_back():
@@ -26,6 +48,18 @@ def test_a_second_signal_acts_as_before():
             signal.raise_signal(signal.SIGINT)
         assert signals.received == "SIGTERM"
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_an_ignored_signal_stays_ignored(sigint_ignored):
+    """A run started in the background by a script: Ctrl-C in that terminal neither stops it nor is remembered as a
+    stop signal; SIGTERM still stops it with a checkpoint."""
+    with StopSignals() as signals:
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+        signal.raise_signal(signal.SIGINT)
+        assert signals.received is None
+        signal.raise_signal(signal.SIGTERM)
+        assert signals.received == "SIGTERM"
+    assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
 
 
 def test_one_process_stops_before_the_next_step():
