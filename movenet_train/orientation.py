@@ -21,17 +21,23 @@ graph (export ``orientation=any``) picks the same turn without branching.
 """
 
 import dataclasses
+import math
 
 import numpy as np
 import tensorflow as tf
 
-from movenet_train.geometry import quarter_turn_image, unturn_normalized, unturn_normalized_points
+from movenet_train.geometry import (apply, body_angle, crop_matrix, quarter_turn_image, unturn_normalized,
+                                    unturn_normalized_points, warp)
+from movenet_train.modeling.outputs import KEYPOINT_SCORE_THRESHOLD
 from movenet_train.predictor import Predictor
 
 ORIENTATIONS = ("upright", "any")
 TURNS = 4
 TOP_K = 8
 GATE = 0.4
+# A torso tilted this much beyond the nearest quarter turn gets a pass turned by its exact angle (images) or a
+# resampled turned crop (video); below it the quarter turn is left alone (np.rot90: the very pixels, no blur).
+ALIGN_MIN_DEGREES = 30.0
 _COCO_UPPER = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder")
 _COCO_LOWER = ("left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle")
 
@@ -149,12 +155,37 @@ def search_in_graph(inference, images, rule):
     return tf.concat([yx, chosen[:, 2:]], axis=-1)[None, None]
 
 
+def body_turn(keypoints_yx, scores, axis, min_score=KEYPOINT_SCORE_THRESHOLD):
+    """How to turn content so that this pose's body axis is upright: ``(quarter turns 0..3, residual radians,
+    centre)``, the nearest quarter turn, what is left beyond it when that is at least ``ALIGN_MIN_DEGREES`` (else
+    0), and the midpoint of the axis' two ends. ``axis``: (upper joints, lower joints), whose score-weighted centres
+    are the ends (the tracker: the schema's torso, hip centre -> shoulder centre; the image search: the rule's
+    whole-body groups). (0, 0.0, None) without an axis or without a joint above ``min_score`` in each half.
+    ``keypoints_yx`` ``[N, 2]`` in pixels (or any square units)."""
+    scores = np.asarray(scores, np.float64)
+    if axis is None or not all(scores[list(half)].max() > min_score for half in axis):
+        return 0, 0.0, None
+    pose = np.c_[np.asarray(keypoints_yx, np.float64), np.maximum(scores, 1e-6)]
+    upper, lower = _weighted_centre(pose, axis[0]), _weighted_centre(pose, axis[1])
+    turn = -float(body_angle(upper, lower))  # turning the content by -angle makes the body upright
+    turns = round(turn / (math.pi / 2))
+    residual = turn - turns * math.pi / 2
+    return turns % 4, residual if abs(residual) >= math.radians(ALIGN_MIN_DEGREES) else 0.0, (upper + lower) / 2
+
+
 class OrientationSearch(Predictor):
     """A single-pose predictor that finds each person's quarter turn (module docstring); same call, same
     output (keypoints in the input's own frame). ``last_turns``: the turn chosen for each image of the last call
-    (0 upright, k: the input turned k times counter-clockwise); ``last_passes``: model passes it took."""
+    (0 upright, k: the input turned k times counter-clockwise); ``last_passes``: model passes it took;
+    ``last_aligned``: images whose aligned pass was kept.
 
-    def __init__(self, predictor, rule=None):
+    ``align`` (default on): after the choice, a person whose body axis (the rule's: head and shoulders over hips,
+    knees and ankles) is still tilted by ``ALIGN_MIN_DEGREES`` or more in the chosen view (a 45-degree lean, a
+    fall caught mid-way) is run once more on the input turned about the axis' middle by the exact body angle
+    (``body_turn``), and that pose is kept when its upright score is higher. Exported ``orientation=any`` files
+    do the quarter-turn search only (``align=False``)."""
+
+    def __init__(self, predictor, rule=None, align=True):
         if predictor.multi_pose:
             raise ValueError("orientation=any applies to single-pose models (Lightning, Thunder); this model is "
                              "multi-pose: use orientation=upright")
@@ -164,8 +195,10 @@ class OrientationSearch(Predictor):
         self.multi_pose = False
         self.input_size = predictor.input_size
         self.schema = predictor.schema
+        self.align = align
         self.last_turns = np.zeros(0, np.int64)
         self.last_passes = 0
+        self.last_aligned = np.zeros(0, bool)
 
     def __call__(self, images):
         images = np.asarray(images)
@@ -187,7 +220,32 @@ class OrientationSearch(Predictor):
             out[i, 0, :, :2] = unturn_normalized(chosen[:, :2], turns[i])
             out[i, 0, :, 2] = chosen[:, 2]
         self.last_turns = turns
+        self.last_aligned = np.zeros(len(images), bool)
+        if self.align:
+            self._align(images, out, views[np.arange(len(images)), turns])
         return out
+
+    def _align(self, images, out, chosen_views):
+        """Re-runs the people still tilted after the quarter-turn choice on their input turned by the body angle
+        (one batch); keeps a pass whose upright score beats the chosen view's. ``out`` is updated in place."""
+        size = images.shape[1]
+        tilted, matrices = [], []
+        for i, pose in enumerate(out[:, 0]):
+            turns, residual, centre = body_turn(pose[:, :2] * size, pose[:, 2], (self.rule.upper, self.rule.lower))
+            if not residual:
+                continue
+            tilted.append(i)
+            matrices.append(crop_matrix(centre, size, size, turns * math.pi / 2 + residual))
+        if not tilted:
+            return
+        aligned = np.asarray(self.predictor(np.stack([warp(images[i], m, size) for i, m in zip(tilted, matrices)])))
+        self.last_passes += len(tilted)
+        better = self.rule.upright_score(aligned[:, 0]) > self.rule.upright_score(chosen_views[tilted])
+        for i, matrix, pose, keep in zip(tilted, matrices, aligned[:, 0], better):
+            if keep:
+                out[i, 0, :, :2] = apply(np.linalg.inv(matrix), pose[:, :2] * size) / size
+                out[i, 0, :, 2] = pose[:, 2]
+                self.last_aligned[i] = True
 
 
 def turned_back_views(predictor, images):

@@ -8,6 +8,7 @@ import time
 import numpy as np
 
 from movenet_train.atomic import check_output, staging_folder
+from movenet_train.errors import UserError
 from movenet_train.export import heads, onnx_export, report, saved_model, tfjs_export, tflite
 from movenet_train.export.serving import check_serving_orientation
 from movenet_train.orientation import check_orientation
@@ -26,23 +27,23 @@ def check_formats(formats, orientation="upright"):
     formats = list(formats)
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
-        raise ValueError(f"formats={formats}: expected a non-empty list of {', '.join(FORMATS)}")
+        raise UserError(f"formats={formats}: expected a non-empty list of {', '.join(FORMATS)}")
     if len(set(formats)) != len(formats):
-        raise ValueError(f"formats={formats} names a format twice")
+        raise UserError(f"formats={formats} names a format twice")
     if check_orientation(orientation) == "any":
         other = [f for f in formats if f not in ORIENTATION_FORMATS]
         if other:
-            raise ValueError(f"orientation=any puts the quarter-turn search inside the decoded graph, which "
-                             f"{', '.join(other)} do not have (heads-only files stop at the head logits; TF.js files "
-                             f"are checked through the importer of the released graphs): formats can be "
-                             f"{', '.join(ORIENTATION_FORMATS)}; export the others with orientation=upright")
+            raise UserError(f"orientation=any puts the quarter-turn search inside the decoded graph, which "
+                            f"{', '.join(other)} do not have (heads-only files stop at the head logits; TF.js files "
+                            f"are checked through the importer of the released graphs): formats can be "
+                            f"{', '.join(ORIENTATION_FORMATS)}; export the others with orientation=upright")
     if "onnx" in formats:
         try:
             import onnxruntime  # noqa: F401
             import tf2onnx  # noqa: F401
         except ImportError as err:
-            raise ValueError("formats=[...,onnx] needs the optional tf2onnx and onnxruntime packages: "
-                             "pip install -e '.[onnx]'") from err
+            raise UserError("formats=[...,onnx] needs the optional tf2onnx and onnxruntime packages: "
+                            "pip install -e '.[onnx]'") from err
     if "tfjs" in formats:
         tfjs_export.converter()
     return formats
@@ -94,7 +95,7 @@ def export_model(model, spec, output, formats=DEFAULT_FORMATS, calibration_image
     if searching:
         # The files hold the search: their reference is the Python search over the Keras model, and their AP is
         # measured on them as they are (no second search around them).
-        keras = OrientationSearch(keras)
+        keras = OrientationSearch(keras, align=False)  # the file does the quarter-turn search only
         eval_options = {**eval_options, "orientation": "upright"} if eval_options else eval_options
     reference = keras(parity_inputs)
     if searching:

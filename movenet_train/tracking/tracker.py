@@ -26,13 +26,12 @@ import numpy as np
 from movenet_train import geometry
 from movenet_train.config import default_config
 from movenet_train.modeling.outputs import pose_score
+from movenet_train.orientation import OrientationSearch, body_turn
 from movenet_train.preprocessing import model_input, unletterbox
 from movenet_train.tracking import crop as crop_lib
 from movenet_train.tracking.one_euro import LowPassFilter, OneEuroConfig, OneEuroFilter
 
 logger = logging.getLogger(__name__)
-# orientation=any: a body tilted less than this from upright gets an upright (axis-aligned, TF.js) crop.
-ALIGN_MIN_DEGREES = 30.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,7 +119,6 @@ class PoseTracker:
     """
 
     def __init__(self, predictor, config=None, crop=True, smoothing=True):
-        from movenet_train.orientation import OrientationSearch
 
         self.config = config or default_config(TrackerConfig)
         # orientation=any: whole frames go through the search, crops through the model it wraps
@@ -176,7 +174,8 @@ class PoseTracker:
         if self.crop:
             aligned = keypoints
             if self.search:
-                self.crop_turns, self.crop_angle = self._alignment(keypoints, scores)
+                self.crop_turns, self.crop_angle, _ = body_turn(keypoints, scores, self.schema.torso_axis,
+                                                                self.config.min_keypoint_score)
                 centre = keypoints[list(self.torso.centre)].mean(axis=0)
                 # the square's extent is measured in the turned crop, about the centre it is cut around (a
                 # quarter turn does not change it: the extent is the larger of the two axes')
@@ -189,21 +188,6 @@ class PoseTracker:
                 self.crop_turns, self.crop_angle = 0, 0.0
             self.crop_region = crop_lib.CropRegion(*self.crop_filter(region.box))
         return [Pose(keypoints, scores, score)]
-
-    def _alignment(self, keypoints, scores):
-        """(quarter turns, residual radians) to turn the next crop's content by so that this pose's torso is
-        upright: the nearest quarter turn, and what is left if it is at least ``ALIGN_MIN_DEGREES`` (else 0);
-        (0, 0) without a torso axis or a confident torso."""
-        axis = self.schema.torso_axis
-        if axis is None or not crop_lib.torso_visible(scores, self.config.min_keypoint_score, layout=self.torso):
-            return 0, 0.0
-        weights = np.maximum(np.asarray(scores, np.float64), 1e-6)
-        upper, lower = ((keypoints[list(half)] * weights[list(half), None]).sum(0) / weights[list(half)].sum()
-                        for half in axis)
-        turn = -float(geometry.body_angle(upper, lower))  # turning the content by -angle makes the body upright
-        turns = round(turn / (math.pi / 2))
-        residual = turn - turns * math.pi / 2
-        return turns % 4, residual if abs(residual) >= math.radians(ALIGN_MIN_DEGREES) else 0.0
 
     def _single_pose(self, frame):
         size = self.predictor.input_size

@@ -89,7 +89,7 @@ def keras_search(turned_inputs):
     """(search outputs, search turns, every view's keypoints turned back) of the Python search over Keras."""
     require_shared(TFJS["lightning"])
     keras = KerasPredictor(*import_released(TFJS["lightning"]))
-    search = OrientationSearch(keras)
+    search = OrientationSearch(keras, align=False)
     outputs = search(turned_inputs)
     return outputs, search.last_turns.copy(), turned_back_views(keras, turned_inputs)
 
@@ -173,7 +173,7 @@ def test_int8_file_picks_the_python_searchs_turn_on_98_percent(any_export, turne
 def test_fp16_any_file_is_the_python_search_over_the_plain_file(any_export, plain_fp16, turned_inputs):
     """The in-graph search decides and turns back as ``OrientationSearch`` does: same network, same outputs (bit
     for bit in the runs so far; float32 and float64 arithmetic could part within 1e-7 of a tie)."""
-    search = OrientationSearch(load_predictor(plain_fp16))
+    search = OrientationSearch(load_predictor(plain_fp16), align=False)
     expected = search(turned_inputs)
     outputs = load_predictor(_path(any_export, "tflite_fp16"))(turned_inputs)
     np.testing.assert_allclose(outputs, expected, rtol=0, atol=1e-6)
