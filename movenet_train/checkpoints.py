@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from movenet_train import model_files
 from movenet_train.atomic import disk_full, is_disk_full, staging_folder
+from movenet_train.errors import UserError
 from movenet_train.modeling.movenet import build_model
 
 
@@ -73,26 +74,36 @@ class CheckpointManager(tf.train.CheckpointManager):
             raise disk_full(target, f"a resumed run restores {restored or 'nothing (no checkpoint yet)'}") from err
 
 
-def restore_model(path, spec=None, default_spec=None):
-    """Keras model restored from a checkpoint; ``spec`` from the config is checked against the stored one.
+def restored_spec(path, spec=None, default_spec=None):
+    """(The ``ModelFile`` of checkpoint ``path``, the spec its model is built with).
 
-    A training run's folder resolves to its inference model (``<run>/model``, EMA weights), which training
-    writes at every validation and at the end; a run with no ``model/`` yet, or a ``<run>/checkpoints/ckpt-N``
-    prefix, restores the training checkpoint with the spec of the run's ``train_config.yaml``. ``default_spec``
-    builds the model when the checkpoint records no spec at all (and ``spec`` is not given).
+    The checkpoint's own spec (its ``movenet.json``, else its run's ``train_config.yaml``) builds the network: its
+    variant, keypoint schema and whether it is quantisation-aware (``train.qat``). ``spec``, the config's (+exp), is
+    only checked against it (``IncompatibleModelError`` on a mismatch); its input size is kept, since a checkpoint
+    runs at any. ``default_spec`` builds a checkpoint that records no spec at all (when ``spec`` is not given).
     """
     found = model_files.describe(path)
     if found.format != "checkpoint":
-        raise ValueError(f"{path} is a {found.format} file, not a checkpoint: runtime.load_keras imports Google's "
-                         "released files, runtime.load_predictor runs any model file")
+        raise UserError(f"{path} is a {found.format} file, not a checkpoint: runtime.load_keras imports Google's "
+                        "released files, runtime.load_predictor runs any model file")
     if found.spec is not None and spec is not None:
         model_files.check_compatible(path, found, spec)
-        if spec.keypoints is None:  # the config leaves the schema to the checkpoint
-            spec = dataclasses.replace(spec, keypoints=found.spec.keypoints, num_keypoints=found.spec.num_keypoints)
+        return found, dataclasses.replace(found.spec, input_size=spec.input_size)
     spec = spec or found.spec or default_spec
     if spec is None:
-        raise ValueError(f"{path} has no {model_files.SPEC_FILE} and is not in a training run folder (no "
-                         f"{model_files.TRAIN_CONFIG_FILE}); pass the model config (+exp=...) to restore it")
+        raise UserError(f"{path} has no {model_files.SPEC_FILE} and is not in a training run folder (no "
+                        f"{model_files.TRAIN_CONFIG_FILE}); pass the model config (+exp=...) to restore it")
+    return found, spec
+
+
+def restore_model(path, spec=None, default_spec=None):
+    """Keras model restored from a checkpoint, built with ``restored_spec``; (model, spec).
+
+    A training run's folder resolves to its inference model (``<run>/model``, EMA weights), which training
+    writes at every validation and at the end; a run with no ``model/`` yet, or a ``<run>/checkpoints/ckpt-N``
+    prefix, restores the training checkpoint with the spec of the run's ``train_config.yaml``.
+    """
+    found, spec = restored_spec(path, spec, default_spec)
     model = build_model(spec)
     status = tf.train.Checkpoint(model=model).read(found.resolved)
     status.assert_existing_objects_matched().expect_partial()

@@ -20,6 +20,8 @@ import typing
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from movenet_train.errors import UserError
+
 
 def _config_dir():
     """The folder of the YAML configs: the copy shipped inside the package (``movenet_train/configs``, present
@@ -34,7 +36,7 @@ def _config_dir():
 CONFIG_DIR = _config_dir()
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A config key that is unknown, missing or of the wrong kind; the message names it."""
 
 

@@ -16,11 +16,12 @@ import os
 import numpy as np
 
 from movenet_train.config import CONFIG_DIR, ConfigError, check_keys
+from movenet_train.errors import UserError
 
 LEFT, RIGHT, CENTRE = "left", "right", "center"
 
 
-class KeypointSchemaError(ValueError):
+class KeypointSchemaError(UserError):
     pass
 
 
@@ -270,6 +271,8 @@ def from_coco_file(path, overrides=None, source=None):
             data = json.load(f)
     except FileNotFoundError as err:
         raise FileNotFoundError(f"{source}: keypoints.from_coco: {path} does not exist") from err
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise KeypointSchemaError(f"{source}: keypoints.from_coco: {path} is not valid JSON: {err}") from err
     categories = [c for c in data.get("categories", []) if isinstance(c, dict) and c.get("keypoints")]
     if len(categories) > 1:
         categories = [c for c in categories if normalise_name(c.get("name")) == "person"] or categories[:1]
@@ -284,8 +287,11 @@ def load_schema(path):
     if not os.path.isfile(path):
         raise FileNotFoundError(f"keypoint schema file {path} does not exist")
     if path.endswith(".json"):
-        with open(path) as f:
-            data = json.load(f)
+        try:
+            with open(path) as f:
+                data = json.load(f)
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise KeypointSchemaError(f"keypoint schema file {path} is not valid JSON: {err}") from err
         if "categories" in data:
             return from_coco_file(path)
         return KeypointSchema.from_dict(data, path)

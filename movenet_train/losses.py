@@ -4,63 +4,10 @@ All losses take the head logits of ``build_model`` and the dense targets of ``mo
 normalised per batch (per replica) by the number of people, labelled keypoints or assigned cells.
 """
 
-import dataclasses
-import typing
-
 import tensorflow as tf
 
-from movenet_train.config import NON_NEGATIVE, Range
-
-
-@dataclasses.dataclass(frozen=True)
-class LossConfig:
-    """``train.loss`` (ODAPI's defaults)."""
-
-    DEFAULTS: typing.ClassVar = ("train/default.yaml", "loss")  # the defaults' one home, under configs/
-    RANGES: typing.ClassVar = {
-        "focal_alpha": NON_NEGATIVE, "focal_beta": NON_NEGATIVE, "sigmoid_clip": Range(0, 0.5, True, True),
-        **{f"{head}_weight": NON_NEGATIVE for head in ("center", "keypoint_heatmap", "keypoint_offset",
-                                                       "keypoint_regression", "box_scale", "box_offset")},
-    }
-
-    focal_alpha: float
-    focal_beta: float
-    sigmoid_clip: float
-    center_weight: float
-    keypoint_heatmap_weight: float
-    keypoint_offset_weight: float
-    keypoint_regression_weight: float
-    box_scale_weight: float
-    box_offset_weight: float
-
-
-# What the teacher sees (train.distill.view): the student's own input; the student's input before its quarter
-# turns; the window without any augmentation. The last two are carried to the student's view (training/teacher.py).
-DISTILL_VIEWS = ("student", "upright", "unaugmented")
-
-
-@dataclasses.dataclass(frozen=True)
-class DistillConfig:
-    """``train.distill``: how a teacher's head outputs supervise the student (``train.teacher``)."""
-
-    DEFAULTS: typing.ClassVar = ("train/default.yaml", "distill")  # the defaults' one home, under configs/
-    RANGES: typing.ClassVar = {name: NON_NEGATIVE for name in ("weight", "ground_truth_weight", "center", "keypoint_heatmap",
-                                                               "keypoint_offset", "keypoint_regression", "box_scale",
-                                                               "box_offset")}
-
-    weight: float  # of the distillation terms in the total
-    ground_truth_weight: float  # of the ground-truth terms (train.loss) in the total; 0: teacher only
-    center: float
-    keypoint_heatmap: float
-    keypoint_offset: float
-    keypoint_regression: float
-    box_scale: float
-    box_offset: float
-    view: str  # DISTILL_VIEWS
-
-    def __post_init__(self):
-        if self.view not in DISTILL_VIEWS:
-            raise ValueError(f"train.distill.view: expected one of {DISTILL_VIEWS}, got {self.view!r}")
+# The train.loss and train.distill config groups; defined with the rest of the train group, which needs no TensorFlow.
+from movenet_train.training.config import DISTILL_VIEWS, DistillConfig, LossConfig  # noqa: F401 (re-exported)
 
 
 def penalty_reduced_focal_loss(target, logits, mask, alpha=2.0, beta=4.0, clip=1e-4):

@@ -10,10 +10,9 @@ import glob
 import json
 import os
 
-import tensorflow as tf
-
+from movenet_train.errors import UserError
 from movenet_train.keypoints import DEFAULT_SCHEMA, KeypointSchema
-from movenet_train.modeling.movenet import MoveNetSpec
+from movenet_train.modeling.spec import MoveNetSpec
 
 # A training run's folder: <run>/train_config.yaml, <run>/checkpoints/ckpt-N (model, optimizer, step) and
 # <run>/model (the inference model, EMA weights, in the checkpoint format), written at every validation.
@@ -33,7 +32,7 @@ _ACCEPTED = ("a TF.js model.json, a .tflite, a .onnx, a SavedModel folder, a che
              "folder or a tf.train prefix")
 
 
-class IncompatibleModelError(ValueError):
+class IncompatibleModelError(UserError):
     """A model file is not the model the config asks for."""
 
 
@@ -61,7 +60,7 @@ def read_json(path):
         with open(path) as f:
             return json.load(f)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path}: not valid JSON: {err}") from err
+        raise UserError(f"{path}: not valid JSON: {err}") from err
 
 
 def file_format(path):
@@ -73,8 +72,8 @@ def file_format(path):
         for extension, fmt in _EXTENSIONS.items():
             if path.endswith(extension):
                 return fmt
-        raise ValueError(f"{path} is not a model file: expected {_ACCEPTED} (a tf.train checkpoint goes by its "
-                         "prefix, without .index / .data-*)")
+        raise UserError(f"{path} is not a model file: expected {_ACCEPTED} (a tf.train checkpoint goes by its "
+                        "prefix, without .index / .data-*)")
     if os.path.isfile(path + ".index"):
         return "checkpoint"
     raise FileNotFoundError(f"model file {path} does not exist (expected {_ACCEPTED})")
@@ -126,6 +125,8 @@ def _resolve_checkpoint(path):
     spec, prefix = read_spec(folder)
     if prefix:
         return prefix, spec, os.path.join(folder, SPEC_FILE)
+    import tensorflow as tf  # here only: the module is read before a command imports TensorFlow
+
     for candidate in (folder, os.path.join(folder, CHECKPOINTS_DIR)):
         prefix = tf.train.latest_checkpoint(candidate)
         if prefix:
@@ -157,7 +158,7 @@ def read_spec(folder):
 
 def run_spec(path):
     """(spec, train_config.yaml) a training run recorded for its folder, its ``checkpoints/`` folder or a
-    ``checkpoints/ckpt-N`` prefix; (None, None) elsewhere."""
+    ``checkpoints/ckpt-N`` prefix, quantisation-aware where the run's ``train.qat`` is; (None, None) elsewhere."""
     from omegaconf import OmegaConf
 
     folder = os.path.abspath(path)
@@ -165,7 +166,9 @@ def run_spec(path):
         config = os.path.join(folder, TRAIN_CONFIG_FILE)
         if os.path.isfile(config):
             cfg = OmegaConf.load(config)
-            return MoveNetSpec.from_config(cfg.model, cfg.get("keypoints")).with_schema(), config
+            spec = MoveNetSpec.from_config(cfg.model, cfg.get("keypoints")).with_schema()
+            qat = bool(OmegaConf.select(cfg, "train.qat", default=False))
+            return dataclasses.replace(spec, qat=qat), config
         folder = os.path.dirname(folder)
     return None, None
 
@@ -185,8 +188,8 @@ def exported_schema(path, num_keypoints=None):
         schema = DEFAULT_SCHEMA
     if num_keypoints is not None and num_keypoints != schema.num_keypoints:
         origin = schema.source if schema is not DEFAULT_SCHEMA else f"{schema.name}: no {SCHEMA_FILE} beside it"
-        raise ValueError(f"{path} predicts {num_keypoints} keypoints but its schema ({origin}) has "
-                         f"{schema.num_keypoints}; put the {SCHEMA_FILE} that export wrote beside the file")
+        raise UserError(f"{path} predicts {num_keypoints} keypoints but its schema ({origin}) has "
+                        f"{schema.num_keypoints}; put the {SCHEMA_FILE} that export wrote beside the file")
     return schema
 
 

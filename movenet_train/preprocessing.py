@@ -4,6 +4,8 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image, ImageOps
 
+from movenet_train.errors import UserError
+
 
 def load_rgb(path):
     """RGB uint8 ``[H, W, 3]``; EXIF orientation applied, grayscale / CMYK / alpha converted."""
@@ -14,7 +16,7 @@ def load_rgb(path):
     except FileNotFoundError:
         raise
     except Exception as err:  # PIL raises several types for undecodable files
-        raise ValueError(f"cannot decode image {path}: {err}") from err
+        raise UserError(f"cannot decode image {path}: {err}") from err
 
 
 def letterbox(images, height, width):

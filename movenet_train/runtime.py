@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from movenet_train import checkpoints, model_files
+from movenet_train.errors import UserError
 from movenet_train.predictor import PREDICTOR_ATTRIBUTES, Predictor, check_predictor  # noqa: F401 (re-exported)
 from movenet_train.modeling import MoveNetInference, decode_numpy
 from movenet_train.modeling.heads import SINGLE_POSE_HEADS
@@ -63,7 +64,7 @@ class TFLitePredictor(Predictor):
             self.interpreter = Interpreter(model_path=path, num_threads=num_threads)
             self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as err:  # LiteRT names no file: "The model is not a valid Flatbuffer ..."
-            raise ValueError(f"{path} is not a readable TFLite file: {err}") from err
+            raise UserError(f"{path} is not a readable TFLite file: {err}") from err
         self.input = self.interpreter.get_input_details()[0]
         self.heads = _head_outputs(self.interpreter)
         if self.heads:
@@ -121,8 +122,8 @@ def _num_keypoints(shape, multi_pose):
 
 def check_multi_pose_size(shape):
     if shape[1] % MULTI_POSE_STRIDE or shape[2] % MULTI_POSE_STRIDE:
-        raise ValueError(f"MoveNet MultiPose needs an input height and width that are multiples of "
-                         f"{MULTI_POSE_STRIDE}, got {shape[1]}x{shape[2]}")
+        raise UserError(f"MoveNet MultiPose needs an input height and width that are multiples of "
+                        f"{MULTI_POSE_STRIDE}, got {shape[1]}x{shape[2]}")
 
 
 def _head_outputs(interpreter):
@@ -153,8 +154,8 @@ class OnnxPredictor(Predictor):
         (self.input,) = self.session.get_inputs()
         self.names = [o.name for o in self.session.get_outputs()]
         if not set(SINGLE_POSE_HEADS) <= set(self.names):
-            raise ValueError(f"{path} is not a MoveNet heads-only ONNX file: its outputs are {self.names}, expected "
-                             f"{', '.join(SINGLE_POSE_HEADS)} (and box_scale, box_offset for MultiPose)")
+            raise UserError(f"{path} is not a MoveNet heads-only ONNX file: its outputs are {self.names}, expected "
+                            f"{', '.join(SINGLE_POSE_HEADS)} (and box_scale, box_offset for MultiPose)")
         self.multi_pose = "box_scale" in self.names
         shape = self.input.shape
         self.input_size = None if self.multi_pose or not isinstance(shape[1], int) else int(shape[1])
@@ -183,8 +184,8 @@ def load_keras(checkpoint, spec=None, default_spec=None):
         return importer.import_released(checkpoint, spec)
     if fmt == "checkpoint":
         return checkpoints.restore_model(checkpoint, spec, default_spec)
-    raise ValueError(f"{checkpoint} is an {fmt} file: load_predictor runs it, but only checkpoints and Google's "
-                     "released formats (TF.js, TFLite, SavedModel) load into Keras")
+    raise UserError(f"{checkpoint} is an {fmt} file: load_predictor runs it, but only checkpoints and Google's "
+                    "released formats (TF.js, TFLite, SavedModel) load into Keras")
 
 
 def load_predictor(checkpoint, spec=None, num_threads=None, orientation="upright"):

@@ -1,12 +1,15 @@
 """Every command on broken input (issue #22): exit status 1, one ``error:`` line naming the culprit (a file or a
 config key), no traceback, and nothing already written lost or left half-written.
 
-Each case runs the command as a user does, in a subprocess (a TensorFlow import: 5-10 s each), so the fast set holds
-one cheap case of each kind and the rest are ``slow``. Training cases point every path (data, run folder) into the
-test's temporary folder: nothing under the checkout is read or written.
+The fast set holds one cheap case of each kind. One of them runs the command as a user does, in a subprocess (the
+real ``error:`` line on stderr and exit status 1); the others call the command's ``main()`` in the test process
+(``tests/in_process.py``: the same launcher, Hydra composition and error policy, without a process and a
+TensorFlow import per case). The ``slow`` cases run in subprocesses. Training cases point every path (data, run
+folder) into the test's temporary folder: nothing under the checkout is read or written.
 """
 
 import hashlib
+import importlib
 import json
 import os
 import subprocess
@@ -15,6 +18,7 @@ import sys
 import pytest
 
 from tests.helpers import REPO, TFJS, require_shared
+from tests.in_process import run_main
 
 COMMANDS = {
     "train": ["train.py"],
@@ -29,6 +33,10 @@ COMMANDS = {
     "fixed_point": ["experiments/fixed_point.py"],
     "rotation_finetune": ["experiments/rotation_finetune.py"],
 }
+# The job module (movenet_train/jobs/) each command starts (tests/test_jobs.py checks the scripts' doors).
+JOBS = {"train": "train", "eval": "evaluate", "export": "export", "predict": "predict", "import": "import_weights",
+        "prepare": "prepare_coco", "synthetic": "make_synthetic", "rotate": "rotate_coco",
+        "show_samples": "show_samples", "fixed_point": "fixed_point", "rotation_finetune": "rotation_finetune"}
 # A training run that would take one step of two images, if it got that far.
 TINY_TRAINING = ["exp=lightning", "train.steps=1", "train.batch_size=2", "train.steps_per_loop=1",
                  "train.validate_every=1000", "train.val_batches=1", "train.val_summary_images=0",
@@ -42,6 +50,13 @@ def run_command(command, *overrides, debug=None):
         env["HYDRA_FULL_ERROR"] = debug
     return subprocess.run([sys.executable, *COMMANDS[command], *map(str, overrides)], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=300)
+
+
+def run_in_process(command, *overrides, debug=None):
+    """``command`` with ``overrides`` through its job's ``main()`` in this process; returns what ``run_command``
+    returns (exit status, stdout, stderr)."""
+    main = importlib.import_module(f"movenet_train.jobs.{JOBS[command]}").main
+    return run_main(main, *overrides, debug=debug, program=COMMANDS[command][-1])
 
 
 def assert_user_error(result, *culprits):
@@ -109,16 +124,27 @@ def training_paths(tiny, tmp_path, train_records):
                  f"data.val_images={tiny / 'source' / 'images'}"]
 
 
-# --- fast: one case of each kind --------------------------------------------------------------------------------
+# --- fast: one case of each kind -------------------------------------------------------------------------------
 
 def test_train_bad_config_value_names_the_key_and_keeps_the_run_folder(tiny, tmp_path):
+    """The one subprocess of the fast set: the command as a user runs it, its real stderr and exit status. The
+    check fails before TensorFlow is imported (training/preflight.py), so the process is cheap."""
     run, overrides = training_paths(tiny, tmp_path, shard(tiny))
     earlier_output(run, "checkpoints/checkpoint", "checkpoints/ckpt-5.index", "model/movenet.json")
     before = snapshot(run, skip=(".hydra", "train.log", "jobs.log"))
     result = run_command("train", *overrides, "train.optimizer.learning_rate=-1")
     line = assert_user_error(result, "train.optimizer.learning_rate")
     assert line == "error: train.optimizer.learning_rate must be > 0, got -1"
+    assert result.stderr.splitlines()[-1] == line  # the last thing the process wrote
     assert snapshot(run, skip=(".hydra", "train.log", "jobs.log")) == before
+
+
+def test_train_missing_checkpoint_fails_before_any_work(tiny, tmp_path):
+    run, overrides = training_paths(tiny, tmp_path, shard(tiny))
+    missing = tmp_path / "missing.json"
+    result = run_in_process("train", *overrides, f"checkpoint={missing}")
+    assert_user_error(result, "checkpoint", missing, "does not exist")
+    assert sorted(p.name for p in run.iterdir()) == [".hydra"]  # Hydra's record only: no checkpoint, no data
 
 
 def test_prepare_strict_names_the_annotation_and_keeps_the_earlier_records(tiny, tmp_path):
@@ -126,8 +152,8 @@ def test_prepare_strict_names_the_annotation_and_keeps_the_earlier_records(tiny,
     output = tmp_path / "records"
     earlier_output(output, "train-00000-of-00001.tfrecord", "train-manifest.json")
     before = snapshot(tmp_path)
-    result = run_command("prepare", f"annotations={annotations}", f"images={tiny / 'source' / 'images'}",
-                         f"output={output}", "overwrite=true", "num_workers=0", "strict=true")
+    result = run_in_process("prepare", f"annotations={annotations}", f"images={tiny / 'source' / 'images'}",
+                            f"output={output}", "overwrite=true", "num_workers=0", "strict=true")
     assert_user_error(result, annotations, f"annotation {annotation_id}", "strict=true")
     assert snapshot(tmp_path) == before  # no shard replaced, no temporary folder left
 
@@ -137,8 +163,8 @@ def test_predict_unreadable_video_names_it_and_keeps_the_earlier_output(tmp_path
     video.write_bytes(b"not a video" * 100)
     output = earlier_output(tmp_path / "out", "keypoints.json", "broken.mp4")
     before = snapshot(tmp_path)
-    result = run_command("predict", f"checkpoint={tmp_path / 'missing.json'}", f"input={video}", f"output={output}",
-                         "overwrite=true")
+    result = run_in_process("predict", f"checkpoint={tmp_path / 'missing.json'}", f"input={video}",
+                            f"output={output}", "overwrite=true")
     assert_user_error(result, video)
     assert snapshot(tmp_path) == before
 
@@ -148,7 +174,7 @@ def test_import_garbage_tflite_names_it_and_keeps_the_earlier_checkpoint(tmp_pat
     source.write_bytes(os.urandom(3000))
     output = earlier_output(tmp_path / "checkpoint", "movenet.json", "weights.index")
     before = snapshot(tmp_path)
-    result = run_command("import", f"source={source}", f"output={output}", "overwrite=true")
+    result = run_in_process("import", f"source={source}", f"output={output}", "overwrite=true")
     assert_user_error(result, source, "not a readable TFLite file")
     assert snapshot(tmp_path) == before
 
@@ -156,24 +182,24 @@ def test_import_garbage_tflite_names_it_and_keeps_the_earlier_checkpoint(tmp_pat
 def test_a_tfrecord_that_is_not_one_names_the_shard_and_the_key(tiny, tmp_path):
     records = damaged_records(tiny, tmp_path / "records", lambda data: b"garbage, not records" * 10)
     output = tmp_path / "samples.png"
-    result = run_command("show_samples", "data=coco", f"data.root={tmp_path}", f"data.train_records={records}",
-                         f"output={output}")
+    result = run_in_process("show_samples", "data=coco", f"data.root={tmp_path}", f"data.train_records={records}",
+                            f"output={output}")
     assert_user_error(result, "data.train_records", records, "not a TFRecord file", "data.skip_corrupt=true")
     assert not output.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["records"]
 
 
 def test_a_missing_required_key_is_named(tmp_path):
-    result = run_command("synthetic", "num_images=2")
+    result = run_in_process("synthetic", "num_images=2")
     assert_user_error(result, "output")
     assert result.stderr.splitlines()[-1] == "error: output=<...> is required (see configs/make_synthetic.yaml)"
 
 
 def test_debug_and_hydra_full_error_show_the_traceback(tmp_path):
     output = tmp_path / "synthetic"
-    plain = run_command("synthetic", f"output={output}", "num_images=0")
+    plain = run_in_process("synthetic", f"output={output}", "num_images=0")
     assert_user_error(plain, "num_images must be >= 1, got 0")
-    for result in (run_command("synthetic", f"output={output}", "num_images=0", "debug=true"),
-                   run_command("synthetic", f"output={output}", "num_images=0", debug="1")):
+    for result in (run_in_process("synthetic", f"output={output}", "num_images=0", "debug=true"),
+                   run_in_process("synthetic", f"output={output}", "num_images=0", debug="1")):
         assert result.returncode == 1 and "Traceback" in result.stderr and "num_images must be >= 1" in result.stderr
     assert not output.exists()
 

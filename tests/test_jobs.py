@@ -5,13 +5,16 @@ import ast
 import importlib
 import pkgutil
 import subprocess
+import sys
 import tomllib
 
 import pytest
 
 from movenet_train import jobs
 from movenet_train.config import CONFIG_DIR
+from movenet_train.errors import UserError
 from tests.helpers import REPO
+from tests.in_process import run_main
 
 JOB_NAMES = sorted(m.name for m in pkgutil.iter_modules(jobs.__path__))
 # The checkout's scripts and the package's ``python -m`` modules.
@@ -94,3 +97,50 @@ def test_expected_failures_get_one_line_and_bugs_none(tmp_path):
     assert jobs.user_error_message(RuntimeError("a bug")) is None
     assert jobs.user_error_message(KeyError("a bug")) is None
     assert jobs.user_error_message(RuntimeError("diverged"), errors=(RuntimeError,)) == "diverged"
+    # The project's own errors are UserErrors (still ValueErrors for callers); a plain ValueError is a bug.
+    assert jobs.user_error_message(UserError("bad input")) == "bad input"
+    assert jobs.user_error_message(ValueError("inside NumPy")) is None
+    assert issubclass(ConfigError, UserError) and issubclass(UserError, ValueError)
+
+
+def test_the_project_errors_are_user_errors():
+    from movenet_train.data.shards import CorruptShardError
+    from movenet_train.keypoints import KeypointSchemaError
+    from movenet_train.model_files import IncompatibleModelError
+    from movenet_train.pretrained.folded import ReleasedGraphError
+
+    for error in (CorruptShardError, KeypointSchemaError, IncompatibleModelError, ReleasedGraphError):
+        assert issubclass(error, UserError), error
+
+
+def _raising(error):
+    def run(cfg):
+        raise error
+
+    return run
+
+
+def test_a_value_error_from_a_library_keeps_its_traceback_and_a_user_error_is_one_line(tmp_path):
+    """A ValueError raised inside run() (TensorFlow, Keras, NumPy, a bug) is not bad input: it propagates with
+    its traceback; a UserError ends the command with one ``error:`` line."""
+    output = f"output={tmp_path / 'out'}"
+    bug = run_main(lambda: jobs.launch("make_synthetic", _raising(ValueError("Shapes (2, 3) and (3,) are incompatible"))),
+                   output)
+    assert bug.returncode == 1
+    assert "Traceback" in bug.stderr and "ValueError: Shapes (2, 3) and (3,) are incompatible" in bug.stderr
+    assert not [line for line in bug.stderr.splitlines() if line.startswith("error:")], bug.stderr
+    expected = run_main(lambda: jobs.launch("make_synthetic", _raising(UserError("num_images: expected 1 or more"))),
+                        output)
+    assert expected.returncode == 1 and "Traceback" not in expected.stderr
+    assert expected.stderr.splitlines() == ["error: num_images: expected 1 or more"]
+
+
+def test_job_modules_import_no_tensorflow():
+    """Each job imports TensorFlow-heavy modules inside ``run()``: composing the config and the checks before any
+    work (a typo, a missing file) cost no TensorFlow import."""
+    code = ("import importlib, sys\n"
+            f"for name in {JOB_NAMES!r}:\n"
+            "    importlib.import_module('movenet_train.jobs.' + name)\n"
+            "print(sorted(m for m in ('tensorflow', 'tf_keras', 'keras', 'cv2') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]", result.stdout

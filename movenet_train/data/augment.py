@@ -14,6 +14,7 @@ import math
 import tensorflow as tf
 
 from movenet_train.config import COUNT, NON_NEGATIVE, NON_NEGATIVE_COUNT, PROBABILITY, Range, config_from
+from movenet_train.errors import UserError
 
 ROTATION_MODES = ("uniform", "quarter_turns")
 
@@ -52,8 +53,8 @@ class AugmentConfig:
     def from_config(cls, cfg):
         config = config_from(cls, cfg, "data.augment")
         if config.rotation_mode not in ROTATION_MODES:
-            raise ValueError(f"data.augment.rotation_mode: expected one of {ROTATION_MODES}, got "
-                             f"{config.rotation_mode!r}")
+            raise UserError(f"data.augment.rotation_mode: expected one of {ROTATION_MODES}, got "
+                            f"{config.rotation_mode!r}")
         return config
 
 

@@ -22,6 +22,7 @@ import os
 import numpy as np
 from PIL import Image, ImageOps
 
+from movenet_train.errors import UserError
 from movenet_train.keypoints import normalise_name
 
 EXIF_ORIENTATION = 0x0112
@@ -49,7 +50,7 @@ class KeypointDataset:
 
 
 def _fail(path, where, message):
-    raise ValueError(f"{path}: {where}: {message}")
+    raise UserError(f"{path}: {where}: {message}")
 
 
 _normalise_name = normalise_name
@@ -141,7 +142,7 @@ def load_keypoint_annotations(path, schema, skip_non_finite=False):
         with open(path) as f:
             data = json.load(f)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path}: not valid JSON: {err}") from err
+        raise UserError(f"{path}: not valid JSON: {err}") from err
     if not isinstance(data, dict):
         _fail(path, "top level", f"expected a JSON object with 'images', 'annotations', 'categories', got "
               f"{type(data).__name__}")

@@ -27,6 +27,7 @@ from movenet_train.atomic import atomic_path, scratch_folder
 from movenet_train.checkpoints import sha256_of
 from movenet_train.data import coco
 from movenet_train.data.tfrecord import encode_example
+from movenet_train.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ class Problems:
 
     def add(self, kind, message, action, **entry):
         if self.strict:
-            raise ValueError(f"{self.annotations}: {message} (strict=true; strict=false skips and counts these)")
+            raise UserError(f"{self.annotations}: {message} (strict=true; strict=false skips and counts these)")
         self.counters[f"problems_{kind}"] += 1
         if problem_count(self.counters) <= MAX_PROBLEMS_LOGGED:
             log.warning("%s: %s", message, action)
@@ -113,7 +114,7 @@ def convert_coco(annotations, images, output, split="train", num_shards=None, nu
     if shuffle:
         random.Random(seed).shuffle(order)
     if not order:
-        raise ValueError(f"{annotations}: 'images' is empty")
+        raise UserError(f"{annotations}: 'images' is empty")
     num_shards = min(num_shards or math.ceil(len(order) / IMAGES_PER_SHARD), len(order))
     num_workers = os.cpu_count() if num_workers is None else num_workers
     tasks = [(image, dataset.annotations.get(image["id"], []), images, schema.names, jpeg_quality)
@@ -141,8 +142,8 @@ def convert_coco(annotations, images, output, split="train", num_shards=None, nu
                              annotation=entry["annotation"], file=result.filename)
             if result.skip_reason:
                 if strict:
-                    raise ValueError(f"{annotations}: image {result.message} (strict=true; strict=false skips and "
-                                     "counts such images)")
+                    raise UserError(f"{annotations}: image {result.message} (strict=true; strict=false skips and "
+                                    "counts such images)")
                 counters[f"skipped_{result.skip_reason}"] += 1
                 log.warning("skipped %s", result.message)
                 if len(skipped) < MAX_SKIPS_LISTED:

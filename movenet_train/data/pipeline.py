@@ -14,6 +14,7 @@ from movenet_train.data import augment, shards, sources
 from movenet_train.data.config import data_config
 from movenet_train.data.targets import OUTPUT_STRIDE, TargetConfig, encode_targets, person_centres
 from movenet_train.data.tfrecord import check_record_schema, decode_image_bytes, parse_example
+from movenet_train.errors import UserError
 from movenet_train.geometry import (letterbox_transform, quarter_turn_transform, transform_boxes, transform_points,
                                     warp_image, window_transform)
 
@@ -227,7 +228,7 @@ def build_dataset(data_cfg, spec, split, batch_size, training, deterministic=Fal
     schema = spec.schema
     target_config = TargetConfig.from_config(data_cfg.targets, schema)
     if spec.input_size % 32:
-        raise ValueError(f"model.input_size must be a multiple of 32, got {spec.input_size}")
+        raise UserError(f"model.input_size must be a multiple of 32, got {spec.input_size}")
     if input_context is not None and batch_size % input_context.num_replicas_in_sync:
         raise ConfigError(f"train.batch_size must be divisible by the {input_context.num_replicas_in_sync} replicas "
                           f"(the global batch is split evenly between them), got {batch_size}")

@@ -18,6 +18,7 @@ from PIL import Image
 from movenet_train import geometry
 from movenet_train.atomic import staging_folder
 from movenet_train.data.coco import load_keypoint_annotations
+from movenet_train.errors import UserError
 from movenet_train.preprocessing import load_rgb
 
 
@@ -120,7 +121,7 @@ def rotate_coco(annotations, images, output, angles=(90, 180, 270), image_ids=No
     angles = [int(a) for a in angles]
     bad = [a for a in angles if a not in ANGLES]
     if bad or not angles or len(set(angles)) != len(angles):
-        raise ValueError(f"angles: expected distinct values among {ANGLES}, got {angles}")
+        raise UserError(f"angles: expected distinct values among {ANGLES}, got {angles}")
     if not os.path.isdir(images):
         raise FileNotFoundError(f"image folder {images} does not exist")
     data = load_keypoint_annotations(str(annotations), schema).raw
@@ -128,7 +129,7 @@ def rotate_coco(annotations, images, output, angles=(90, 180, 270), image_ids=No
         image_ids = set(image_ids)
         unknown = image_ids - {image["id"] for image in data["images"]}
         if unknown:
-            raise ValueError(f"image_ids: {sorted(unknown)[:5]} are not in {annotations}")
+            raise UserError(f"image_ids: {sorted(unknown)[:5]} are not in {annotations}")
     out = {key: value for key, value in data.items() if key not in ("images", "annotations")}
     out["images"], out["annotations"] = [], []
     with staging_folder(output, overwrite) as staging:
@@ -140,8 +141,8 @@ def rotate_coco(annotations, images, output, angles=(90, 180, 270), image_ids=No
             for image in new_images:
                 pixels = np.rot90(load_rgb(os.path.join(images, image["original_file_name"])), k=angle // 90)
                 if pixels.shape[:2] != (image["height"], image["width"]):
-                    raise ValueError(f"image {image['original_file_name']} does not have the size its record in "
-                                     f"{annotations} gives")
+                    raise UserError(f"image {image['original_file_name']} does not have the size its record in "
+                                    f"{annotations} gives")
                 Image.fromarray(pixels).save(
                     os.path.join(staging, IMAGES_DIR, image["file_name"]))
         with open(os.path.join(staging, ANNOTATIONS_FILE), "w") as f:

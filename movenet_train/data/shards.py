@@ -23,6 +23,8 @@ import re
 import struct
 import typing
 
+from movenet_train.errors import UserError
+
 log = logging.getLogger(__name__)
 
 # A TFRecord is a sequence of: uint64 length, uint32 masked CRC-32C of the length, payload, uint32 masked CRC-32C of
@@ -37,7 +39,7 @@ OR_SKIP = ", or pass data.skip_corrupt=true to read only its intact records"
 _checked = {}
 
 
-class CorruptShardError(ValueError):
+class CorruptShardError(UserError):
     """A TFRecord shard that cannot be read whole; the message names it."""
 
 

@@ -26,6 +26,7 @@ import tensorflow as tf
 
 from movenet_train.config import ConfigError, config_from
 from movenet_train.data import shards
+from movenet_train.errors import UserError
 
 
 
@@ -57,7 +58,7 @@ def unlabeled_examples(path, frame_step, schema, key):
     from movenet_train.tracking.media import open_media
 
     if not isinstance(frame_step, int) or frame_step < 1:
-        raise ValueError(f"{key}.frame_step: must be an integer >= 1, got {frame_step!r}")
+        raise UserError(f"{key}.frame_step: must be an integer >= 1, got {frame_step!r}")
     k = schema.num_keypoints
     examples = []
     for index, frame in enumerate(open_media(path)):
@@ -66,14 +67,14 @@ def unlabeled_examples(path, frame_step, schema, key):
         height, width = frame.image.shape[:2]
         ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(frame.image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95])
         if not ok:
-            raise ValueError(f"{key}.media: frame {index} of {path} could not be encoded")
+            raise UserError(f"{key}.media: frame {index} of {path} could not be encoded")
         examples.append(encode_example(
             encoded.tobytes(), "jpeg", height, width, f"{os.path.basename(str(path))}:{index}", frame.name,
             boxes=np.array([[0.0, 0.0, 1.0, 1.0]]), is_crowd=np.array([1]), area=np.array([float(height * width)]),
             keypoints=np.zeros([1, k, 2]), keypoint_visibility=np.zeros([1, k], np.int64),
             keypoint_names=schema.names).SerializeToString())
     if not examples:
-        raise ValueError(f"{key}.media: {path} holds no frame")
+        raise UserError(f"{key}.media: {path} holds no frame")
     return tuple(examples)
 
 
@@ -82,16 +83,16 @@ def resolve(sources_cfg, schema=None, skip_corrupt=False):
     (``schema``: the keypoint schema of unlabeled sources' examples; ``skip_corrupt``: ``data.skip_corrupt``, for
     damaged record shards)."""
     if not sources_cfg:
-        raise ValueError("data.sources: empty; give at least one {records: <glob>, weight: <w>} or leave it out "
-                         "to train on data.train_records")
+        raise UserError("data.sources: empty; give at least one {records: <glob>, weight: <w>} or leave it out "
+                        "to train on data.train_records")
     if not hasattr(sources_cfg, "items"):
-        raise ValueError("data.sources: expected a mapping name -> {records, weight}, got "
-                         f"{type(sources_cfg).__name__}")
+        raise UserError("data.sources: expected a mapping name -> {records, weight}, got "
+                        f"{type(sources_cfg).__name__}")
     resolved = []
     for name, source in sources_cfg.items():
         key = f"data.sources.{name}"
         if not hasattr(source, "items"):
-            raise ValueError(f"{key}: expected {{records: <glob>, weight: <w>}}, got {source!r}")
+            raise UserError(f"{key}: expected {{records: <glob>, weight: <w>}}, got {source!r}")
         source = config_from(SourceConfig, source, key)
         if (source.records is None) == (source.media is None):
             raise ConfigError(f"{key}: give exactly one of {key}.records (labelled records) and {key}.media "
@@ -100,10 +101,10 @@ def resolve(sources_cfg, schema=None, skip_corrupt=False):
             raise ConfigError(f"{key}: missing {key}.weight")
         weight = source.weight
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight) or weight < 0:
-            raise ValueError(f"{key}.weight: must be a finite number >= 0, got {weight!r}")
+            raise UserError(f"{key}.weight: must be a finite number >= 0, got {weight!r}")
         if source.media is not None:
             if schema is None:
-                raise ValueError(f"{key}.media: unlabeled sources need the keypoint schema")
+                raise UserError(f"{key}.media: unlabeled sources need the keypoint schema")
             resolved.append(Source(str(name), (), float(weight),
                                    unlabeled_examples(str(source.media), source.frame_step, schema, key)))
             continue
@@ -115,8 +116,8 @@ def resolve(sources_cfg, schema=None, skip_corrupt=False):
         shards.check_shards(files, f"{key}.records", skip_corrupt)
         resolved.append(Source(str(name), files, float(weight)))
     if sum(s.weight for s in resolved) <= 0:
-        raise ValueError(f"data.sources: every weight is 0 ({', '.join(s.name for s in resolved)}); at least one "
-                         "must be > 0")
+        raise UserError(f"data.sources: every weight is 0 ({', '.join(s.name for s in resolved)}); at least one "
+                        "must be > 0")
     return resolved
 
 

@@ -23,6 +23,7 @@ from PIL import Image, ImageDraw
 
 from movenet_train.atomic import atomic_path, staging_folder
 from movenet_train.config import JPEG_QUALITY, config_from
+from movenet_train.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -211,8 +212,8 @@ def schema_points(keypoints, schema):
             a, b = DERIVED_JOINTS[name]
             points.append((keypoints[index[a]] + keypoints[index[b]]) / 2)
         else:
-            raise ValueError(f"{schema.source}: keypoints.names: the synthetic generator cannot label {name!r}; it "
-                             f"draws the COCO joints and {sorted(DERIVED_JOINTS)}")
+            raise UserError(f"{schema.source}: keypoints.names: the synthetic generator cannot label {name!r}; it "
+                            f"draws the COCO joints and {sorted(DERIVED_JOINTS)}")
     return np.stack(points)
 
 

@@ -15,6 +15,8 @@ import typing
 import tensorflow as tf
 from official.projects.centernet.ops.target_assigner import compute_std_dev_from_box_size
 
+from movenet_train.errors import UserError
+
 
 OUTPUT_STRIDE = 4  # of every MoveNet head
 HEATMAP_SIGMA_MODES = ("box", "fixed", "clipped")
@@ -41,20 +43,20 @@ class TargetConfig:
 
     def __post_init__(self):
         if self.center not in ("keypoints_mean", "box"):
-            raise ValueError(f"data.targets.center: expected keypoints_mean or box, got {self.center!r}")
+            raise UserError(f"data.targets.center: expected keypoints_mean or box, got {self.center!r}")
         if self.heatmap_sigma not in HEATMAP_SIGMA_MODES:
-            raise ValueError(f"data.targets.heatmap_sigma: expected one of {', '.join(HEATMAP_SIGMA_MODES)}, got "
-                             f"{self.heatmap_sigma!r}")
+            raise UserError(f"data.targets.heatmap_sigma: expected one of {', '.join(HEATMAP_SIGMA_MODES)}, got "
+                            f"{self.heatmap_sigma!r}")
         for key in ("center_sigma_cells", "keypoint_sigma_cells"):
             if not getattr(self, key) > 0:
-                raise ValueError(f"data.targets.{key}: must be > 0, got {getattr(self, key)}")
+                raise UserError(f"data.targets.{key}: must be > 0, got {getattr(self, key)}")
         object.__setattr__(self, "sigma_clip", tuple(float(v) for v in self.sigma_clip))
         if len(self.sigma_clip) != 2 or not 0 < self.sigma_clip[0] <= self.sigma_clip[1]:
-            raise ValueError(f"data.targets.sigma_clip: expected [min, max] with 0 < min <= max, got "
-                             f"{list(self.sigma_clip)}")
+            raise UserError(f"data.targets.sigma_clip: expected [min, max] with 0 < min <= max, got "
+                            f"{list(self.sigma_clip)}")
         for key in ("offset_radius", "regression_radius"):
             if int(getattr(self, key)) < 0:
-                raise ValueError(f"data.targets.{key}: must be >= 0, got {getattr(self, key)}")
+                raise UserError(f"data.targets.{key}: must be >= 0, got {getattr(self, key)}")
 
     @property
     def num_keypoints(self):
@@ -70,9 +72,9 @@ class TargetConfig:
             values["keypoint_std"] = tuple(round(10.0 * s, 9) for s in schema.sigmas)
         values["keypoint_std"] = tuple(float(s) for s in values["keypoint_std"])
         if len(values["keypoint_std"]) != schema.num_keypoints:
-            raise ValueError(f"data.targets.keypoint_std: expected {schema.num_keypoints} values (the keypoint schema "
-                             f"{schema.name!r} has {schema.num_keypoints} joints), got {len(values['keypoint_std'])}; "
-                             "null derives them from the schema's sigmas")
+            raise UserError(f"data.targets.keypoint_std: expected {schema.num_keypoints} values (the keypoint schema "
+                            f"{schema.name!r} has {schema.num_keypoints} joints), got {len(values['keypoint_std'])}; "
+                            "null derives them from the schema's sigmas")
         return config_from(cls, values, "data.targets")
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from movenet_train.data import shards
+from movenet_train.errors import UserError
 
 PERSON_LABEL = 1  # COCO's person category id, ODAPI's label map id
 
@@ -181,7 +182,7 @@ def check_record_schema(files, schema, what):
     """Clear error when records hold another keypoint schema than the model's (instead of a reshape error)."""
     names = record_keypoint_names(files)
     if names is not None and tuple(names) != tuple(schema.names):
-        raise ValueError(
+        raise UserError(
             f"{what}: the records hold {len(names)} keypoints {list(names)} but the keypoint schema "
             f"{schema.name!r} ({schema.source}) has {schema.num_keypoints}: {list(schema.names)}; convert the data "
             "with data/prepare_coco.py keypoints=<the same schema>")

@@ -10,6 +10,7 @@ from typing import Callable
 
 import numpy as np
 
+from movenet_train.errors import UserError
 from movenet_train.preprocessing import load_rgb
 
 PERSON_CATEGORY = {"id": 1, "name": "person", "supercategory": "person"}
@@ -36,7 +37,7 @@ def coco_source(annotations, images, schema):
     """(ground truth dict, list of Sample) from a COCO keypoint file and its image folder (of ``schema``'s joints)."""
     data = read_annotations(annotations, schema)
     if images is None:
-        raise ValueError(f"images=<dir> is needed with annotations={annotations}")
+        raise UserError(f"images=<dir> is needed with annotations={annotations}")
     if not os.path.isdir(images):
         raise FileNotFoundError(f"image folder {images} does not exist")
     person_id = next(c["id"] for c in data["categories"] if c.get("keypoints"))
@@ -63,9 +64,9 @@ def _load(path, image):
     pixels = load_rgb(path)
     # As detectron2's check_image_size: a size other than the record's means the annotations do not fit the pixels.
     if pixels.shape[:2] != (image["height"], image["width"]):
-        raise ValueError(f"image {path} decodes to {pixels.shape[1]}x{pixels.shape[0]} but its annotation record "
-                         f"says {image['width']}x{image['height']} (an EXIF rotation the annotations ignore? "
-                         "data/prepare_coco.py resolves those: evaluate its records=...)")
+        raise UserError(f"image {path} decodes to {pixels.shape[1]}x{pixels.shape[0]} but its annotation record "
+                        f"says {image['width']}x{image['height']} (an EXIF rotation the annotations ignore? "
+                        "data/prepare_coco.py resolves those: evaluate its records=...)")
     return pixels
 
 

@@ -21,6 +21,7 @@ import math
 
 import numpy as np
 
+from movenet_train.errors import UserError
 from movenet_train.evaluation import coco_metrics
 from movenet_train.evaluation.protocols import is_person_with_keypoints
 
@@ -46,8 +47,8 @@ def torso_angle(annotation, schema):
     if axis is None or not len(points):
         return None
     if len(points) != schema.num_keypoints:
-        raise ValueError(f"annotation {annotation.get('id')!r} has {len(points)} keypoints but the keypoint schema "
-                         f"{schema.name!r} ({schema.source}) has {schema.num_keypoints}")
+        raise UserError(f"annotation {annotation.get('id')!r} has {len(points)} keypoints but the keypoint schema "
+                        f"{schema.name!r} ({schema.source}) has {schema.num_keypoints}")
     upper, lower = (points[list(half)] for half in axis)
     upper, lower = upper[upper[:, 2] > 0, :2], lower[lower[:, 2] > 0, :2]
     if not len(upper) or not len(lower):

@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 
+from movenet_train.errors import UserError
 from movenet_train.preprocessing import load_rgb, model_input
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
@@ -21,12 +22,12 @@ def calibration_images(cfg, height, width, exclude=(), *, schema):
     """
 
     if cfg.get("num_images") is None or int(cfg.num_images) < 1:
-        raise ValueError(f"calibration.num_images={cfg.get('num_images')}: must be a positive number of images")
+        raise UserError(f"calibration.num_images={cfg.get('num_images')}: must be a positive number of images")
     count = int(cfg.num_images)
     exclude = set(exclude)
     if cfg.get("records"):
         if cfg.get("annotations") or cfg.get("images"):
-            raise ValueError("give either calibration.records=<glob> or calibration.annotations/images, not both")
+            raise UserError("give either calibration.records=<glob> or calibration.annotations/images, not both")
         named = _from_records(cfg.records, schema)
     elif cfg.get("annotations"):
         named = _from_annotations(cfg.annotations, cfg.get("images"), schema)
@@ -37,7 +38,7 @@ def calibration_images(cfg, height, width, exclude=(), *, schema):
     chosen = list(itertools.islice(((name, load) for name, load in named if name not in exclude), count))
     if not chosen:
         source = cfg.get("records") or cfg.get("annotations") or cfg.get("images")
-        raise ValueError(f"no calibration image left in {source}" + (
+        raise UserError(f"no calibration image left in {source}" + (
             f" after leaving out the {len(exclude)} images eval scores (calibration.exclude_eval_images=false "
             "keeps them)" if exclude else ""))
     images = np.stack([model_input(load(), height, width) for _, load in chosen])
@@ -55,7 +56,7 @@ def _from_annotations(annotations, images, schema):
     from movenet_train.evaluation.inputs import read_annotations
 
     if not images:
-        raise ValueError(f"calibration.images=<dir> is needed with calibration.annotations={annotations}")
+        raise UserError(f"calibration.images=<dir> is needed with calibration.annotations={annotations}")
     if not os.path.isdir(images):
         raise FileNotFoundError(f"calibration.images={images} is not a folder")
     for record in read_annotations(annotations, schema)["images"]:

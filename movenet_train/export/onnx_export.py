@@ -7,6 +7,7 @@ tf2onnx is an optional dependency (``pip install -e '.[onnx]'``).
 
 import tensorflow as tf
 
+from movenet_train.errors import UserError
 from movenet_train.export.serving import INPUT_NAME
 
 OPSET = 17  # supported by onnxruntime since 1.11 and by the common importers (OpenVINO, ncnn's pnnx, TensorRT)
@@ -17,7 +18,7 @@ def convert(source, path, opset=OPSET):
     try:
         import tf2onnx
     except ImportError as err:
-        raise ValueError("formats=[...,onnx] needs the optional tf2onnx package: pip install -e '.[onnx]'") from err
+        raise UserError("formats=[...,onnx] needs the optional tf2onnx package: pip install -e '.[onnx]'") from err
     loaded = tf.saved_model.load(str(source))  # kept alive: the signature only references its variables
     serve = loaded.signatures["serving_default"]
     (spec,) = serve.structured_input_signature[1].values()

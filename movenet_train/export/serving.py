@@ -12,6 +12,7 @@ the file.
 
 import tensorflow as tf
 
+from movenet_train.errors import UserError
 from movenet_train.modeling import MoveNetInference
 from movenet_train.modeling.movenet import MULTI_POSE_STRIDE
 from movenet_train.orientation import TurnRule, check_orientation, search_in_graph
@@ -30,8 +31,8 @@ def input_shape(spec, dynamic=True):
 def check_serving_orientation(spec, orientation):
     """``orientation`` as given; a ValueError naming it when unknown or ``any`` for a multi-pose model."""
     if check_orientation(orientation) == "any" and spec.multi_pose:
-        raise ValueError(f"orientation=any applies to single-pose models (Lightning, Thunder); {spec.name} is "
-                         "multi-pose: export it with orientation=upright")
+        raise UserError(f"orientation=any applies to single-pose models (Lightning, Thunder); {spec.name} is "
+                        "multi-pose: export it with orientation=upright")
     return orientation
 
 

@@ -12,6 +12,8 @@ import importlib.util
 import sys
 import types
 
+from movenet_train.errors import UserError
+
 INSTALL = "pip install --no-deps tensorflowjs==4.22.0"
 
 
@@ -41,7 +43,7 @@ def _without_tfdf_and_jax():
 def converter():
     """``tensorflowjs.converters.convert_tf_saved_model``; ValueError naming the install command without it."""
     if importlib.util.find_spec("tensorflowjs") is None:
-        raise ValueError(f"formats=[...,tfjs] needs the optional tensorflowjs package: {INSTALL}")
+        raise UserError(f"formats=[...,tfjs] needs the optional tensorflowjs package: {INSTALL}")
     with _without_tfdf_and_jax():
         from tensorflowjs.converters import convert_tf_saved_model
     return convert_tf_saved_model

@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
+from movenet_train.errors import UserError
 from movenet_train.export import saved_model
 
 PRECISIONS = ("fp32", "fp16", "int8")
@@ -82,10 +83,10 @@ def quantise_full_integer(converter, calibration_images):
 def check_int8_options(calibration_images, float_parts):
     unknown = sorted(set(float_parts) - set(FLOAT_PARTS))
     if unknown:
-        raise ValueError(f"int8.float_parts: unknown part(s) {', '.join(unknown)}; expected some of {', '.join(FLOAT_PARTS)}")
+        raise UserError(f"int8.float_parts: unknown part(s) {', '.join(unknown)}; expected some of {', '.join(FLOAT_PARTS)}")
     if calibration_images is None or len(calibration_images) == 0:
-        raise ValueError("tflite_int8 needs calibration images: set calibration.annotations with calibration.images, "
-                         "calibration.images alone, or calibration.records")
+        raise UserError("tflite_int8 needs calibration images: set calibration.annotations with calibration.images, "
+                        "calibration.images alone, or calibration.records")
 
 
 def _quantise_int8(converter, spec, calibration_images, float_parts):

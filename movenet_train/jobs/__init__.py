@@ -11,13 +11,15 @@ import sys
 
 from movenet_train.atomic import DiskFull
 from movenet_train.config import CONFIG_DIR
+from movenet_train.errors import UserError
 
 EXPERIMENT_GROUP = "exp"
-# Bad input, not a bug: the command ends with one ``error: ...`` line instead of a traceback. ValueError covers the
-# project's own errors (ConfigError, IncompatibleModelError, KeypointSchemaError, ReleasedGraphError,
-# CorruptShardError, ...): raise them where the bad input is found, naming the file or key and what to do.
+# Bad input, not a bug: the command ends with one ``error: ...`` line instead of a traceback. UserError is the
+# project's own (errors.py; ConfigError, IncompatibleModelError, KeypointSchemaError, ReleasedGraphError,
+# CorruptShardError derive from it): raise it where the bad input is found, naming the file or key and what to do.
+# A plain ValueError (from TensorFlow, Keras, NumPy, or a bug of ours) is not listed: it keeps its traceback.
 # DiskFull: a write that ran out of space, nothing partial left (atomic.py).
-USER_ERRORS = (FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError, ValueError,
+USER_ERRORS = (FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError, UserError,
                DiskFull)
 # On the command line (``debug=true``) or in the environment (``HYDRA_FULL_ERROR=1``): an expected failure is
 # raised with its traceback too.

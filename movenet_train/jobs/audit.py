@@ -6,21 +6,23 @@ import os
 
 from movenet_train.atomic import atomic_path
 from movenet_train.config import config_from
-from movenet_train.diagnostics import audit, format_report
+from movenet_train.errors import UserError
 from movenet_train.jobs import launch
-from movenet_train.losses import LossConfig
-from movenet_train.runtime import load_keras
+from movenet_train.training.config import LossConfig
 
 CONFIG = "audit"
 
 
 def run(cfg):
     """The report of ``cfg.checkpoint`` on ``cfg.records``."""
+    from movenet_train.diagnostics import audit, format_report
+    from movenet_train.runtime import load_keras
+
+    loss_config = config_from(LossConfig, cfg.loss, "loss")
     model, spec = load_keras(str(cfg.checkpoint))
     if spec.multi_pose:
-        raise ValueError(f"checkpoint={cfg.checkpoint}: the audit frames one target person per example "
-                         "(single-pose models only)")
-    loss_config = config_from(LossConfig, cfg.loss, "loss")
+        raise UserError(f"checkpoint={cfg.checkpoint}: the audit frames one target person per example "
+                        "(single-pose models only)")
     report = audit(model, spec, cfg.data, str(cfg.records), cfg.batch_size, cfg.max_batches, loss_config,
                    tuple(cfg.framings), cfg.signed_step, cfg.held_out_records)
     report["checkpoint"] = str(cfg.checkpoint)

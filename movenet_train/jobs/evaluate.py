@@ -4,12 +4,9 @@ import os
 
 from omegaconf import OmegaConf
 
-from movenet_train.evaluation import compare, protocols
+from movenet_train.errors import UserError
 from movenet_train.evaluation.config import EvalOptions
-from movenet_train.evaluation.evaluator import run_evaluation
 from movenet_train.jobs import launch
-from movenet_train.model_files import check_compatible, config_schema, config_spec
-from movenet_train.runtime import load_predictor
 
 CONFIG = "eval"
 
@@ -18,10 +15,12 @@ def run(cfg):
     """Evaluates ``cfg.checkpoint`` as configs/eval.yaml describes (and ``cfg.compare`` on the same data, with a
     before/after report); returns the metrics dict of ``cfg.checkpoint``."""
     if OmegaConf.is_missing(cfg, "checkpoint"):
-        raise ValueError("checkpoint=<path> is required: a training or imported checkpoint, a released model.json, "
-                         "a .tflite or a SavedModel directory")
+        raise UserError("checkpoint=<path> is required: a training or imported checkpoint, a released model.json, "
+                        "a .tflite or a SavedModel directory")
     for key, valid in EvalOptions.RANGES.items():  # the eval group's keys sit at this config's top level
         valid.check(cfg[key], key)
+    from movenet_train.evaluation import compare
+
     first = _evaluate(cfg, cfg.checkpoint, cfg.output)
     metrics = first.metrics
     if cfg.get("compare"):
@@ -49,6 +48,11 @@ def _name(checkpoint):
 
 
 def _evaluate(cfg, checkpoint, output, orientation=None):
+    from movenet_train.evaluation import protocols
+    from movenet_train.evaluation.evaluator import run_evaluation
+    from movenet_train.model_files import check_compatible, config_schema, config_spec
+    from movenet_train.runtime import load_predictor
+
     predictor = load_predictor(checkpoint, config_spec(cfg), num_threads=cfg.num_threads,
                                orientation=orientation or cfg.orientation)
     check_compatible(checkpoint, predictor, config_schema(cfg))

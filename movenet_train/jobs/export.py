@@ -4,20 +4,24 @@ import dataclasses
 import os
 
 from movenet_train.atomic import check_output
-from movenet_train.checkpoints import sha256_of
 from movenet_train.config import NON_NEGATIVE_COUNT, config_from
 from movenet_train.evaluation.config import EvalOptions
-from movenet_train.export.calibration import calibration_images
-from movenet_train.export.exporter import check_formats, export_model
 from movenet_train.jobs import launch
 from movenet_train.model_files import check_compatible, config_schema, config_spec
-from movenet_train.runtime import load_keras
 
 CONFIG = "export"
 
 
 def run(cfg):
-    """Exports ``cfg.checkpoint`` as configs/export.yaml describes; returns the report dict."""
+    """Exports ``cfg.checkpoint`` as configs/export.yaml describes; returns the report dict.
+
+    With ``+exp``, the variant is checked against the checkpoint; the model is the checkpoint's own (its schema,
+    and quantisation-aware for a ``train.qat`` run: ``checkpoints.restored_spec``)."""
+    from movenet_train.checkpoints import sha256_of
+    from movenet_train.export.calibration import calibration_images
+    from movenet_train.export.exporter import check_formats, export_model
+    from movenet_train.runtime import load_keras
+
     orientation = cfg.get("orientation", "upright")
     formats = check_formats(cfg.formats, orientation)
     latency = cfg.get("latency") or {}

@@ -4,14 +4,15 @@ the upright COCO-sample training split, single_person AP on held-out and trainin
 
 import json
 
-from movenet_train.evaluation import compare
-from movenet_train.experiments import fixed_point, folds
 from movenet_train.jobs import launch
 
 CONFIG = "fixed_point"
 
 
 def run(cfg):
+    from movenet_train.evaluation import compare
+    from movenet_train.experiments import fixed_point, folds
+
     report = fixed_point.run(cfg)
     print(compare.format_report(report))
     print(folds.format_paired(report))

@@ -3,17 +3,18 @@ trainable checkpoint (movenet_train/pretrained/importer.py)."""
 
 import os
 
-from movenet_train.checkpoints import save_model_checkpoint, sha256_of
 from movenet_train.jobs import launch
 from movenet_train.model_files import check_compatible, config_schema, config_spec
-from movenet_train.modeling.movenet import folded_parameter_count
-from movenet_train.pretrained.importer import import_released
 
 CONFIG = "import_weights"
 
 
 def run(cfg):
     """Imports ``cfg.source`` and writes a checkpoint to ``cfg.output``; prints what it wrote."""
+    from movenet_train.checkpoints import save_model_checkpoint, sha256_of
+    from movenet_train.modeling.movenet import folded_parameter_count
+    from movenet_train.pretrained.importer import import_released
+
     model, spec = import_released(cfg.source, config_spec(cfg))
     check_compatible(cfg.source, spec, config_schema(cfg))
     metadata = {"source": os.path.abspath(cfg.source), "source_sha256": sha256_of(cfg.source)}

@@ -3,12 +3,10 @@
 import glob
 import os
 
-import numpy as np
 from omegaconf import OmegaConf
 
 from movenet_train.config import CONFIG_DIR
 from movenet_train.jobs import launch
-from movenet_train.modeling.movenet import MoveNetSpec, build_model, folded_parameter_count
 
 CONFIG = "model_sizes"
 
@@ -24,7 +22,10 @@ def decoder_constant_count(spec):
 def run(cfg):
     """One line per ``configs/model/*.yaml``: folded weights (as Google's files count them), with the decoding
     constants, and trainable weights."""
+    import numpy as np
     import tf_keras as keras
+
+    from movenet_train.modeling.movenet import MoveNetSpec, build_model, folded_parameter_count
 
     print(f"{'variant':22s} {'alpha':>5s} {'input':>5s} {'folded weights':>15s} {'+ decoding consts':>18s} "
           f"{'trainable':>10s}")

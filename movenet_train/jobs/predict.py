@@ -5,13 +5,9 @@ import logging
 import os
 
 from movenet_train.config import PROBABILITY, config_from
+from movenet_train.errors import UserError
 from movenet_train.jobs import launch
 from movenet_train.model_files import check_compatible, config_schema, config_spec
-from movenet_train.runtime import load_predictor
-from movenet_train.tracking import media
-from movenet_train.tracking.annotate import KEYPOINTS_FILE, annotate
-from movenet_train.tracking.multi_pose import TRACKERS
-from movenet_train.tracking.tracker import TrackerConfig
 
 CONFIG = "predict"
 logger = logging.getLogger(__name__)
@@ -19,9 +15,15 @@ logger = logging.getLogger(__name__)
 
 def run(cfg):
     """The input is opened first, so an undecodable file fails before the model loads."""
+    from movenet_train.runtime import load_predictor
+    from movenet_train.tracking import media
+    from movenet_train.tracking.annotate import KEYPOINTS_FILE, annotate
+    from movenet_train.tracking.multi_pose import TRACKERS
+    from movenet_train.tracking.tracker import TrackerConfig
+
     threshold = PROBABILITY.check(cfg.threshold, "threshold")
     if cfg.tracker not in TRACKERS:  # checked for single-pose models too, which ignore it
-        raise ValueError(f"tracker={cfg.tracker}: expected one of {', '.join(TRACKERS)}")
+        raise UserError(f"tracker={cfg.tracker}: expected one of {', '.join(TRACKERS)}")
     reader = media.open_media(cfg.input)
     predictor = load_predictor(cfg.checkpoint, config_spec(cfg), num_threads=cfg.get("num_threads"),
                                orientation=cfg.orientation)

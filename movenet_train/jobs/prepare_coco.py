@@ -4,9 +4,7 @@ a COCO person-keypoint set as TFRecords (movenet_train/data/convert.py)."""
 import logging
 
 from movenet_train.config import COUNT, JPEG_QUALITY, NON_NEGATIVE_COUNT
-from movenet_train.data.convert import convert_coco, problem_count
 from movenet_train.jobs import launch
-from movenet_train.keypoints import KeypointSchema
 
 CONFIG = "prepare_coco"
 log = logging.getLogger(__name__)
@@ -14,6 +12,9 @@ log = logging.getLogger(__name__)
 
 def run(cfg):
     """Converts, then logs the counts; returns the manifest."""
+    from movenet_train.data.convert import convert_coco, problem_count
+    from movenet_train.keypoints import KeypointSchema
+
     manifest = convert_coco(cfg.annotations, cfg.images, cfg.output, split=cfg.split,
                             num_shards=COUNT.check(cfg.num_shards, "num_shards"),
                             num_workers=NON_NEGATIVE_COUNT.check(cfg.num_workers, "num_workers"), shuffle=cfg.shuffle,

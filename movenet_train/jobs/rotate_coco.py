@@ -4,14 +4,15 @@ COCO person-keypoint set, keypoints and boxes moved exactly."""
 import logging
 
 from movenet_train.jobs import launch
-from movenet_train import keypoints
-from movenet_train.data.rotate import rotate_coco
 
 CONFIG = "rotate_coco"
 log = logging.getLogger(__name__)
 
 
 def run(cfg):
+    from movenet_train import keypoints
+    from movenet_train.data.rotate import rotate_coco
+
     path = rotate_coco(cfg.annotations, cfg.images, cfg.output, angles=list(cfg.angles),
                        image_ids=list(cfg.image_ids) if cfg.image_ids else None, overwrite=cfg.overwrite,
                        schema=keypoints.resolve(cfg.get("keypoints")))

@@ -4,14 +4,15 @@ Lightning vs fine-tuned on upright + quarter-turned images, held-out AP upright 
 
 import json
 
-from movenet_train.evaluation import compare
-from movenet_train.experiments import folds, rotation
 from movenet_train.jobs import launch
 
 CONFIG = "rotation_finetune"
 
 
 def run(cfg):
+    from movenet_train.evaluation import compare
+    from movenet_train.experiments import folds, rotation
+
     report = rotation.run(cfg)
     if "headline" not in report:  # held_out_images=0: trained on every image, nothing to score
         print(f"trained on all {report['split']['num_train_images']} images; model: {report['model']}")

@@ -3,16 +3,17 @@ their targets (movenet_train/data/samples.py); generates the synthetic set first
 
 import logging
 
-from movenet_train.data import prepare_dataset
-from movenet_train.data.samples import show_samples
 from movenet_train.jobs import launch
-from movenet_train.modeling import MoveNetSpec
 
 CONFIG = "show_samples"
 log = logging.getLogger(__name__)
 
 
 def run(cfg):
+    from movenet_train.data import prepare_dataset
+    from movenet_train.data.samples import show_samples
+    from movenet_train.modeling import MoveNetSpec
+
     spec = MoveNetSpec.from_config(cfg.model, cfg.keypoints)
     prepare_dataset(cfg.data, schema=spec.schema)
     path = show_samples(cfg.data, spec, cfg.output, split=cfg.split, training=cfg.training,

@@ -13,12 +13,13 @@ import re
 import numpy as np
 import tf_keras as keras
 
+from movenet_train.errors import UserError
 from movenet_train.modeling import heads as heads_lib
 from movenet_train.modeling.fpn import STAGE_CHANNELS, TOP_CHANNELS
 from movenet_train.modeling.mobilenet_v2 import LAST_CONV_CHANNELS
 
 
-class ReleasedGraphError(ValueError):
+class ReleasedGraphError(UserError):
     """A released file whose graph does not map onto the MoveNet model."""
 
 

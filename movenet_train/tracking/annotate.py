@@ -11,6 +11,7 @@ import os
 from tqdm import tqdm
 
 from movenet_train.atomic import atomic_path
+from movenet_train.errors import UserError
 from movenet_train.modeling.outputs import DRAW_KEYPOINT_THRESHOLD
 from movenet_train.tracking import media
 from movenet_train.tracking.multi_pose import MultiPoseTracker
@@ -58,7 +59,7 @@ def _annotated_paths(reader, output_dir):
 def _check_outputs(paths, overwrite):
     for source, target in paths:
         if source and os.path.abspath(source) == os.path.abspath(target):
-            raise ValueError(f"output {target} would overwrite its input; choose another output directory")
+            raise UserError(f"output {target} would overwrite its input; choose another output directory")
         if os.path.exists(target) and not overwrite:
             raise FileExistsError(f"{target} exists; pass overwrite=true to replace it")
 

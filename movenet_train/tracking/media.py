@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image, ImageSequence
 
 from movenet_train.atomic import atomic_path, temporary_sibling
+from movenet_train.errors import UserError
 from movenet_train.preprocessing import load_rgb
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
@@ -39,7 +40,7 @@ def media_kind(path):
     for kind, extensions in (("image", IMAGE_EXTENSIONS), ("gif", GIF_EXTENSIONS), ("video", VIDEO_EXTENSIONS)):
         if extension in extensions:
             return kind
-    raise ValueError(
+    raise UserError(
         f"cannot read {path}: unknown extension {extension!r}; expected an image "
         f"({', '.join(IMAGE_EXTENSIONS)}), a GIF, a video ({', '.join(VIDEO_EXTENSIONS)}) or a folder of images"
     )
@@ -48,7 +49,7 @@ def media_kind(path):
 def folder_images(path):
     names = sorted(n for n in os.listdir(path) if os.path.splitext(n)[1].lower() in IMAGE_EXTENSIONS)
     if not names:
-        raise ValueError(f"folder {path} holds no image ({', '.join(IMAGE_EXTENSIONS)})")
+        raise UserError(f"folder {path} holds no image ({', '.join(IMAGE_EXTENSIONS)})")
     return [os.path.join(path, n) for n in names]
 
 
@@ -61,7 +62,7 @@ class VideoReader:
         ok, first = self.capture.read() if self.capture.isOpened() else (False, None)
         if not ok:
             self.capture.release()
-            raise ValueError(f"cannot decode video {self.path}: OpenCV could not read a frame from it")
+            raise UserError(f"cannot decode video {self.path}: OpenCV could not read a frame from it")
         self._first = first
         fps = self.capture.get(cv2.CAP_PROP_FPS)
         self.fps = fps if fps and np.isfinite(fps) and fps > 0 else 30.0  # some containers do not store a rate
@@ -87,7 +88,7 @@ class GifReader:
             self.image = Image.open(self.path)
             self.image.seek(0)
         except Exception as err:  # Pillow raises several types for undecodable files
-            raise ValueError(f"cannot decode GIF {self.path}: {err}") from err
+            raise UserError(f"cannot decode GIF {self.path}: {err}") from err
         self.num_frames = getattr(self.image, "n_frames", 1)
         durations = self.image.info.get("duration") or DEFAULT_GIF_FRAME_MS
         self.fps = 1000.0 / durations
@@ -100,7 +101,7 @@ class GifReader:
                 yield Frame(np.asarray(frame.convert("RGB")), timestamp, name)
                 timestamp += (frame.info.get("duration") or DEFAULT_GIF_FRAME_MS) / 1000.0
         except (OSError, ValueError) as err:
-            raise ValueError(f"cannot decode GIF {self.path}: {err}") from err
+            raise UserError(f"cannot decode GIF {self.path}: {err}") from err
         finally:
             self.image.close()
 
@@ -145,7 +146,7 @@ class MediaWriter:
         self.path, self.fps = str(path), fps
         self.extension = os.path.splitext(self.path)[1].lower()
         if self.extension not in GIF_EXTENSIONS + VIDEO_EXTENSIONS:
-            raise ValueError(f"cannot write {self.path}: expected a .gif or a video extension")
+            raise UserError(f"cannot write {self.path}: expected a .gif or a video extension")
         self.tmp = temporary_sibling(self.path)
         self.video = None
         self.gif_frames = []
@@ -158,13 +159,13 @@ class MediaWriter:
             height, width = image.shape[:2]
             self.video = cv2.VideoWriter(self.tmp, cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (width, height))
             if not self.video.isOpened():
-                raise ValueError(f"cannot write video {self.path}: OpenCV has no 'mp4v' encoder for it")
+                raise UserError(f"cannot write video {self.path}: OpenCV has no 'mp4v' encoder for it")
         self.video.write(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
 
     def close(self):
         if self.video is None and not self.gif_frames:
             self.discard()
-            raise ValueError(f"no frame to write to {self.path}")
+            raise UserError(f"no frame to write to {self.path}")
         if self.video is not None:
             self.video.release()
         elif self.gif_frames:

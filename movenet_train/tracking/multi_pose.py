@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from movenet_train.config import default_config
+from movenet_train.errors import UserError
 from movenet_train.modeling.movenet import MULTI_POSE_STRIDE  # TF.js's ``dimensionDivisor`` too
 from movenet_train.modeling.outputs import unpack
 from movenet_train.tracking.one_euro import OneEuroFilter
@@ -33,8 +34,8 @@ def multi_pose_input(frame, max_dimension):
     the bottom or right up to a multiple of 32, the values truncated to integers.
     """
     if max_dimension % MULTI_POSE_STRIDE or max_dimension < MULTI_POSE_STRIDE:
-        raise ValueError(f"tracking.multi_pose_max_dimension must be a multiple of {MULTI_POSE_STRIDE}, got "
-                         f"{max_dimension}")
+        raise UserError(f"tracking.multi_pose_max_dimension must be a multiple of {MULTI_POSE_STRIDE}, got "
+                        f"{max_dimension}")
     height, width = frame.shape[:2]
     # JavaScript's Math.round rounds halves up; Python's round would round them to even.
     if width > height:
@@ -159,7 +160,7 @@ class MultiPoseTracker:
             raise ValueError(f"{predictor.kind} model is single-pose: MultiPoseTracker needs a MultiPose model "
                              "(use PoseTracker)")
         if tracker not in TRACKERS:
-            raise ValueError(f"tracker={tracker!r}: expected one of {', '.join(TRACKERS)}")
+            raise UserError(f"tracker={tracker!r}: expected one of {', '.join(TRACKERS)}")
         self.predictor, self.config = predictor, config or default_config(TrackerConfig)
         self.schema = predictor.schema
         self.tracker_name, self.smoothing = tracker, smoothing and tracker != "none"
@@ -174,8 +175,8 @@ class MultiPoseTracker:
             config = self.config.keypoint_tracker
             falloff = config.keypoint_falloff or self.schema.sigmas
             if len(falloff) != self.schema.num_keypoints:
-                raise ValueError(f"tracking.keypoint_tracker.keypoint_falloff has {len(falloff)} values; the model "
-                                 f"predicts {self.schema.num_keypoints} keypoints")
+                raise UserError(f"tracking.keypoint_tracker.keypoint_falloff has {len(falloff)} values; the model "
+                                f"predicts {self.schema.num_keypoints} keypoints")
             return KeypointTracker(config, falloff)
         return None
 

@@ -12,7 +12,9 @@ few hundred images (detectron2's FrozenBatchNorm idea).
 
 import tf_keras as keras
 
-FREEZE_OPTIONS = ("none", "backbone", "backbone_fpn")
+from movenet_train.errors import UserError
+from movenet_train.training.config import FREEZE_OPTIONS  # noqa: F401 (re-exported)
+
 FPN_PREFIX = "fpn_"
 
 
@@ -38,7 +40,7 @@ def freeze_layers(model, spec, freeze, batch_norm=False):
     if freeze in (None, "none"):
         freeze = "none"
     if freeze not in FREEZE_OPTIONS:
-        raise ValueError(f"train.freeze={freeze!r}: expected one of {', '.join(FREEZE_OPTIONS)}")
+        raise UserError(f"train.freeze={freeze!r}: expected one of {', '.join(FREEZE_OPTIONS)}")
     groups = layer_groups(model, spec)
     frozen = []
     if freeze != "none":

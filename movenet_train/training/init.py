@@ -4,6 +4,7 @@ import logging
 
 import tf_keras as keras
 
+from movenet_train.errors import UserError
 from movenet_train.modeling import heads
 
 log = logging.getLogger(__name__)
@@ -68,8 +69,8 @@ def _imagenet_backbone(alpha):
         return keras.applications.MobileNetV2(input_shape=(224, 224, 3), alpha=alpha, include_top=False,
                                               weights="imagenet")
     except ValueError as err:  # Keras lists the widths it has weights for
-        raise ValueError(f"model.init=imagenet: no ImageNet MobileNetV2 weights for alpha {alpha} ({err}); "
-                         "start from the released MoveNet weights (checkpoint=...) or from scratch") from err
+        raise UserError(f"model.init=imagenet: no ImageNet MobileNetV2 weights for alpha {alpha} ({err}); "
+                        "start from the released MoveNet weights (checkpoint=...) or from scratch") from err
     except Exception as err:  # network errors surface as several types
         raise RuntimeError(f"model.init=imagenet needs to download the Keras MobileNetV2 weights and could not "
                            f"({err}); are you offline? Use model.init=scratch or a checkpoint") from err

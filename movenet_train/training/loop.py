@@ -1,8 +1,9 @@
 """``train(cfg)``: the job behind ``python train.py``, on Orbit under a ``tf.distribute`` strategy: the run
 builder (data, strategy, model, optimizer, Orbit) and the loop with its validation points.
 
-The parts live beside it: Orbit train actions (``actions.py``), validation (``validation.py``), the run-folder
-check (``run_folder.py``), initial weights and the quantisation-aware copy (``initialisation.py``)."""
+The parts live beside it: the checks made before anything is built (``preflight.py``: config, files, the run
+folder), Orbit train actions (``actions.py``), validation (``validation.py``), the run-folder check
+(``run_folder.py``), initial weights and the quantisation-aware copy (``initialisation.py``)."""
 
 import dataclasses
 import logging
@@ -18,7 +19,6 @@ from official.modeling.optimization import ema_optimizer
 
 from movenet_train import checkpoints, model_files
 from movenet_train.checkpoints import checkpoint_step
-from movenet_train.config import config_from
 from movenet_train.modeling import MoveNetSpec, build_model
 from movenet_train.training.actions import NonFiniteLossGuard, ProgressBar
 from movenet_train.training.config import TrainConfig
@@ -26,8 +26,8 @@ from movenet_train.training.freeze import freeze_layers
 from movenet_train.training.initialisation import initialise, quantisation_aware
 from movenet_train.training.optimizer import build_optimizer
 from movenet_train.training.preemption import Preempted, StopPoint, StopTraining
+from movenet_train.training.preflight import check_training
 from movenet_train.training.resume import agree_on_resume_step
-from movenet_train.training.run_folder import check_run_model
 from movenet_train.training.strategy import build_strategy, is_chief, worker_id
 from movenet_train.training.teacher import load_teacher
 from movenet_train.training.trainer import MoveNetEvaluator, MoveNetTrainer
@@ -121,14 +121,9 @@ def build_training_run(cfg, stop_signals=None):
     """
     from movenet_train.data import prepare_dataset
 
-    train_cfg = config_from(TrainConfig, cfg.train, "train")
-    if cfg.data.get("service") and train_cfg.deterministic:
-        raise ValueError(f"train.deterministic=true needs the input pipeline in this process: the tf.data service "
-                         f"workers deliver batches in the order they finish them (data.service={cfg.data.service}; "
-                         "set data.service=null)")
+    train_cfg, spec = check_training(cfg)  # config, files, run folder: before anything is built
     run_dir = os.path.abspath(cfg.output_dir)
     os.makedirs(run_dir, exist_ok=True)
-    spec = MoveNetSpec.from_config(cfg.model, cfg.get("keypoints")).with_schema()
     tf.keras.utils.set_random_seed(cfg.seed)
     if train_cfg.deterministic:
         tf.config.experimental.enable_op_determinism()
@@ -152,8 +147,7 @@ def build_training_run(cfg, stop_signals=None):
     ckpt_dir = os.path.join(run_dir, checkpoints_dir if chief else f"{checkpoints_dir}/worker_{worker}")
     agree_on_resume_step(strategy, ckpt_dir)  # several workers: all restore the same step
     resuming = tf.train.latest_checkpoint(ckpt_dir)
-    if resuming:
-        check_run_model(run_dir, spec, train_cfg.qat)
+    if resuming:  # check_training checked that the run folder's model is this one
         log.info("resuming from %s", resuming)
     else:
         initialise(cfg, train_cfg, spec, model)
@@ -177,12 +171,6 @@ def build_training_run(cfg, stop_signals=None):
         initialise(cfg, train_cfg, float_spec, teacher)
 
     teacher, teacher_spec = load_teacher(cfg, train_cfg, spec, strategy, initial=initial_teacher)
-    sources_cfg = cfg.data.get("sources")
-    unlabeled = [name for name, source in sources_cfg.items() if hasattr(source, "get") and source.get("media")
-                 ] if hasattr(sources_cfg, "items") else []
-    if unlabeled and teacher is None:
-        raise ValueError(f"data.sources.{unlabeled[0]} is unlabeled (media=): it needs a teacher to supply its "
-                         "targets; set train.teacher (initial, or a model file)")
     teacher_view = None
     if teacher is not None and train_cfg.distill.view != "student":
         teacher_view = (train_cfg.distill.view, teacher_spec.input_size)

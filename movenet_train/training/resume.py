@@ -12,6 +12,7 @@ import logging
 import tensorflow as tf
 
 from movenet_train.checkpoints import checkpoint_step
+from movenet_train.errors import UserError
 from movenet_train.training.preemption import worker_count
 
 log = logging.getLogger(__name__)
@@ -33,9 +34,9 @@ def keep_checkpoints_up_to(directory, step):
     if not newer:
         return
     if len(newer) > 1 or (step and step not in steps):
-        raise ValueError(f"the workers' checkpoints do not match: {directory} has steps {sorted(steps)}, but another "
-                         f"worker's newest is step {step}; restart every worker with the checkpoint folders of one "
-                         "run, or start a new run (run_name=)")
+        raise UserError(f"the workers' checkpoints do not match: {directory} has steps {sorted(steps)}, but another "
+                        f"worker's newest is step {step}; restart every worker with the checkpoint folders of one "
+                        "run, or start a new run (run_name=)")
     log.warning("not every worker saved step %d (a worker stopped while they saved): discarding %s; every worker "
                 "resumes from step %d", newer[0], steps[newer[0]], step)
     for path in tf.io.gfile.glob(f"{steps[newer[0]]}.*"):

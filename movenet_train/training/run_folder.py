@@ -5,6 +5,7 @@ import os
 from omegaconf import OmegaConf
 
 from movenet_train import model_files
+from movenet_train.errors import UserError
 
 
 def check_run_model(run_dir, spec, qat=False):
@@ -17,5 +18,5 @@ def check_run_model(run_dir, spec, qat=False):
             "to start a new run")
     if os.path.isfile(config) and bool(OmegaConf.select(OmegaConf.load(config), "train.qat", default=False)) != qat:
         kind = "quantisation-aware" if not qat else "float"
-        raise ValueError(f"run folder {run_dir} holds a {kind} run ({config}): resume it with train.qat="
-                         f"{str(not qat).lower()}, or start a new run (run_name=) from checkpoint=<that run>")
+        raise UserError(f"run folder {run_dir} holds a {kind} run ({config}): resume it with train.qat="
+                        f"{str(not qat).lower()}, or start a new run (run_name=) from checkpoint=<that run>")

@@ -3,13 +3,15 @@
 import tensorflow as tf
 from official.common import distribute_utils
 
+from movenet_train.errors import UserError
+
 _NAMES = {"default": "one_device", "mirrored": "mirrored", "multi_worker": "multi_worker_mirrored", "tpu": "tpu"}
 
 
 def build_strategy(train_cfg):
     name = train_cfg.strategy
     if name not in _NAMES:
-        raise ValueError(f"train.strategy={name!r}: expected one of {sorted(_NAMES)}")
+        raise UserError(f"train.strategy={name!r}: expected one of {sorted(_NAMES)}")
     if name == "mirrored" and train_cfg.devices:
         # Explicit devices, e.g. two logical CPUs in tests or a subset of GPUs.
         return tf.distribute.MirroredStrategy(devices=list(train_cfg.devices))

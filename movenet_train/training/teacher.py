@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from movenet_train import model_files
 from movenet_train.data.targets import OUTPUT_STRIDE
+from movenet_train.errors import UserError
 from movenet_train.geometry import warp_maps
 from movenet_train.training.initialisation import initial_weights
 
@@ -109,11 +110,8 @@ def load_teacher(cfg, train_cfg, spec, strategy, initial=None):
     source = train_cfg.teacher
     if source is None:
         return None, None
-    if source == "initial":
-        start, trained = initial_weights(cfg)
-        if not trained:
-            raise ValueError(f"train.teacher=initial needs initial weights to learn from (checkpoint=<model file>); "
-                             f"this run starts from model.init={start}")
+    if source == "initial":  # trained initial weights: checked before anything was built (preflight.py)
+        start, _ = initial_weights(cfg)
         from movenet_train.modeling import build_model
 
         with strategy.scope():  # float, also for a quantisation-aware student: the function it started as
@@ -129,14 +127,14 @@ def load_teacher(cfg, train_cfg, spec, strategy, initial=None):
     model_files.check_compatible(str(source), teacher_spec, spec.schema,
                                  fix="train.teacher must predict the student's keypoint schema")
     if teacher_spec.multi_pose != spec.multi_pose:
-        raise ValueError(f"train.teacher={source} is a {'multi' if teacher_spec.multi_pose else 'single'}-pose "
-                         f"model; the student {spec.name} is not: a teacher must have the student's heads")
+        raise UserError(f"train.teacher={source} is a {'multi' if teacher_spec.multi_pose else 'single'}-pose "
+                        f"model; the student {spec.name} is not: a teacher must have the student's heads")
     view = train_cfg.distill.view
     if view == "student" and teacher_spec.input_size != spec.input_size:
-        raise ValueError(f"train.teacher={source} takes {teacher_spec.input_size} px inputs and the student "
-                         f"{spec.input_size} px: train.distill.view=student feeds the teacher the student's own "
-                         "images; use train.distill.view=upright (or unaugmented), which renders the teacher's view "
-                         "at its own size")
+        raise UserError(f"train.teacher={source} takes {teacher_spec.input_size} px inputs and the student "
+                        f"{spec.input_size} px: train.distill.view=student feeds the teacher the student's own "
+                        "images; use train.distill.view=upright (or unaugmented), which renders the teacher's view "
+                        "at its own size")
     teacher.trainable = False
     log.info("teacher: %s (MoveNet %s), view %s", source, teacher_spec.name, view)
     return teacher, teacher_spec
