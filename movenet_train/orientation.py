@@ -26,6 +26,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from movenet_train.errors import UserError
 from movenet_train.geometry import (apply, body_angle, crop_matrix, quarter_turn_image, unturn_normalized,
                                     unturn_normalized_points, warp)
 from movenet_train.modeling.outputs import KEYPOINT_SCORE_THRESHOLD
@@ -44,7 +45,7 @@ _COCO_LOWER = ("left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
 
 def check_orientation(orientation):
     if orientation not in ORIENTATIONS:
-        raise ValueError(f"orientation={orientation!r}: expected one of {', '.join(ORIENTATIONS)}")
+        raise UserError(f"orientation={orientation!r}: expected one of {', '.join(ORIENTATIONS)}")
     return orientation
 
 
@@ -56,7 +57,7 @@ def body_axis_joints(schema):
     if all(n in index for n in _COCO_UPPER + _COCO_LOWER):
         return tuple(index[n] for n in _COCO_UPPER), tuple(index[n] for n in _COCO_LOWER)
     if schema.torso_axis is None:
-        raise ValueError(f"orientation=any needs to know which way is up: the keypoint schema {schema.name!r} "
+        raise UserError(f"orientation=any needs to know which way is up: the keypoint schema {schema.name!r} "
                          f"({schema.source}) names neither COCO's head, shoulder, hip, knee and ankle joints nor a "
                          "keypoints.torso (upper joints, then as many lower ones)")
     return schema.torso_axis
@@ -146,7 +147,7 @@ def search_in_graph(inference, images, rule):
     if shape.rank != 4 or shape[0] != 1 or shape[-1] != 3:
         raise ValueError(f"search_in_graph takes one image, [1, S, S, 3]; got {shape}")
     if shape[1] is not None and shape[2] is not None and shape[1] != shape[2]:
-        raise ValueError(f"orientation=any needs square inputs, got {shape[1]}x{shape[2]}")
+        raise UserError(f"orientation=any needs square inputs, got {shape[1]}x{shape[2]}")
     views = tf.stack([quarter_turn_image(images[0], k) for k in range(TURNS)])  # [4, S, S, 3]
     keypoints = tf.cast(inference(views), tf.float32)[:, 0]  # [4, N, 3], each in its own view
     turn = rule.tf_choose(keypoints[None])[0]
@@ -187,7 +188,7 @@ class OrientationSearch(Predictor):
 
     def __init__(self, predictor, rule=None, align=True):
         if predictor.multi_pose:
-            raise ValueError("orientation=any applies to single-pose models (Lightning, Thunder); this model is "
+            raise UserError("orientation=any applies to single-pose models (Lightning, Thunder); this model is "
                              "multi-pose: use orientation=upright")
         self.predictor = predictor
         self.rule = rule or TurnRule.of(predictor.schema)
@@ -203,7 +204,7 @@ class OrientationSearch(Predictor):
     def __call__(self, images):
         images = np.asarray(images)
         if images.shape[1] != images.shape[2]:
-            raise ValueError(f"orientation=any needs square inputs, got {images.shape[1]}x{images.shape[2]}")
+            raise UserError(f"orientation=any needs square inputs, got {images.shape[1]}x{images.shape[2]}")
         upright = np.asarray(self.predictor(images))  # [B, 1, N, 3]
         views = np.full((len(images), TURNS) + upright.shape[2:], np.nan)
         views[:, 0] = upright[:, 0]

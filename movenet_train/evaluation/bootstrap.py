@@ -15,6 +15,8 @@ import dataclasses
 
 import numpy as np
 
+from movenet_train.errors import UserError
+
 AREA_ALL = 0  # COCOeval.params.areaRng index of "all"
 DEFAULT_RESAMPLES = 2000
 DEFAULT_SEED = 0
@@ -104,11 +106,11 @@ def paired_difference(before, after, resamples=DEFAULT_RESAMPLES, seed=DEFAULT_S
     """AP(after) - AP(before) with its percentile bootstrap interval over images, both ``ImageMatches`` of the
     same images. Returns a dict: difference, low, high, confidence, resamples, seed, num_images, and both APs."""
     if before.image_ids != after.image_ids:
-        raise ValueError(f"a paired comparison needs the same images: {len(before.image_ids)} vs "
+        raise UserError(f"a paired comparison needs the same images: {len(before.image_ids)} vs "
                          f"{len(after.image_ids)} image ids, {len(set(before.image_ids) ^ set(after.image_ids))} "
                          "not in both")
     if resamples < 1:
-        raise ValueError(f"resamples={resamples}: must be >= 1")
+        raise UserError(f"resamples={resamples}: must be >= 1")
     differences = []
     for counts in resample_weights(len(before.image_ids), resamples, seed):
         a, b = before.ap(counts), after.ap(counts)

@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 from tqdm.auto import tqdm
 
+from movenet_train.errors import UserError
 from movenet_train.checkpoints import sha256_of
 from movenet_train.evaluation import coco_metrics, inputs, outputs, plots, protocols, slices
 
@@ -75,7 +76,7 @@ def run_evaluation(predictor, annotations=None, images=None, records=None, proto
                     num_people += sum(map(protocols.is_person_with_keypoints, sample.annotations))
                     bar.update(1)
     if not image_ids:
-        raise ValueError(f"no image of {source} fits protocol={protocol}" + (
+        raise UserError(f"no image of {source} fits protocol={protocol}" + (
             " (it needs exactly one annotation per image, a non-crowd person with keypoints)"
             if protocol == "single_person" else ""))
 
@@ -122,18 +123,18 @@ def _open_source(proto, annotations, images, records, max_images, schema):
     """(ground truth, samples the protocol selects, their count or None, description of the data)."""
     if records:
         if annotations or images:
-            raise ValueError("give either records=<glob> (which carry their ground truth) or "
+            raise UserError("give either records=<glob> (which carry their ground truth) or "
                              "annotations=<json> with images=<dir>, not both")
         ground_truth, stream = inputs.record_source(records, schema)
         selected = itertools.islice((s for s in stream if proto.select(s.annotations)), max_images)
         return ground_truth, selected, max_images, f"records={records}"
     if not annotations:
-        raise ValueError("no data to evaluate: pass annotations=<json> with images=<dir>, or records=<glob>")
+        raise UserError("no data to evaluate: pass annotations=<json> with images=<dir>, or records=<glob>")
     ground_truth, samples = inputs.coco_source(annotations, images, schema)
     selected = [s for s in samples if proto.select(s.annotations)][:max_images]
     source = f"annotations={os.path.abspath(annotations)}"
     if not selected:
-        raise ValueError(f"no image of {source} fits protocol={proto.name}" + (
+        raise UserError(f"no image of {source} fits protocol={proto.name}" + (
             f" ({len(samples)} images; it needs exactly one annotation per image, a non-crowd person with keypoints)"
             if proto.name == "single_person" else f" ({len(samples)} images)"))
     inputs.check_images_exist(selected, images)

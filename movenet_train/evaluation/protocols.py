@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 
+from movenet_train.errors import UserError
 from movenet_train.config import check_keys
 from movenet_train.evaluation import crops
 from movenet_train.modeling.outputs import unpack
@@ -71,9 +72,9 @@ class SinglePerson:
 
     def __post_init__(self):
         if self.crop not in CROPS:
-            raise ValueError(f"crop={self.crop!r}: expected one of {', '.join(CROPS)}")
+            raise UserError(f"crop={self.crop!r}: expected one of {', '.join(CROPS)}")
         if not self.crop_scale > 0:
-            raise ValueError(f"crop_scale={self.crop_scale}: must be > 0")
+            raise UserError(f"crop_scale={self.crop_scale}: must be > 0")
 
     def select(self, annotations):
         return len(annotations) == 1 and is_person_with_keypoints(annotations[0])
@@ -116,7 +117,7 @@ class EveryPerson:
 
     def __post_init__(self):
         if not self.crop_scale > 0:
-            raise ValueError(f"crop_scale={self.crop_scale}: must be > 0")
+            raise UserError(f"crop_scale={self.crop_scale}: must be > 0")
 
     def select(self, annotations):
         return any(map(is_person_with_keypoints, annotations))
@@ -142,7 +143,7 @@ class MultiPerson:
 
     def __post_init__(self):
         if self.long_side < self.multiple or self.multiple < 1:
-            raise ValueError(f"long_side={self.long_side}, multiple={self.multiple}: need long_side >= multiple >= 1")
+            raise UserError(f"long_side={self.long_side}, multiple={self.multiple}: need long_side >= multiple >= 1")
 
     def select(self, annotations):
         return True  # every image, as the official COCO keypoint eval
@@ -174,23 +175,23 @@ def build(protocol, model, crop="none", crop_scale=1.25, **options):
     check_keys(options, MULTI_PERSON_OPTIONS, "eval")
     if protocol == "single_person":
         if model.multi_pose:
-            raise ValueError("protocol=single_person needs a single-pose model (Lightning, Thunder); this checkpoint "
+            raise UserError("protocol=single_person needs a single-pose model (Lightning, Thunder); this checkpoint "
                              "is multi-pose: use protocol=multi_person")
         return SinglePerson(model.input_size, crop, crop_scale, num_keypoints=model.schema.num_keypoints)
     if protocol == "every_person":
         if model.multi_pose:
-            raise ValueError("protocol=every_person needs a single-pose model (Lightning, Thunder); this checkpoint "
+            raise UserError("protocol=every_person needs a single-pose model (Lightning, Thunder); this checkpoint "
                              "is multi-pose: use protocol=multi_person")
         if crop not in CROPS:
-            raise ValueError(f"crop={crop!r}: expected one of {', '.join(CROPS)}")
+            raise UserError(f"crop={crop!r}: expected one of {', '.join(CROPS)}")
         # every_person always crops: crop=none (the eval default) is accepted and means the same person crop
         return EveryPerson(model.input_size, crop_scale, num_keypoints=model.schema.num_keypoints)
     if protocol == "multi_person":
         if not model.multi_pose:
-            raise ValueError("protocol=multi_person needs a multi-pose model (+exp=multipose_lightning); this "
+            raise UserError("protocol=multi_person needs a multi-pose model (+exp=multipose_lightning); this "
                              "checkpoint is single-pose: use protocol=single_person")
         if crop != "none":
-            raise ValueError(f"crop={crop!r} applies to protocol=single_person only; use crop=none")
+            raise UserError(f"crop={crop!r} applies to protocol=single_person only; use crop=none")
         return MultiPerson(**options, num_keypoints=model.schema.num_keypoints)
-    raise ValueError(f"protocol={protocol!r}: expected one of {', '.join(PROTOCOLS)} "
+    raise UserError(f"protocol={protocol!r}: expected one of {', '.join(PROTOCOLS)} "
                      "(the video protocol belongs to the tracker)")

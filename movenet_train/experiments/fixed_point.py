@@ -15,15 +15,12 @@ the run never saw. The experiment measures both:
 Every stage is skipped when its outputs exist, so running the command again resumes.
 """
 
-import logging
 import os
 
 from hydra import compose
 
 from movenet_train.evaluation import compare
 from movenet_train.experiments import folds
-
-log = logging.getLogger(__name__)
 
 
 def prepare_data(cfg, work, schema, train_ids, held_out_ids):
@@ -59,29 +56,14 @@ def train_config(cfg, paths, run_dir):
     return compose("train", overrides=overrides)
 
 
+def eval_sets(cfg, paths):
+    return {"held_out": (paths["held_out"], cfg.images), "train": (paths["train"], cfg.images)}
+
+
 def run(cfg):
     """Runs (or resumes) the experiment; returns the report (also ``<output>/results.json``)."""
-    from movenet_train import keypoints
-    from movenet_train.data.coco import load_keypoint_annotations
-    from movenet_train.training import train
-
     work = os.path.abspath(cfg.output)
-    schema = keypoints.resolve(cfg.get("keypoints"))
-    splits = folds.fold_splits(load_keypoint_annotations(cfg.annotations, schema).raw, cfg.folds,
-                               cfg.held_out_images, cfg.split_seed)
-    per_fold = []
-    for fold, (train_ids, held_out_ids) in enumerate(splits):
-        fold_work = folds.fold_dir(work, cfg.folds, fold)
-        paths = prepare_data(cfg, fold_work, schema, train_ids, held_out_ids)
-        run_dir = os.path.join(fold_work, "run")
-        if len(splits) > 1:
-            log.info("fold %d of %d: %d training images, %d held out", fold + 1, len(splits), len(train_ids),
-                     len(held_out_ids))
-        train_cfg = train_config(cfg, paths, run_dir)
-        train(train_cfg)
-        per_fold.append(folds.evaluate_fold(cfg, fold_work, {"initial": cfg.checkpoint, "fine_tuned": run_dir},
-                                            {"held_out": (paths["held_out"], cfg.images),
-                                             "train": (paths["train"], cfg.images)}))
+    per_fold, splits, train_cfg, _, schema = folds.run_folds(cfg, prepare_data, train_config, eval_sets)
     report = folds.summarize_folds(cfg, per_fold, ["held_out"], schema)
     paired = report["changes"]["held_out"]
     report["headline"] = {

@@ -9,10 +9,12 @@ what the data can say about the recipe. The training-image change is per fold (e
 """
 
 import json
+import logging
 import os
 
 import numpy as np
 
+from movenet_train.errors import UserError
 from movenet_train.atomic import atomic_path
 
 from movenet_train.evaluation import bootstrap, coco_metrics, compare, slices
@@ -21,6 +23,7 @@ from movenet_train.evaluation.evaluator import run_evaluation
 from movenet_train.runtime import load_predictor
 
 MODELS = ("initial", "fine_tuned")
+log = logging.getLogger(__name__)
 
 
 def split_images(data, held_out_images, seed):
@@ -32,7 +35,7 @@ def split_images(data, held_out_images, seed):
     scorable = sorted(i["id"] for i in data["images"]
                       if len(per_image.get(i["id"], [])) == 1 and is_person_with_keypoints(per_image[i["id"]][0]))
     if not 0 <= held_out_images < len(scorable):
-        raise ValueError(f"held_out_images={held_out_images}: the set has {len(scorable)} images the single_person "
+        raise UserError(f"held_out_images={held_out_images}: the set has {len(scorable)} images the single_person "
                          "protocol scores; hold out 0 (train on all, no evaluation) to at most "
                          f"{len(scorable) - 1}")
     held_out = sorted(int(i) for i in np.random.default_rng(seed).permutation(scorable)[:held_out_images])
@@ -48,7 +51,7 @@ def record_split(path, cfg, train_ids, held_out_ids):
     if os.path.exists(path):
         with open(path) as f:
             if json.load(f) != split:
-                raise ValueError(f"{path} holds another split; use another output= folder")
+                raise UserError(f"{path} holds another split; use another output= folder")
         return
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with atomic_path(path) as tmp, open(tmp, "w") as f:
@@ -61,7 +64,7 @@ def fold_splits(data, folds, held_out_images, seed):
         return [split_images(data, held_out_images, seed)]
     ids = sorted(image["id"] for image in data["images"])
     if not 2 <= folds <= len(ids):
-        raise ValueError(f"folds={folds}: expected 1 (one held-out split) or 2 to {len(ids)} (the images of the set)")
+        raise UserError(f"folds={folds}: expected 1 (one held-out split) or 2 to {len(ids)} (the images of the set)")
     groups = np.array_split(np.random.default_rng(seed).permutation(ids), folds)
     return [(sorted(i for i in ids if i not in set(group.tolist())), sorted(int(i) for i in group)) for group in groups]
 
@@ -69,6 +72,38 @@ def fold_splits(data, folds, held_out_images, seed):
 def fold_dir(work, folds, fold):
     """The working folder of one fold: the experiment's own with one split (as before folds existed)."""
     return work if folds == 1 else os.path.join(work, f"fold_{fold}")
+
+
+def run_folds(cfg, prepare_data, train_config, eval_sets):
+    """Prepares, trains (or resumes) and evaluates every fold of the experiment ``cfg`` under ``cfg.output``.
+
+    ``prepare_data(cfg, fold_work, schema, train_ids, held_out_ids)`` -> paths; ``train_config(cfg, paths,
+    run_dir)`` -> the composed training config (inside an initialised Hydra); ``eval_sets(cfg, paths)`` ->
+    {name: (annotations, images)} (empty: nothing to score, e.g. nothing held out). Returns (one {(model, set):
+    Evaluation} per fold that has eval sets, the splits, the last training config, the last paths, the schema).
+    """
+    from movenet_train import keypoints
+    from movenet_train.data.coco import load_keypoint_annotations
+    from movenet_train.training import train
+
+    work = os.path.abspath(cfg.output)
+    schema = keypoints.resolve(cfg.get("keypoints"))
+    splits = fold_splits(load_keypoint_annotations(cfg.annotations, schema).raw, cfg.folds, cfg.held_out_images,
+                         cfg.split_seed)
+    per_fold, train_cfg, paths = [], None, None
+    for fold, (train_ids, held_out_ids) in enumerate(splits):
+        fold_work = fold_dir(work, cfg.folds, fold)
+        if len(splits) > 1:
+            log.info("fold %d of %d: %d training images, %d held out", fold + 1, len(splits), len(train_ids),
+                     len(held_out_ids))
+        paths = prepare_data(cfg, fold_work, schema, train_ids, held_out_ids)
+        run_dir = os.path.join(fold_work, "run")
+        train_cfg = train_config(cfg, paths, run_dir)
+        train(train_cfg)
+        sets = eval_sets(cfg, paths)
+        if sets:
+            per_fold.append(evaluate_fold(cfg, fold_work, {"initial": cfg.checkpoint, "fine_tuned": run_dir}, sets))
+    return per_fold, splits, train_cfg, paths, schema
 
 
 def evaluate_fold(cfg, work, checkpoints, eval_sets):

@@ -19,7 +19,6 @@ resumes (training resumes from its last checkpoint).
 """
 
 import json
-import logging
 import os
 
 from hydra import compose
@@ -27,8 +26,6 @@ from hydra import compose
 from movenet_train.atomic import atomic_path
 from movenet_train.evaluation import compare
 from movenet_train.experiments import folds
-
-log = logging.getLogger(__name__)
 
 
 
@@ -59,6 +56,17 @@ def prepare_data(cfg, work, schema, train_ids, held_out_ids):
     return paths
 
 
+def eval_sets(cfg, paths):
+    """The held-out images upright and turned; none when nothing is held out (``held_out_images=0``)."""
+    from movenet_train.data.rotate import ANNOTATIONS_FILE, IMAGES_DIR
+
+    if not os.path.exists(paths["held_out_upright"]):
+        return {}
+    rotated = paths["held_out_rotated"]
+    return {"upright": (paths["held_out_upright"], cfg.images),
+            "rotated": (os.path.join(rotated, ANNOTATIONS_FILE), os.path.join(rotated, IMAGES_DIR))}
+
+
 def train_config(cfg, paths, run_dir):
     """The composed training config of the experiment (call inside an initialised Hydra)."""
     records = paths["records"]
@@ -80,29 +88,9 @@ def run(cfg):
     (also written as ``<output>/results.json``; with ``held_out_images=0``, the training run's summary only).
     With ``folds=K`` every image is held out once (experiments/folds.py) and the held-out figures are pooled.
     Call inside an initialised Hydra (it composes the train config)."""
-    from movenet_train import keypoints
-    from movenet_train.data.coco import load_keypoint_annotations
-    from movenet_train.data.rotate import ANNOTATIONS_FILE, IMAGES_DIR
-    from movenet_train.training import train
-
     work = os.path.abspath(cfg.output)
-    schema = keypoints.resolve(cfg.get("keypoints"))
-    splits = folds.fold_splits(load_keypoint_annotations(cfg.annotations, schema).raw, cfg.folds,
-                               cfg.held_out_images, cfg.split_seed)
-    per_fold = []
-    for fold, (train_ids, held_out_ids) in enumerate(splits):
-        fold_work = folds.fold_dir(work, cfg.folds, fold)
-        paths = prepare_data(cfg, fold_work, schema, train_ids, held_out_ids)
-        run_dir = os.path.join(fold_work, "run")
-        train_cfg = train_config(cfg, paths, run_dir)
-        train(train_cfg)
-        if not held_out_ids:
-            continue
-        rotated = paths["held_out_rotated"]
-        per_fold.append(folds.evaluate_fold(cfg, fold_work, {"initial": cfg.checkpoint, "fine_tuned": run_dir}, {
-            "upright": (paths["held_out_upright"], cfg.images),
-            "rotated": (os.path.join(rotated, ANNOTATIONS_FILE), os.path.join(rotated, IMAGES_DIR)),
-        }))
+    per_fold, splits, train_cfg, paths, schema = folds.run_folds(cfg, prepare_data, train_config, eval_sets)
+    run_dir = os.path.join(work, "run")
     train_summary = {"steps": int(train_cfg.train.steps), "batch_size": int(train_cfg.train.batch_size),
                      "learning_rate": float(train_cfg.train.optimizer.learning_rate),
                      "teacher": train_cfg.train.teacher, "freeze": train_cfg.train.freeze,

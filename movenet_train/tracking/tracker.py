@@ -23,6 +23,7 @@ import typing
 
 import numpy as np
 
+from movenet_train.errors import UserError
 from movenet_train import geometry
 from movenet_train.config import default_config
 from movenet_train.modeling.outputs import pose_score
@@ -60,21 +61,21 @@ class KeypointTrackerConfig:
     def __post_init__(self):
         _check_tracker_config(self, "keypoint_tracker")
         if not 0.0 <= self.keypoint_confidence_threshold <= 1.0:
-            raise ValueError(f"keypoint_tracker.keypoint_confidence_threshold must be in [0, 1], got "
+            raise UserError(f"keypoint_tracker.keypoint_confidence_threshold must be in [0, 1], got "
                              f"{self.keypoint_confidence_threshold}")
         if self.min_number_of_keypoints < 1:
-            raise ValueError(f"keypoint_tracker.min_number_of_keypoints must be at least 1, got "
+            raise UserError(f"keypoint_tracker.min_number_of_keypoints must be at least 1, got "
                              f"{self.min_number_of_keypoints}")
         if self.keypoint_falloff is not None and not all(f > 0 for f in self.keypoint_falloff):
-            raise ValueError(f"keypoint_tracker.keypoint_falloff must be positive, got {list(self.keypoint_falloff)}")
+            raise UserError(f"keypoint_tracker.keypoint_falloff must be positive, got {list(self.keypoint_falloff)}")
 
 
 def _check_tracker_config(config, key):
     # tracker_utils.ts validateTrackerConfig
     if config.max_tracks < 1:
-        raise ValueError(f"{key}.max_tracks must be at least 1, got {config.max_tracks}")
+        raise UserError(f"{key}.max_tracks must be at least 1, got {config.max_tracks}")
     if config.max_age_ms <= 0:
-        raise ValueError(f"{key}.max_age_ms must be positive, got {config.max_age_ms}")
+        raise UserError(f"{key}.max_age_ms must be positive, got {config.max_age_ms}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,10 +126,10 @@ class PoseTracker:
         self.search = predictor if isinstance(predictor, OrientationSearch) else None
         self.predictor = self.search.predictor if self.search else predictor
         if predictor.multi_pose:
-            raise ValueError(f"{predictor.kind} model is MultiPose: track its video with "
+            raise UserError(f"{predictor.kind} model is MultiPose: track its video with "
                              "movenet_train.tracking.MultiPoseTracker")
         if not predictor.input_size:
-            raise ValueError(f"{predictor.kind} single-pose model without a fixed square input size: the tracker "
+            raise UserError(f"{predictor.kind} single-pose model without a fixed square input size: the tracker "
                              "needs it to crop frames")
         self.crop, self.smoothing = crop, smoothing
         self.schema = predictor.schema

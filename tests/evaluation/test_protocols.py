@@ -152,7 +152,7 @@ def test_protocol_and_model_must_fit():
         protocols.build("multi_person", multi, crop="person")
     with pytest.raises(ValueError, match="crop='box'"):
         protocols.build("single_person", single, crop="box")
-    with pytest.raises(ValueError, match="expected one of single_person, multi_person"):
+    with pytest.raises(ValueError, match="expected one of single_person, every_person, multi_person"):
         protocols.build("video_frames", single)
     with pytest.raises(ValueError, match="unknown key eval.long_sid"):
         protocols.build("single_person", single, long_sid=256)
