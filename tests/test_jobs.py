@@ -144,3 +144,19 @@ def test_job_modules_import_no_tensorflow():
             "print(sorted(m for m in ('tensorflow', 'tf_keras', 'keras', 'cv2') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]", result.stdout
+
+
+def test_a_misspelt_key_is_one_error_line_before_the_job_runs(monkeypatch):
+    """``train.batchsize=3`` (the key is batch_size): Hydra's several-line report becomes one ``error:`` line, and
+    the job's run() is never called."""
+    from movenet_train.jobs import launch
+
+    monkeypatch.setattr(sys, "argv", ["train.py", "+exp=lightning", "data=synthetic", "train.batchsize=3"])
+
+    def run(cfg):
+        raise AssertionError("run() must not be reached")
+
+    with pytest.raises(SystemExit) as exit_info:
+        launch("train", run)
+    message = str(exit_info.value.code)
+    assert message.startswith("error: ") and "train.batchsize" in message and "\n" not in message

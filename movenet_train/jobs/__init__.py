@@ -95,6 +95,27 @@ def run_folder_follows_output(config_name, argv):
     return argv
 
 
+def check_overrides(config_name, overrides):
+    """Composes the config once with the command line's overrides, so that a misspelt key or a wrong group value
+    ends the command with one ``error:`` line (Hydra's own report spans several) before anything else runs.
+    Hydra's own flags (``--cfg``, ``hydra.*``, ``-m``) are left to Hydra."""
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    if any(arg.startswith("-") for arg in overrides):
+        return
+    keys = [arg for arg in overrides if not arg.lstrip("+~").startswith("hydra.")]
+    try:
+        with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR, job_name=config_name):
+            compose(config_name, overrides=keys)
+    except (HydraException, OmegaConfBaseException) as err:
+        message = " ".join(str(err).split())
+        if "hydra:" in message or "${hydra" in message:  # interpolations only a run resolves
+            return
+        sys.exit(f"error: {message}")
+
+
 def launch(config_name, run, errors=()):
     """Composes ``configs/<config_name>.yaml`` with ``sys.argv`` and returns ``run(cfg)``; expected failures
     (``user_error_message``: ``USER_ERRORS``, ``errors``, a missing required key, a damaged record shard) end the
@@ -110,6 +131,8 @@ def launch(config_name, run, errors=()):
     debug = take_debug_flag(sys.argv)
     if debug:
         os.environ[FULL_ERROR_VARIABLE] = "1"  # Hydra then prints the whole traceback
+    else:
+        check_overrides(config_name, sys.argv[1:])
 
     @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name=config_name)
     def main(cfg):
