@@ -134,6 +134,7 @@ for name in sorted(os.listdir(directory)):
 """
 
 
+@pytest.mark.slow  # end to end: a training run on a full tmpfs (about 9 s)
 def test_training_checkpoints_on_a_full_tmpfs(tmp_path):
     mount = tmp_path / "tmpfs"
     mount.mkdir()

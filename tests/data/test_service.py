@@ -13,6 +13,7 @@ from tests.data.conftest import compose_config
 from tests.helpers import REPO, free_ports, wait_until
 
 
+@pytest.mark.slow  # end to end: starts a dispatcher and a worker as subprocesses (about 14 s)
 def test_servers_started_by_the_command_run_a_pipeline(tmp_path):
     dispatcher_port, worker_port = free_ports(2)
     command = [sys.executable, "-m", "movenet_train.data.service"]
