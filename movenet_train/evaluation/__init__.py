@@ -4,14 +4,10 @@ Importing the package stays light (no TensorFlow): a command checks its ``eval``
 evaluator loads on first use.
 """
 
+from movenet_train.lazy import lazy_attributes
+
 _LAZY = {"evaluate": "movenet_train.evaluation.evaluator"}
 
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)

@@ -4,6 +4,8 @@ Importing the package stays light (no TensorFlow): ``MoveNetSpec`` (``spec.py``)
 command builds anything; the model functions load on first use.
 """
 
+from movenet_train.lazy import lazy_attributes
+
 _LAZY = {
     "MoveNetInference": "movenet_train.modeling.inference",
     "MoveNetSpec": "movenet_train.modeling.spec",
@@ -14,10 +16,4 @@ _LAZY = {
 
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)

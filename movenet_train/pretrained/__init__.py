@@ -3,6 +3,8 @@
 Importing the package stays light (no TensorFlow; the download needs none): the importer loads on first use.
 """
 
+from movenet_train.lazy import lazy_attributes
+
 _LAZY = {
     "import_released": "movenet_train.pretrained.importer",
     "read_folded": "movenet_train.pretrained.importer",
@@ -11,10 +13,4 @@ _LAZY = {
 
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)

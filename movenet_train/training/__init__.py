@@ -4,6 +4,8 @@ Importing the package stays light (no TensorFlow): the training job checks its c
 (``preflight.py``) before the loop and TensorFlow load on first use.
 """
 
+from movenet_train.lazy import lazy_attributes
+
 _LAZY = {
     "TrainingDiverged": "movenet_train.training.actions",
     "TrainingRun": "movenet_train.training.loop",
@@ -13,10 +15,4 @@ _LAZY = {
 
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)

@@ -30,7 +30,6 @@ import subprocess
 import sys
 import tempfile
 
-import cv2
 import numpy as np
 
 from tests.helpers import TFJS
@@ -103,18 +102,10 @@ def make_multipose(modules):
 
 
 def read_rgb_frames(path):
-    """uint8 [T, H, W, 3] RGB frames of a video as OpenCV decodes it (as tests/tracking/test_tracker.py reads it)."""
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-    capture.release()
-    if not frames:
-        raise ValueError(f"OpenCV read no frames from {path}")
-    return np.stack(frames)
+    """uint8 [T, H, W, 3] RGB frames of a video as the project's reader decodes it (OpenCV, BGR -> RGB)."""
+    from movenet_train.tracking.media import VideoReader
+
+    return np.stack([frame.image for frame in VideoReader(path)])
 
 
 def make_singlepose(modules):

@@ -1,6 +1,5 @@
 """PoseTracker: crop mapping on a hand-made frame, and on pose_1.mp4 with the released Lightning weights."""
 
-import cv2
 import numpy as np
 import pytest
 
@@ -8,6 +7,7 @@ from movenet_train.keypoints import COCO_17
 from movenet_train.runtime import load_predictor
 from movenet_train.tracking import PoseTracker, TrackerConfig
 from tests.helpers import SHARED, TFJS, require_shared
+from tests.tracking import make_tfjs_goldens
 
 POSE_1 = SHARED / "data" / "video_sample" / "pose_1.mp4"
 TORSO = [COCO_17.index[n] for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
@@ -87,13 +87,7 @@ def lightning():
 
 
 def read_rgb_frames(path):
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            return frames
-        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+    return list(make_tfjs_goldens.read_rgb_frames(path))
 
 
 def track(predictor, frames, **options):
