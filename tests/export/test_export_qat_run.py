@@ -16,7 +16,6 @@ from movenet_train.keypoints import DEFAULT_SCHEMA
 from movenet_train.model_files import IncompatibleModelError
 from movenet_train.modeling import MoveNetSpec
 from tests.in_process import run_main
-from tests.training.test_qat import qat_run, records  # noqa: F401 (fixtures: a 4-step QAT run of released Lightning)
 
 LIGHTNING = MoveNetSpec("lightning", 1.0, 192)
 THUNDER = MoveNetSpec("thunder", 1.75, 256)
@@ -62,15 +61,3 @@ def test_exporting_a_run_as_another_variant_is_one_error_line(tmp_path):
                       "MoveNet thunder (alpha 1.75, single-pose): pass +exp=lightning, or leave +exp= out to use the "
                       "file's own variant"], result.stderr[-3000:]
     assert not output.exists()
-
-
-@pytest.mark.slow
-def test_a_qat_run_exports_to_int8_with_exp(qat_run, tmp_path):  # noqa: F811 (the fixture)
-    """The issue's command: the float model of +exp used to be built and the run's quantisation-aware checkpoint
-    failed to restore into it (an AssertionError listing 306 unbound variables)."""
-    output = tmp_path / "exported"
-    result = run_main(export.main, "exp=lightning", f"checkpoint={qat_run}", "formats=[tflite_int8]",
-                      f"output={output}", "latency.runs=0")
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "MoveNet lightning exported" in result.stdout
-    assert len(list(output.glob("*int8*.tflite"))) == 1

@@ -94,3 +94,18 @@ def test_qat_int8_export_is_integer_and_matches_the_keras_model(qat_run, tmp_pat
     pixels = np.linalg.norm((keras_poses[..., :2] - int8_poses[..., :2]) * 192, axis=-1)[confident]
     assert confident.sum() > 300 and np.median(pixels) < 3.0, np.median(pixels)
     assert np.abs(keras_poses[..., 2] - int8_poses[..., 2]).mean() < 0.15
+
+
+@pytest.mark.slow
+def test_a_qat_run_exports_to_int8_with_exp(qat_run, tmp_path):
+    """``export/export.py +exp=lightning checkpoint=<qat run>`` (issue 30): the float model of +exp used to be built and the run's quantisation-aware checkpoint
+    failed to restore into it (an AssertionError listing 306 unbound variables)."""
+    output = tmp_path / "exported"
+    from movenet_train.jobs import export
+    from tests.in_process import run_main
+
+    result = run_main(export.main, "exp=lightning", f"checkpoint={qat_run}", "formats=[tflite_int8]",
+                      f"output={output}", "latency.runs=0")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "MoveNet lightning exported" in result.stdout
+    assert len(list(output.glob("*int8*.tflite"))) == 1
