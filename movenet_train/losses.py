@@ -87,19 +87,27 @@ def soft_heatmap_loss(teacher_logits, student_logits, valid=None):
     return _safe_divide(tf.reduce_sum(divergence * valid), tf.reduce_sum(tf.sigmoid(teacher_logits) * valid))
 
 
-def confidence_weighted_l1(teacher, student, confidence):
-    """|student - teacher| of a vector head, each cell weighted by the teacher's confidence there (its heatmap
+# Below this distance (in output-grid cells, ~0.4 px of a 192 px input) a vector head is pulled quadratically:
+# the gradient of plain L1 is +-1 however small the gap, so float rounding between the compiled student and
+# teacher graphs (a few 1e-6, CPU-dependent) would push a student that already is its teacher a full step.
+VECTOR_DISTILL_DELTA = 0.1
+
+
+def confidence_weighted_huber(teacher, student, confidence, delta=VECTOR_DISTILL_DELTA):
+    """Huber distance (L1 beyond ``delta`` cells, quadratic within, gradient ``gap / delta`` there) between a
+    vector head of student and teacher, each cell weighted by the teacher's confidence there (its heatmap
     probability broadcast over the channels), over the total weight: off-peak cells, which the decoder never
     reads, barely count."""
-    diff = tf.abs(tf.cast(student, tf.float32) - tf.cast(teacher, tf.float32)) * confidence
-    return _safe_divide(tf.reduce_sum(diff), tf.reduce_sum(confidence * tf.ones_like(diff)))
+    gap = tf.abs(tf.cast(student, tf.float32) - tf.cast(teacher, tf.float32))
+    distance = tf.where(gap < delta, 0.5 * tf.square(gap) / delta, gap - 0.5 * delta) * confidence
+    return _safe_divide(tf.reduce_sum(distance), tf.reduce_sum(confidence * tf.ones_like(distance)))
 
 
 def distillation_losses(student, teacher, config, valid=None):
     """Dict of weighted distillation terms (keys ``distill/<head>``) and their sum under ``distill/total``:
-    heatmaps as soft targets, offsets and regression weighted by the teacher's confidence. ``valid``
-    ``[B, H, W, 1]`` (0/1, from carrying the teacher's maps to the student's view) leaves out the student's cells
-    outside the teacher's view."""
+    heatmaps as soft targets, offsets and regression (Huber, ``VECTOR_DISTILL_DELTA``) weighted by the teacher's
+    confidence. ``valid`` ``[B, H, W, 1]`` (0/1, from carrying the teacher's maps to the student's view) leaves
+    out the student's cells outside the teacher's view."""
     keypoint_prob = tf.sigmoid(tf.cast(teacher["keypoint_heatmap"], tf.float32))
     center_prob = tf.sigmoid(tf.cast(teacher["center"], tf.float32))
     if valid is not None:
@@ -108,14 +116,14 @@ def distillation_losses(student, teacher, config, valid=None):
         "center": soft_heatmap_loss(teacher["center"], student["center"], valid),
         "keypoint_heatmap": soft_heatmap_loss(teacher["keypoint_heatmap"], student["keypoint_heatmap"], valid),
         # Offsets hold (y, x) per joint: channels 2k and 2k + 1 belong to joint k.
-        "keypoint_offset": confidence_weighted_l1(teacher["keypoint_offset"], student["keypoint_offset"],
-                                                  tf.repeat(keypoint_prob, 2, axis=-1)),
-        "keypoint_regression": confidence_weighted_l1(teacher["keypoint_regression"], student["keypoint_regression"],
-                                                      center_prob),
+        "keypoint_offset": confidence_weighted_huber(teacher["keypoint_offset"], student["keypoint_offset"],
+                                                     tf.repeat(keypoint_prob, 2, axis=-1)),
+        "keypoint_regression": confidence_weighted_huber(teacher["keypoint_regression"],
+                                                         student["keypoint_regression"], center_prob),
     }
     if "box_scale" in student:
         for key in ("box_scale", "box_offset"):
-            terms[key] = confidence_weighted_l1(teacher[key], student[key], center_prob)
+            terms[key] = confidence_weighted_huber(teacher[key], student[key], center_prob)
     losses = {f"distill/{key}": getattr(config, key) * value for key, value in terms.items()}
     losses["distill/total"] = tf.add_n(list(losses.values()))
     return losses

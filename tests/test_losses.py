@@ -7,8 +7,8 @@ import pytest
 import tensorflow as tf
 
 from movenet_train.config import default_config
-from movenet_train.losses import (DistillConfig, LossConfig, distillation_losses, l1_loss, movenet_losses,
-                                   penalty_reduced_focal_loss, soft_heatmap_loss)
+from movenet_train.losses import (DistillConfig, LossConfig, confidence_weighted_huber, distillation_losses, l1_loss,
+                                   movenet_losses, penalty_reduced_focal_loss, soft_heatmap_loss)
 
 
 def test_focal_loss_by_hand():
@@ -97,7 +97,8 @@ def test_distillation_terms_by_hand():
     # 1/2 ln((1/2)/(3/4)) + 1/2 ln((1/2)/(1/4)) = 1/2 ln(4/3), over the teacher's mass 1/2, which counts as 1 (a mass
     # below 1 is floored there, as the focal loss' count of people is).
     # Offsets over two cells: one where the teacher's keypoint probability is 1/2 (student off by (1, 1)), one
-    # where it is ~0 (student off by (10, 10)): the confidence-weighted L1 is (1/2 * 2) / (1/2 * 2) = 1.
+    # where it is ~0 (student off by (10, 10)): beyond delta = 0.1 cell the Huber distance is |gap| - 0.05, so the
+    # confidence-weighted mean is (1/2 * 0.95 * 2) / (1/2 * 2) = 0.95.
     teacher = _heads([[[[0.0], [0.0]]]], [[[[0.0], [-100.0]]]], np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 2, 2)))
     student = _heads([[[[np.log(3.0)], [0.0]]]], [[[[np.log(3.0)], [-100.0]]]], [[[[1.0, 1.0], [10.0, 10.0]]]],
                      [[[[2.0, 0.0], [0.0, 0.0]]]])
@@ -106,9 +107,9 @@ def test_distillation_terms_by_hand():
     # Centre: teacher p = 1/2 at both cells, the second matched: 1/2 ln(4/3) over a mass of 1.
     assert float(losses["distill/center"]) == pytest.approx(0.5 * np.log(4.0 / 3.0), rel=1e-5)
     assert float(losses["distill/keypoint_heatmap"]) == pytest.approx(0.5 * np.log(4.0 / 3.0), rel=1e-4)
-    assert float(losses["distill/keypoint_offset"]) == pytest.approx(1.0, rel=1e-4)
-    # Regression weighted by the centre probability (1/2 at both cells): |2| / (1/2 * 4 channels) * 1/2 = 0.5.
-    assert float(losses["distill/keypoint_regression"]) == pytest.approx(0.5, rel=1e-5)
+    assert float(losses["distill/keypoint_offset"]) == pytest.approx(0.95, rel=1e-4)
+    # Regression weighted by the centre probability (1/2 at both cells): (2 - 0.05) / (1/2 * 4 channels) * 1/2.
+    assert float(losses["distill/keypoint_regression"]) == pytest.approx(1.95 / 4, rel=1e-5)
     assert float(losses["distill/total"]) == pytest.approx(sum(float(v) for k, v in losses.items()
                                                               if k != "distill/total"), rel=1e-6)
 
@@ -140,6 +141,20 @@ def test_soft_heatmap_gradient_is_the_probability_difference_and_exactly_zero_at
     with tf.GradientTape() as tape:
         loss = soft_heatmap_loss(teacher, student)
     assert float(loss) == 0.0 and not tape.gradient(loss, student).numpy().any()
+
+
+def test_vector_distillation_is_quadratic_near_the_teacher():
+    """Huber by hand: within delta a gap g costs g^2 / (2 delta) with gradient g / delta (so float rounding between
+    student and teacher graphs pulls with ~1e-5, not the +-1 of L1); beyond it |g| - delta / 2, gradient +-1."""
+    teacher = tf.zeros((1, 1, 3, 1))
+    student = tf.Variable([[[[1e-6], [0.05], [-2.0]]]])
+    confidence = tf.ones((1, 1, 3, 1))
+    with tf.GradientTape() as tape:
+        loss = confidence_weighted_huber(teacher, student, confidence, delta=0.1)
+    expected = (0.5 * 1e-12 / 0.1 + 0.5 * 0.0025 / 0.1 + 1.95) / 3
+    assert float(loss) == pytest.approx(expected, rel=1e-6)
+    np.testing.assert_allclose(tape.gradient(loss, student).numpy().ravel(), np.array([1e-5, 0.5, -1.0]) / 3,
+                               rtol=1e-5)
 
 
 def test_distill_weights_must_not_be_negative():

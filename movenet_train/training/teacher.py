@@ -104,9 +104,9 @@ def load_teacher(cfg, train_cfg, spec, strategy, initial=None):
 
     ``initial`` is a new model of the student's architecture that the callable ``initial`` gives the weights the
     run started from (copied from the student on a new run, rebuilt the same way on a resumed one), imported
-    BatchNorm re-expressed as in the student. Where it sees the student's input the two then agree to the last
-    bit and every distillation term is exactly 0: a reloaded file differs in the last bits, and Adam turns such
-    tiny gradients into steps of the full learning rate."""
+    BatchNorm re-expressed as in the student. Where it sees the student's input the two then agree up to the
+    rounding of the compiled graphs (CPU-dependent; a reloaded file would differ in its weights' last bits too),
+    and the distillation terms, whose gradients vanish with the gap, barely pull."""
     source = train_cfg.teacher
     if source is None:
         return None, None

@@ -70,9 +70,10 @@ def test_teacher_of_another_schema_is_a_clear_error():
         load_teacher(OmegaConf.create({}), train_cfg, body13, tf.distribute.get_strategy())
 
 
-def _label_free_weights_moved(tmp_path, view):
-    """Largest weight change after 3 label-free steps: released Lightning teaching itself on unlabeled video
-    frames with the full default augmentation (tilts, zoom, mirror, colour, blur, occlusion)."""
+def _label_free_first_step(tmp_path, view):
+    """(Largest weight gradient, losses) of one label-free step: released Lightning teaching itself on unlabeled
+    video frames with the full default augmentation (tilts, zoom, mirror, colour, blur, occlusion). Plain SGD
+    without clipping, so the weights move by exactly the learning rate times the gradient."""
     from movenet_train.data.convert import convert_coco
     from movenet_train.training import build_training_run
 
@@ -80,30 +81,34 @@ def _label_free_weights_moved(tmp_path, view):
     if not records.exists():
         convert_coco(str(SAMPLE_JSON), str(COCO_SAMPLE / "images"), str(records), split="train", num_shards=1,
                      num_workers=0, progress=False, schema=COCO_17)
+    learning_rate = 1e-3
     with initialize_config_dir(version_base="1.3", config_dir=str(REPO / "configs")):
         cfg = compose("train", overrides=[
             "exp=lightning", "data=coco", "train/schedule@train=finetune", f"checkpoint={TFJS['lightning']}",
             "data.train_records=/nothing/train-*.tfrecord", f"data.val_records={records}/train-*.tfrecord",
             f"+data.sources.video.media={VIDEO}", "+data.sources.video.frame_step=10", "+data.sources.video.weight=1",
             f"output_dir={tmp_path / view}", "train.batch_size=4", "train.steps_per_loop=1", "train.progress_bar=false",
-            "train.optimizer.learning_rate=1e-4", "train.optimizer.warmup_steps=0",
-            "train.optimizer.weight_decay=0", f"train.distill.view={view}"])
+            "train.optimizer.type=sgd", f"train.optimizer.learning_rate={learning_rate}",
+            "train.optimizer.warmup_steps=0", "train.optimizer.gradient_clip_norm=null", f"train.distill.view={view}"])
     run = build_training_run(cfg)
     before = [v.numpy() for v in run.model.trainable_variables]
-    for step in range(3):
-        losses = {k: float(v) for k, v in run.trainer.train(tf.constant(1)).items()}
+    losses = {k: float(v) for k, v in run.trainer.train(tf.constant(1)).items()}
     moved = max(float(abs(v.numpy() - b).max()) for v, b in zip(run.model.trainable_variables, before))
-    return moved, losses
+    return moved / learning_rate, losses
 
 
 @pytest.mark.slow
 def test_label_free_self_teaching_does_not_drift(tmp_path):
-    """The distillation path alone does not move a model that already is its teacher: with the upright view the
-    teacher sees exactly the student's augmented input (no quarter turns here), every term is 0 and no weight
-    changes. Carrying the teacher's maps through the augmentation instead (``unaugmented``) does move them:
-    MoveNet is not equivariant to shifts, zooms and tilts, so the carried maps are not its own."""
+    """The distillation path alone barely pulls a model that already is its teacher: with the upright view the
+    teacher sees exactly the student's augmented input (no quarter turns here), so what is left is the rounding
+    between the compiled student graph (kept for backprop) and the teacher's (fused), which differs by CPU; the
+    terms' gradients vanish with the gap (KL, Huber), so it moves the weights ~1e5 times less than carrying the
+    teacher's maps through the augmentation (``unaugmented``), which MoveNet, not equivariant to shifts, zooms and
+    tilts, does not reproduce. (Adam would still turn the rounding into steps of the full learning rate; the
+    shipped schedules warm up from 0.)"""
     require_shared(TFJS["lightning"], SAMPLE_JSON, VIDEO)
-    moved, losses = _label_free_weights_moved(tmp_path, "upright")
-    assert moved == 0.0 and losses["loss/distill/total"] == 0.0, (moved, losses)
-    moved, losses = _label_free_weights_moved(tmp_path, "unaugmented")
-    assert moved > 1e-5 and losses["loss/distill/total"] > 0.1, (moved, losses)
+    upright, upright_losses = _label_free_first_step(tmp_path, "upright")
+    carried, carried_losses = _label_free_first_step(tmp_path, "unaugmented")
+    assert upright_losses["loss/distill/total"] < 1e-6, upright_losses
+    assert carried_losses["loss/distill/total"] > 0.1, carried_losses
+    assert carried > 1.0 and upright < 1e-3 * carried, (upright, carried)
