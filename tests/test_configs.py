@@ -59,7 +59,8 @@ def test_qat_schedule_is_the_finetune_schedule_label_free_and_gentler():
     assert qat.optimizer.learning_rate == pytest.approx(finetune.optimizer.learning_rate / 3)
     assert qat.steps == finetune.steps // 2
     assert (qat.distill.ground_truth_weight, qat.teacher, qat.freeze_batch_norm) == (0.0, "initial", True)
-    for key in ("batch_size", "ema_decay", "distill.weight", "optimizer.warmup_steps", "freeze_batch_norm"):
+    assert (finetune.distill.weight, qat.distill.weight) == (1.0, 3.0)  # QAT's figures were measured at 3
+    for key in ("batch_size", "ema_decay", "optimizer.warmup_steps", "freeze_batch_norm"):
         node_q, node_f = qat, finetune
         for part in key.split("."):
             node_q, node_f = node_q[part], node_f[part]

@@ -46,6 +46,6 @@ def test_finetune_schedule_replaces_the_dataset_schedule():
         assert (cfg.train.steps, cfg.train.optimizer.learning_rate, cfg.train.optimizer.warmup_steps) == (300, 3e-5, 30)
         assert cfg.train.precise_batch_norm_keep_function and cfg.train.freeze_batch_norm
         assert cfg.train.checkpoint_every == 100 and cfg.train.freeze == "none"
-        assert cfg.train.teacher == "initial" and cfg.train.distill.weight == 3.0
+        assert cfg.train.teacher == "initial" and cfg.train.distill.weight == 1.0
     assert _compose("exp=lightning", "data=coco").train.teacher is None  # from scratch: no teacher
     assert math.isclose(_compose("exp=lightning", "data=synthetic").train.optimizer.learning_rate, 5e-3)
