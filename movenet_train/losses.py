@@ -89,7 +89,8 @@ def soft_heatmap_loss(teacher_logits, student_logits, valid=None):
 
 # Below this distance (in output-grid cells, ~0.4 px of a 192 px input) a vector head is pulled quadratically:
 # the gradient of plain L1 is +-1 however small the gap, so float rounding between the compiled student and
-# teacher graphs (a few 1e-6, CPU-dependent) would push a student that already is its teacher a full step.
+# teacher graphs (CPU-dependent; up to ~2e-3 cells measured) would push a student that already is its teacher a
+# full step.
 VECTOR_DISTILL_DELTA = 0.1
 
 
