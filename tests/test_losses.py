@@ -145,7 +145,8 @@ def test_soft_heatmap_gradient_is_the_probability_difference_and_exactly_zero_at
 
 def test_vector_distillation_is_quadratic_near_the_teacher():
     """Huber by hand: within delta a gap g costs g^2 / (2 delta) with gradient g / delta (so float rounding between
-    student and teacher graphs pulls with about its own size / delta, not the +-1 of L1); beyond it |g| - delta / 2, gradient +-1."""
+    student and teacher graphs pulls with its own size / delta, not the +-1 of L1); beyond it |g| - delta / 2,
+    gradient +-1."""
     teacher = tf.zeros((1, 1, 3, 1))
     student = tf.Variable([[[[1e-6], [0.05], [-2.0]]]])
     confidence = tf.ones((1, 1, 3, 1))
