@@ -98,8 +98,9 @@ def test_qat_int8_export_is_integer_and_matches_the_keras_model(qat_run, tmp_pat
 
 @pytest.mark.slow
 def test_a_qat_run_exports_to_int8_with_exp(qat_run, tmp_path):
-    """``export/export.py +exp=lightning checkpoint=<qat run>`` (issue 30): the float model of +exp used to be built and the run's quantisation-aware checkpoint
-    failed to restore into it (an AssertionError listing 306 unbound variables)."""
+    """``export/export.py +exp=lightning checkpoint=<qat run>`` (issue 30): the float model of +exp used to be
+    built and the run's quantisation-aware checkpoint failed to restore into it (an AssertionError listing 306
+    unbound variables)."""
     output = tmp_path / "exported"
     from movenet_train.jobs import export
     from tests.in_process import run_main
