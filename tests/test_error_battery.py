@@ -147,6 +147,27 @@ def test_train_missing_checkpoint_fails_before_any_work(tiny, tmp_path):
     assert sorted(p.name for p in run.iterdir()) == [".hydra"]  # Hydra's record only: no checkpoint, no data
 
 
+def test_a_misspelt_schedule_lists_the_schedules_before_anything_is_built(tiny, tmp_path):
+    """``train/schedule@train`` is ``optional`` in configs/train.yaml (data=coco has no schedule of its own), and
+    Hydra skips a missing optional option, the user's typo included: the run would go on with the from-scratch
+    default on fine-tuning weights."""
+    run, overrides = training_paths(tiny, tmp_path, shard(tiny))
+    result = run_in_process("train", *overrides, "train/schedule@train=finetuen")
+    line = assert_user_error(result, "train/schedule@train=finetuen", "distill, finetune, qat, synthetic")
+    assert result.stderr.splitlines()[-1] == line
+    assert not run.exists()  # not even Hydra's record: the check comes before the job starts
+    # The data's own optional schedule still composes, present (synthetic) or absent (coco).
+    from hydra import compose, initialize_config_dir
+
+    from movenet_train.config import CONFIG_DIR
+    from movenet_train.jobs import missing_group_option
+
+    with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR, job_name="train"):
+        assert missing_group_option(["data=coco", "train/schedule@train=finetune", "exp=thunder"]) is None
+        assert compose("train", overrides=["data=synthetic"]).train.steps == 1500  # configs/train/schedule/synthetic
+        assert compose("train", overrides=["data=coco"]).train.steps == 300000  # configs/train/default.yaml
+
+
 def test_prepare_strict_names_the_annotation_and_keeps_the_earlier_records(tiny, tmp_path):
     annotations, annotation_id = bad_annotations(tiny, tmp_path)
     output = tmp_path / "records"

@@ -108,12 +108,40 @@ def check_overrides(config_name, overrides):
     keys = [arg for arg in overrides if not arg.lstrip("+~").startswith("hydra.")]
     try:
         with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR, job_name=config_name):
+            missing = missing_group_option(keys)
+            if missing:
+                sys.exit(f"error: {missing}")
             compose(config_name, overrides=keys)
     except (HydraException, OmegaConfBaseException) as err:
         message = " ".join(str(err).split())
         if "hydra:" in message or "${hydra" in message:  # interpolations only a run resolves
             return
         sys.exit(f"error: {message}")
+
+
+def missing_group_option(overrides):
+    """The message for the first override that names a config group option that does not exist
+    (``train/schedule@train=finetuen``), listing the group's options; None when every named option exists. Call
+    inside an initialised Hydra.
+
+    Hydra reports a missing option itself, except for a group listed as ``optional`` in the defaults
+    (``optional train/schedule@train: ${data}``, so that a dataset without its own schedule composes): there
+    it skips the option the user named as silently as the dataset's absent one, and the run goes on with the
+    defaults. A value the user wrote is checked here whatever the defaults list says."""
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    loader = GlobalHydra.instance().config_loader()
+    for override in OverridesParser.create().parse_overrides(overrides):
+        group, value = override.key_or_group, override.value()
+        if (override.is_delete() or not isinstance(value, str) or group.startswith("hydra/")
+                or not loader.repository.group_exists(group)):
+            continue
+        options = loader.get_group_options(group)
+        if value not in options:
+            return (f"{override.input_line}: Could not find '{group}/{value}' (configs/{group}/{value}.yaml); "
+                    f"the options of {group} are {', '.join(options)}")
+    return None
 
 
 def launch(config_name, run, errors=()):
