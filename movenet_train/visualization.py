@@ -15,6 +15,7 @@ LEFT_COLOR = (255, 140, 0)
 RIGHT_COLOR = (0, 160, 255)
 CENTER_COLOR = (230, 0, 230)
 BOX_COLOR = (255, 255, 0)
+UNSURE_COLOR = (160, 160, 160)
 
 
 def _color(schema, *indices):
@@ -57,6 +58,19 @@ def draw_skeleton(image, keypoints_yx, scores, threshold=DRAW_KEYPOINT_THRESHOLD
             cv2.line(canvas, points[a], points[b], _color(schema, a, b), width, cv2.LINE_AA)
     for i in np.flatnonzero(visible):
         cv2.circle(canvas, points[i], width + 1, _color(schema, i), -1, cv2.LINE_AA)
+    return canvas
+
+
+def draw_unsure_joints(image, keypoints_yx, scores, threshold, color=UNSURE_COLOR):
+    """A copy of ``image`` with rings (not the filled dots of ``draw_skeleton``) at the joints scoring below
+    ``threshold``: where the model put a joint it was not sure of, for a reviewer to confirm or move."""
+    canvas = np.ascontiguousarray(image).copy()
+    width = line_width(image.shape)
+    keypoints_yx = np.asarray(keypoints_yx, np.float64)
+    for yx, score in zip(keypoints_yx, np.asarray(scores)):
+        if score < threshold and np.isfinite(yx).all():
+            cv2.circle(canvas, (int(round(yx[1])), int(round(yx[0]))), width + 2, color, max(1, width // 2),
+                       cv2.LINE_AA)
     return canvas
 
 

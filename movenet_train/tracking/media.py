@@ -133,10 +133,12 @@ def open_media(path):
     return VideoReader(path)
 
 
-def write_image(path, image):
-    """RGB uint8 ``image`` to ``path`` (format from the extension), atomically."""
+def write_image(path, image, **options):
+    """RGB uint8 ``image`` to ``path`` (format from the extension; ``options`` go to Pillow's writer, e.g.
+    ``quality`` for JPEG), atomically."""
     with atomic_path(path) as tmp:
-        Image.fromarray(image).save(tmp, format=Image.registered_extensions()[os.path.splitext(path)[1].lower()])
+        Image.fromarray(image).save(tmp, format=Image.registered_extensions()[os.path.splitext(path)[1].lower()],
+                                    **options)
 
 
 class MediaWriter:

@@ -1,0 +1,47 @@
+"""``python -m movenet_train.autolabel checkpoint=<model> input=<folder|image|video|GIF> output=<dir>``: COCO
+keypoint labels, contact sheets and a report (movenet_train/autolabel, configs/autolabel.yaml)."""
+
+import logging
+import os
+
+from movenet_train.jobs import launch
+
+CONFIG = "autolabel"
+log = logging.getLogger(__name__)
+
+
+def run(cfg):
+    """Options and the input are checked first; the models load only when something is left to label."""
+    from movenet_train.autolabel.labelling import Options, autolabel
+    from movenet_train.model_files import check_compatible, config_schema
+    from movenet_train.runtime import load_predictor
+    from movenet_train.tracking import media
+
+    options = Options.from_config(cfg)
+    media.media_kind(cfg.input)  # a missing or unknown input fails before anything is written
+    if options.people == "multi" and cfg.detector is None:
+        log.info("people=multi without detector=: the checkpoint must be a MultiPose model (its own poses)")
+
+    def labeller():
+        predictor = load_predictor(cfg.checkpoint, num_threads=cfg.num_threads)
+        check_compatible(cfg.checkpoint, predictor, config_schema(cfg))
+        return predictor
+
+    def detector():
+        return load_predictor(cfg.detector, num_threads=cfg.num_threads)
+
+    models = {"checkpoint": os.path.abspath(cfg.checkpoint),
+              "detector": os.path.abspath(cfg.detector) if cfg.detector else None}
+    report = autolabel(labeller, cfg.input, cfg.output, options, detector=detector if cfg.detector else None,
+                       overwrite=cfg.overwrite, models=models)
+    log.info("%d images, %d people, %d keypoints kept, %d skipped, %.1f s -> %s", report["images"],
+             report["people"], report["keypoints_kept"], report["skipped"], report["seconds"], cfg.output)
+    return report
+
+
+def main():
+    return launch(CONFIG, run)
+
+
+if __name__ == "__main__":
+    main()
