@@ -7,9 +7,6 @@ upright / rotated images).
 
 import os
 
-import numpy as np
-from matplotlib.figure import Figure
-
 from movenet_train.evaluation import bootstrap, outputs
 from movenet_train.evaluation.slices import SLICES
 
@@ -73,27 +70,34 @@ def format_report(report):
     return "\n".join(lines)
 
 
+def people_of(summary, group):
+    """People count of ``group`` in a summary (0 where the slice has no image)."""
+    if group == "overall":
+        return summary["num_people"]
+    entry = summary["slices"].get(group)
+    return entry["num_people"] if entry else 0
+
+
+def differences(report):
+    """[(label, paired result)]: the report's paired differences, ``compare=``'s one (second - first) or an
+    experiment's changes per pooled set (fine-tuned - initial)."""
+    out = []
+    if report.get("paired"):
+        first, second = list(report["entries"])[:2]
+        out.append((f"{second} - {first}", report["paired"]))
+    out += [(f"{name}: fine-tuned - initial", result) for name, result in report.get("changes", {}).items()]
+    return out
+
+
 def figure(report, title):
-    """Grouped bars: AP overall and per slice, one bar per entry, each labelled with its image count."""
-    labels, groups = list(report["entries"]), report["groups"]
-    fig = Figure(figsize=(min(12.0, 2.5 + 0.55 * len(groups) * len(labels)), 4.5), dpi=100)
-    ax = fig.add_subplot()
-    width = 0.8 / len(labels)
-    x = np.arange(len(groups))
-    for i, label in enumerate(labels):
-        summary = report["entries"][label]
-        values = [ap_of(summary, g) for g in groups]
-        bars = ax.bar(x - 0.4 + width * (i + 0.5), [v or 0.0 for v in values], width, label=label)
-        for bar, group, value in zip(bars, groups, values):
-            if value is not None:
-                ax.annotate(f"{value:.2f}\nn={count_of(summary, group)}", (bar.get_x() + bar.get_width() / 2,
-                            bar.get_height()), ha="center", va="bottom", fontsize=7)
-    ax.set_xticks(x, groups)
-    ax.set(ylabel="keypoint AP (pycocotools)", ylim=(0, 1.1), title=title)
-    ax.grid(axis="y", alpha=0.3)
-    ax.legend(loc="upper right", fontsize=8)
-    fig.tight_layout()
-    return fig
+    """AP per model overall and per slice with people counts, and the paired differences with their intervals
+    (``plots.comparison_figure``)."""
+    from movenet_train.evaluation.plots import comparison_figure
+
+    groups = report["groups"]
+    bars = {label: [(ap_of(summary, g), people_of(summary, g)) for g in groups]
+            for label, summary in report["entries"].items()}
+    return comparison_figure(groups, bars, differences(report), title)
 
 
 def write_report(output_dir, report, title, name="compare"):
