@@ -6,6 +6,7 @@ import pytest
 from movenet_train.keypoints import COCO_17
 from movenet_train.runtime import load_predictor
 from movenet_train.tracking import PoseTracker, TrackerConfig
+from movenet_train.tracking import crop as crop_lib
 from tests.helpers import SHARED, TFJS, require_shared
 from tests.tracking import make_tfjs_goldens
 
@@ -165,3 +166,32 @@ def test_orientation_any_tracks_a_turned_clip_as_well_as_the_upright_one(lightni
         assert found == 120, (k, found)
         assert turned_any <= 1.5 * upright_plain, (k, turned_any, upright_plain)
         assert turned_any < turned_plain  # what the orientation search is for
+
+
+@pytest.mark.parametrize("degrees", [40, -50, 130])
+def test_orientation_any_turns_the_crop_by_the_bodys_angle(degrees):
+    """A person tilted between quarter turns, at the middle of a 512-pixel frame that the blob model of
+    tests/test_orientation.py reads (sure and exact only on upright bodies): after the first frame's search, the
+    tracker cuts the next crops around the person turned by the torso's angle, hand-worked here as -degrees (the
+    tilt turned back), so that the model sees the person upright and the keypoints, mapped back to the frame, are
+    the blob centres drawn."""
+    from movenet_train.orientation import OrientationSearch
+    from tests.test_orientation import UPRIGHT, TiltSensitiveModel, blob_centres, blob_image, tilted
+
+    size = 512
+    person = tilted(0.7 * (UPRIGHT - 0.5) + 0.5, degrees)
+    frame = blob_image(person, size, radius=3)
+    model = TiltSensitiveModel()
+    tracker = PoseTracker(OrientationSearch(model), smoothing=False)
+    for frame_index in range(3):
+        (pose,) = tracker(frame, timestamp=frame_index / 30.0)
+        # the first frame is seen whole at half size, the crops larger
+        np.testing.assert_allclose(pose.keypoints, blob_centres(person, size) * size, atol=2.5 if frame_index == 0
+                                   else 1.5)
+        assert pose.scores == pytest.approx(0.9)
+        turn = tracker.crop_turns * 90 + np.degrees(tracker.crop_angle)
+        assert (turn + degrees + 180) % 360 - 180 == pytest.approx(0, abs=1.0)  # the crop turns back the tilt
+        assert tracker.crop_angle  # the residual is resampled, not left to the quarter turn
+        assert tracker.crop_region.box != crop_lib.full_image_region(size, size).box
+    assert model.tilts[-1] < 2 and model.tilts[-2] < 2  # what the crops showed the model: an upright person
+    assert len(model.tilts) == 5 + 2  # the search on frame 1 (4 views, 1 aligned pass), then one crop a frame
