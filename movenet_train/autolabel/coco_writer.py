@@ -33,10 +33,12 @@ def category(schema):
 
 def annotation(keypoints, score, min_keypoint_score, height, width):
     """The COCO annotation (no ids yet) of a pose ``[N, 3]`` (y, x, score) in pixels, or None when no keypoint
-    reaches ``min_keypoint_score``: (x, y, 2) for those that do, (0, 0, 0) for the others; the box around the kept
-    ones (``BOX_MARGIN``, clipped to the image), its area, ``num_keypoints`` and the person's ``score``."""
+    is kept: (x, y, 2) for those scoring at least ``min_keypoint_score`` inside the image, (0, 0, 0) for the others
+    (a joint placed in the letterbox's padding is not in the picture); the box around the kept ones
+    (``BOX_MARGIN``, clipped to the image), its area, ``num_keypoints`` and the person's ``score``."""
     keypoints = np.asarray(keypoints, np.float64)
-    kept = keypoints[:, 2] >= min_keypoint_score
+    inside = (keypoints[:, 0] >= 0) & (keypoints[:, 0] <= height) & (keypoints[:, 1] >= 0) & (keypoints[:, 1] <= width)
+    kept = (keypoints[:, 2] >= min_keypoint_score) & inside
     if not kept.any():
         return None
     values = [[round(float(x), 2), round(float(y), 2), LABELLED] if keep else [0, 0, 0]
@@ -47,7 +49,7 @@ def annotation(keypoints, score, min_keypoint_score, height, width):
     y0, y1 = np.clip([ymin - margin_y, ymax + margin_y], 0, height)
     box = [round(float(v), 2) for v in (x0, y0, x1 - x0, y1 - y0)]
     return {"keypoints": [v for joint in values for v in joint], "num_keypoints": int(kept.sum()),
-            "bbox": box, "area": round(box[2] * box[3], 2), "iscrowd": 0, "category_id": PERSON["id"],
+            "bbox": box, "area": round(box[2] * box[3], 2), "iscrowd": 0, "segmentation": [], "category_id": PERSON["id"],
             "score": round(float(score), 4)}
 
 

@@ -27,7 +27,6 @@ from movenet_train.autolabel import coco_writer, contact_sheet, ensemble, people
 from movenet_train.config import (COUNT, JPEG_QUALITY, OPEN_UNIT, POSITIVE, PROBABILITY, CONFIG_DIR, Range,
                                   config_from)
 from movenet_train.errors import UserError
-from movenet_train.modeling.outputs import pose_score
 from movenet_train.orientation import with_orientation
 from movenet_train.predictor import Predictor
 from movenet_train.tracking import media
@@ -91,10 +90,13 @@ class Options:
 
     @classmethod
     def defaults(cls, **overrides):
-        """The options of ``configs/autolabel.yaml`` with ``overrides`` (library use, tests, benchmarks)."""
+        """The options of ``configs/autolabel.yaml`` with ``overrides`` merged in (a nested mapping overrides only
+        the keys it names): library use, tests, benchmarks, experiments."""
         from omegaconf import OmegaConf
 
-        return cls.from_config(OmegaConf.load(os.path.join(CONFIG_DIR, "autolabel.yaml")), **overrides)
+        node = OmegaConf.load(os.path.join(CONFIG_DIR, "autolabel.yaml"))
+        values = {key: list(value) if isinstance(value, tuple) else value for key, value in overrides.items()}
+        return cls.from_config(OmegaConf.merge(node, OmegaConf.create(values)))
 
     def settings(self):
         values = dataclasses.asdict(self)
@@ -212,17 +214,25 @@ class Labeller:
         scores, areas = [], []
         for person, pose in zip(persons, poses):
             # top-down rescoring: how sure the finder is that a person is there, times how sure the labeller is
-            scores.append(person.score * pose_score(pose[:, 2]))
+            scores.append(person.score * kept_score(pose[:, 2], options.min_keypoint_score))
             areas.append(ensemble.pose_area(pose, options.min_keypoint_score, person.square[2]))
         keep = [i for i in people_lib.remove_duplicates(poses, scores, areas, self.schema.sigmas,
                                                          options.min_keypoint_score, options.duplicate_oks)
-                if pose_score(poses[i][:, 2]) >= options.min_pose_score]
+                if kept_score(poses[i][:, 2], options.min_keypoint_score) >= options.min_pose_score]
         out = []
         for i in keep:
             ann = coco_writer.annotation(poses[i], scores[i], options.min_keypoint_score, *shape)
             if ann is not None:
                 out.append((ann, poses[i]))
         return out
+
+
+def kept_score(scores, min_keypoint_score):
+    """A pose's score: the mean score of the keypoints it keeps (0 when it keeps none), as the tracker's pose score
+    is the mean of those above its threshold."""
+    scores = np.asarray(scores)
+    kept = scores[scores >= min_keypoint_score]
+    return float(kept.mean()) if kept.size else 0.0
 
 
 def _model(source):

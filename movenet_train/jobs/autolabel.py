@@ -13,14 +13,16 @@ log = logging.getLogger(__name__)
 def run(cfg):
     """Options and the input are checked first; the models load only when something is left to label."""
     from movenet_train.autolabel.labelling import Options, autolabel
-    from movenet_train.model_files import check_compatible, config_schema
+    from movenet_train.model_files import check_compatible, config_schema, describe
     from movenet_train.runtime import load_predictor
     from movenet_train.tracking import media
 
     options = Options.from_config(cfg)
     media.media_kind(cfg.input)  # a missing or unknown input fails before anything is written
-    if options.people == "multi" and cfg.detector is None:
-        log.info("people=multi without detector=: the checkpoint must be a MultiPose model (its own poses)")
+    # the keypoint schema a file records is checked before it loads; a checkpoint recording none, once loaded
+    check_compatible(cfg.checkpoint, describe(cfg.checkpoint), config_schema(cfg))
+    if cfg.detector:
+        describe(cfg.detector)
 
     def labeller():
         predictor = load_predictor(cfg.checkpoint, num_threads=cfg.num_threads)
