@@ -1,5 +1,5 @@
 """movenet_train.geometry: quarter turns against np.rot90, rotations, normalised turns, the body's angle, crops and
-the NumPy warp, with cases worked out by hand (no model)."""
+the warps (against bilinear sampling written out), with cases worked out by hand (no model)."""
 
 import math
 
@@ -109,17 +109,51 @@ def test_crop_matrix_is_the_window_transform_and_warps_like_rot90():
     half = geometry.warp(image[..., 0], geometry.crop_matrix((12.0, 0.0), 24.0, 24), 24)
     assert half.shape == (24, 24) and half[:, :12].max() == 0
     np.testing.assert_array_equal(half[:, 12:], image[:, :12, 0])
-    # The NumPy warp is the training resampler.
-    matrix = geometry.crop_matrix((10.0, 13.0), 17.0, 16, angle=0.3)
-    np.testing.assert_array_equal(
-        geometry.warp(image, matrix, 16),
-        geometry.warp_image(tf.constant(image), tf.constant(matrix, tf.float32), 16).numpy().astype(np.uint8))
 
 
-def test_quarter_turn_transform_is_the_numpy_matrix_and_tf_rot90():
+def bilinear_by_hand(image, matrix, size):
+    """float64 ``[size, size, C]``: each output pixel centre taken back through ``matrix`` (source -> output) to
+    the source, where pixel (r, c) holds the value at (r + 0.5, c + 0.5); the four pixels around the point
+    weighted by their nearness, those outside the image read as 0. Written from the conventions in the module
+    docstring, sharing nothing with ``warp_maps``."""
+    image = np.asarray(image, np.float64)
+    height, width = image.shape[:2]
+    rows, cols = np.mgrid[:size, :size]
+    source = np.stack([rows + 0.5, cols + 0.5, np.ones((size, size))], axis=-1) @ np.linalg.inv(matrix).T
+    y, x = source[..., 0] - 0.5, source[..., 1] - 0.5  # in pixel indices
+    top, left = np.floor(y).astype(int), np.floor(x).astype(int)
+    out = np.zeros((size, size, image.shape[2]))
+    for row, row_weight in ((top, 1 - (y - top)), (top + 1, y - top)):
+        for col, col_weight in ((left, 1 - (x - left)), (left + 1, x - left)):
+            inside = (row >= 0) & (row < height) & (col >= 0) & (col < width)
+            values = np.zeros_like(out)
+            values[inside] = image[row[inside], col[inside]]
+            out += (row_weight * col_weight)[..., None] * values
+    return out
+
+
+@pytest.mark.parametrize("centre,side,size,angle", [((10.0, 13.0), 17.0, 16, 0.3), ((12.0, 12.0), 30.0, 20, 1.0),
+                                                    ((3.0, 20.0), 24.0, 24, -0.7)])
+def test_warp_and_the_training_resampler_are_bilinear_sampling_by_hand(centre, side, size, angle):
+    """The NumPy warp and the training one (``warp_image``), against bilinear sampling written out: a zoom and
+    a turn, partly outside the image in the last case. Both truncate to integers; a float32 rounding may tip a
+    value across one, so a pixel may differ by 1."""
+    image = np.random.default_rng(3).integers(0, 256, (24, 24, 3), dtype=np.uint8)
+    matrix = geometry.crop_matrix(centre, side, size, angle)
+    expected = np.floor(bilinear_by_hand(image, matrix, size))
+    for warped in (geometry.warp(image, matrix, size),
+                   geometry.warp_image(tf.constant(image), tf.constant(matrix, tf.float32), size).numpy()):
+        difference = np.abs(warped.astype(float) - expected)
+        assert difference.max() <= 1 and (difference == 0).mean() > 0.99
+
+
+def test_quarter_turn_transform_is_the_numpy_matrix_and_moves_pixels_as_np_rot90():
+    """Resampled through the transform (the teacher's turned view is), an image is ``np.rot90`` of it, exactly:
+    pixel centres land on pixel centres."""
     size = 6
-    image = np.arange(size * size).reshape(size, size, 1)
+    image = np.arange(size * size, dtype=np.float32).reshape(size, size, 1)
     for turns in range(-1, 5):
-        matrix = geometry.quarter_turn_transform(tf.constant(turns), size).numpy()
-        np.testing.assert_array_equal(matrix, geometry.quarter_turn_matrix(turns, size, size))
-        np.testing.assert_array_equal(tf.image.rot90(image, turns % 4).numpy(), np.rot90(image, turns))
+        matrix = geometry.quarter_turn_transform(tf.constant(turns), size)
+        np.testing.assert_array_equal(matrix.numpy(), geometry.quarter_turn_matrix(turns, size, size))
+        turned = geometry.warp_maps(tf.constant(image[None]), matrix[None], (size, size))[0].numpy()
+        np.testing.assert_array_equal(turned, np.rot90(image, turns))
