@@ -74,13 +74,20 @@ def fold_dir(work, folds, fold):
     return work if folds == 1 else os.path.join(work, f"fold_{fold}")
 
 
-def run_folds(cfg, prepare_data, train_config, eval_sets):
+def trained_models(cfg, fold_work, paths, run_dir):
+    """The models a fold scores by default: the initial weights and the run trained from them."""
+    return {"initial": cfg.checkpoint, "fine_tuned": run_dir}
+
+
+def run_folds(cfg, prepare_data, train_config, eval_sets, fold_models=trained_models):
     """Prepares, trains (or resumes) and evaluates every fold of the experiment ``cfg`` under ``cfg.output``.
 
     ``prepare_data(cfg, fold_work, schema, train_ids, held_out_ids)`` -> paths; ``train_config(cfg, paths,
     run_dir)`` -> the composed training config (inside an initialised Hydra); ``eval_sets(cfg, paths)`` ->
-    {name: (annotations, images)} (empty: nothing to score, e.g. nothing held out). Returns (one {(model, set):
-    Evaluation} per fold that has eval sets, the splits, the last training config, the last paths, the schema).
+    {name: (annotations, images)} (empty: nothing to score, e.g. nothing held out); ``fold_models(cfg, fold_work,
+    paths, run_dir)`` -> {model name: model file} scored on every eval set (after the fold's run; it may train or
+    export more, resumably). Returns (one {(model, set): Evaluation} per fold that has eval sets, the splits, the
+    last training config, the last paths, the schema).
     """
     from movenet_train import keypoints
     from movenet_train.data.coco import load_keypoint_annotations
@@ -102,22 +109,23 @@ def run_folds(cfg, prepare_data, train_config, eval_sets):
         train(train_cfg)
         sets = eval_sets(cfg, paths)
         if sets:
-            per_fold.append(evaluate_fold(cfg, fold_work, {"initial": cfg.checkpoint, "fine_tuned": run_dir}, sets))
+            per_fold.append(evaluate_fold(cfg, fold_work, fold_models(cfg, fold_work, paths, run_dir), sets))
     return per_fold, splits, train_cfg, paths, schema
 
 
 def evaluate_fold(cfg, work, checkpoints, eval_sets):
     """{(model, set): Evaluation} of the initial and fine-tuned weights on each eval set of one fold.
 
-    ``checkpoints``: {"initial": path, "fine_tuned": path}; ``eval_sets``: {name: (annotations, images)}.
+    ``checkpoints``: {model name: path} ({"initial": path, "fine_tuned": path} by default); ``eval_sets``:
+    {name: (annotations, images)}.
     """
     out = {}
-    for model_name in MODELS:
-        predictor = load_predictor(checkpoints[model_name])
+    for model_name, checkpoint in checkpoints.items():
+        predictor = load_predictor(checkpoint)
         for set_name, (annotations, images) in eval_sets.items():
             out[(model_name, set_name)] = run_evaluation(
                 predictor, annotations, images, protocol=cfg.protocol, crop=cfg.crop, progress=False,
-                checkpoint=str(checkpoints[model_name]),
+                checkpoint=str(checkpoint),
                 output_dir=os.path.join(work, "eval", f"{model_name}_{set_name}"))
     return out
 
