@@ -55,20 +55,29 @@ def draw(pixels, joints_xy):
         pixels[int(y), int(x)] = (10 + j, MARKER_GREEN, 0)
 
 
-def make_set(tmp_path, shift=None):
-    """Two images: three people apart; one person beside a crowd region and a keypoint-less person.
+# With make_set(in_crowd=True): a crowd region in image 1 and a person standing in it (annotation id, image, box
+# corner). Image 1's poses come first in COCOeval's order of equal scores, so a false positive there costs AP.
+CROWD_REGION = {"id": 25, "image_id": 1, "category_id": 1, "iscrowd": 1, "area": 12000.0, "bbox": [300, 180, 120, 100],
+                "num_keypoints": 0, "keypoints": [0] * 51, "segmentation": [[300, 180, 420, 180, 420, 280, 300, 280]]}
+CROWD_PERSON = (24, 1, (320, 190))
 
-    ``shift``: (annotation id, dx) moves that person's marker pixels, not its annotation.
+
+def make_set(tmp_path, shift=None, in_crowd=False):
+    """Two images: three people apart; one person beside a crowd region and a keypoint-less person; with
+    ``in_crowd``, also a crowd region in image 1 and a person standing in it (``CROWD_PERSON``).
+
+    ``shift``: (annotation id, dx), or {annotation id: dx}, moves those people's marker pixels, not their
+    annotations.
     """
     rng = np.random.default_rng(3)
     images = [{"id": 1, "file_name": "a.png", "height": 300, "width": 500},
               {"id": 2, "file_name": "b.png", "height": 300, "width": 500}]
     annotations, drawn = [], {}
-    for ann_id, image_id, (left, top) in ((11, 1, (20, 30)), (12, 1, (200, 150)), (13, 1, (380, 40)),
-                                          (21, 2, (40, 60))):
+    people = ((11, 1, (20, 30)), (12, 1, (200, 150)), (13, 1, (380, 40)), (21, 2, (40, 60)))
+    for ann_id, image_id, (left, top) in people + ((CROWD_PERSON,) if in_crowd else ()):
         joints = joints_in_box(left, top, rng)
         annotations.append(person(ann_id, image_id, left, top, joints))
-        dx = shift[1] if shift and shift[0] == ann_id else 0
+        dx = (dict([shift]) if isinstance(shift, tuple) else shift or {}).get(ann_id, 0)
         drawn.setdefault(image_id, []).append([(x + dx, y) for x, y in joints])
     # Image 2 also has a crowd region and a person without keypoints: neither is cropped nor counted.
     annotations.append({"id": 22, "image_id": 2, "category_id": 1, "iscrowd": 1, "area": 6400.0,
@@ -76,6 +85,8 @@ def make_set(tmp_path, shift=None):
                         "segmentation": [[300, 150, 420, 150, 420, 250, 300, 250]]})
     annotations.append({"id": 23, "image_id": 2, "category_id": 1, "iscrowd": 0, "area": 3000.0,
                         "bbox": [200, 20, 50, 60], "num_keypoints": 0, "keypoints": [0] * 51})
+    if in_crowd:
+        annotations.append(CROWD_REGION)
     categories = [{"id": 1, "name": "person", "supercategory": "person",
                    "keypoints": list(DEFAULT_SCHEMA.names), "skeleton": []}]
     (tmp_path / "images").mkdir(exist_ok=True)
@@ -114,24 +125,42 @@ def test_moving_one_person_lowers_only_that_persons_oks(tmp_path):
     assert moved.metrics["AP"] < 1.0
 
 
+def cocoeval_stats(path, poses, drop=()):
+    """pycocotools run directly: COCOeval's stats of ``poses`` against the annotation file ``path`` (without the
+    annotations ``drop``)."""
+    data = json.loads(path.read_text())
+    data["annotations"] = [ann for ann in data["annotations"] if ann["id"] not in drop]
+    gt = COCO()
+    gt.dataset = data
+    gt.createIndex()
+    reference = COCOeval(gt, gt.loadRes(poses), iouType="keypoints")
+    reference.evaluate()
+    reference.accumulate()
+    reference.summarize()
+    return reference.stats
+
+
 def test_crowd_and_keypoint_less_people_score_as_cocoeval_says(tmp_path):
-    """The protocol's AP equals pycocotools run directly on the poses the markers define (one of them moved)."""
-    path, images = make_set(tmp_path, shift=(21, 4))
+    """The protocol's AP equals pycocotools run directly on the poses the markers define. One person is moved
+    (4 px) and one, standing in the crowd region, is drawn 8 px off its annotation: too far for its own match at
+    the stricter OKS thresholds, where COCOeval matches the pose to the crowd region instead and ignores it (a
+    false positive if the crowd region were not in the ground truth scored)."""
+    moved = {21: 4, CROWD_PERSON[0]: 8}
+    path, images = make_set(tmp_path, shift=moved, in_crowd=True)
     evaluation = evaluate_set(path, images)
     data = json.loads(path.read_text())
     expected_poses = []
     for ann in data["annotations"]:
         if ann["num_keypoints"]:
             points = np.asarray(ann["keypoints"], float).reshape(-1, 3)
-            points[:, 0] += 4 if ann["id"] == 21 else 0
+            points[:, 0] += moved.get(ann["id"], 0)
             points[:, 2] = 0.9
             expected_poses.append({"image_id": ann["image_id"], "category_id": 1, "score": 0.9,
                                    "keypoints": points.reshape(-1).tolist()})
-    gt = COCO(str(path))
-    dt = gt.loadRes(expected_poses)
-    reference = COCOeval(gt, dt, iouType="keypoints")
-    reference.evaluate()
-    reference.accumulate()
-    reference.summarize()
-    assert evaluation.metrics["AP"] == pytest.approx(reference.stats[0], abs=1e-3)
-    assert evaluation.metrics["AR"] == pytest.approx(reference.stats[5], abs=1e-3)
+    assert evaluation.metrics["num_people"] == 5 and evaluation.metrics["num_detections"] == 5
+    reference = cocoeval_stats(path, expected_poses)
+    assert evaluation.metrics["AP"] == pytest.approx(reference[0], abs=1e-3)
+    assert evaluation.metrics["AR"] == pytest.approx(reference[5], abs=1e-3)
+    # The crowd region decides: without it the misplaced pose counts against the AP.
+    without_crowd = cocoeval_stats(path, expected_poses, drop=(CROWD_REGION["id"],))
+    assert without_crowd[0] < reference[0] - 0.01
