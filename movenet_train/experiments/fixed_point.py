@@ -7,7 +7,9 @@ the run never saw. The experiment measures both:
 1. the split: with ``folds=1`` the rotation experiment's (``held_out_images`` of the images the single_person
    protocol scores, drawn with ``split_seed``, held out; every other image trains); with ``folds=K`` every image
    is held out in one of K folds (experiments/folds.py), upright only;
-2. per fold, fine-tune ``checkpoint`` with ``train_overrides`` (default: the ``finetune`` schedule as shipped);
+2. per fold, fine-tune ``checkpoint`` with ``train_overrides`` (default: the ``finetune`` schedule as shipped) on
+   the training images' hand labels, or with ``train_annotations`` on that file's labels of the same images
+   (matched by file name: autolabel's, say), while the held-out images are scored on the hand labels all the same;
 3. AP (``protocol``) of the initial and the fine-tuned weights on the held-out and on the training images; the
    held-out predictions of all folds pooled, with the paired bootstrap interval of the change;
    ``results.json`` / ``results.png``.
@@ -19,6 +21,7 @@ import os
 
 from hydra import compose
 
+from movenet_train.errors import UserError
 from movenet_train.evaluation import compare
 from movenet_train.experiments import folds
 
@@ -34,10 +37,32 @@ def prepare_data(cfg, work, schema, train_ids, held_out_ids):
     for name, ids in (("train", train_ids), ("held_out", held_out_ids)):
         if not os.path.exists(paths[name]):
             subset(cfg.annotations, ids, paths[name], schema)
+    source = paths["train"]
+    if cfg.get("train_annotations"):
+        paths["train_labels"] = source = os.path.join(work, "train_labels.json")
+        if not os.path.exists(source):
+            labels_of_images(cfg.train_annotations, paths["train"], source, schema)
     if not os.path.exists(os.path.join(paths["records"], "train-manifest.json")):
-        convert_coco(paths["train"], cfg.images, paths["records"], split="train", num_shards=1, num_workers=0,
+        convert_coco(source, cfg.images, paths["records"], split="train", num_shards=1, num_workers=0,
                      progress=False, overwrite=True, schema=schema)
     return paths
+
+
+def labels_of_images(labels, images_of, output, schema):
+    """Writes the COCO file ``labels`` (autolabel's, say) restricted to the images of the COCO file ``images_of``,
+    matched by file name (the two files number their images differently); an image ``labels`` lacks is an error."""
+    from movenet_train.data.coco import load_keypoint_annotations
+    from movenet_train.data.rotate import subset
+
+    names = {image["file_name"] for image in load_keypoint_annotations(str(images_of), schema).raw["images"]}
+    data = load_keypoint_annotations(str(labels), schema).raw
+    ids = [image["id"] for image in data["images"] if image["file_name"] in names]
+    missing = sorted(names - {image["file_name"] for image in data["images"]})
+    if missing:
+        raise UserError(f"train_annotations={labels} has no image named {', '.join(missing[:5])}"
+                        + (", ..." if len(missing) > 5 else "") + f" ({len(missing)} of the {len(names)} training "
+                        "images): label the images of annotations= (autolabel input=<their folder>)")
+    return subset(labels, ids, output, schema)
 
 
 def train_config(cfg, paths, run_dir):
@@ -48,7 +73,7 @@ def train_config(cfg, paths, run_dir):
         f"data.train_records={records}",
         # Validation looks at training images only: the held-out ones stay unseen until the final evaluation.
         f"data.val_records={records}",
-        f"data.val_annotations={paths['train']}",
+        f"data.val_annotations={paths.get('train_labels', paths['train'])}",
         f"data.val_images={cfg.images}",
         f"eval.protocol={cfg.protocol}",
         f"output_dir={run_dir}",

@@ -48,6 +48,8 @@ def record_split(path, cfg, train_ids, held_out_ids):
     experiment it started)."""
     split = {"train": train_ids, "held_out": held_out_ids, "held_out_images": cfg.held_out_images,
              "split_seed": cfg.split_seed, "folds": cfg.get("folds", 1), "annotations": os.path.abspath(cfg.annotations)}
+    if cfg.get("train_annotations"):  # recorded only when given: a split without it reads as it always did
+        split["train_annotations"] = os.path.abspath(cfg.train_annotations)
     if os.path.exists(path):
         with open(path) as f:
             if json.load(f) != split:
