@@ -7,6 +7,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from movenet_train import checkpoints
+from movenet_train.errors import UserError
 from movenet_train.modeling import MoveNetSpec, build_model
 from tests.helpers import REPO
 
@@ -48,7 +49,7 @@ def test_training_checkpoint_prefix_restores_with_the_runs_spec(run_folder):
 
 def test_checkpoint_without_any_spec_names_what_to_pass(tmp_path):
     prefix = tf.train.Checkpoint(model=build_model(LIGHTNING)).write(str(tmp_path / "loose" / "ckpt-1"))
-    with pytest.raises(ValueError, match=r"no movenet.json and is not in a training run folder .*\+exp="):
+    with pytest.raises(UserError, match=r"no movenet.json and is not in a training run folder .*\+exp="):
         checkpoints.restore_model(prefix)
     model, spec = checkpoints.restore_model(prefix, default_spec=LIGHTNING)  # what fine-tuning passes
     assert spec == LIGHTNING.with_schema() or spec == LIGHTNING

@@ -10,6 +10,7 @@ from omegaconf import OmegaConf
 
 from movenet_train import keypoints as kp
 from movenet_train.config import default_config
+from movenet_train.errors import UserError
 from movenet_train.keypoints import COCO_17, KeypointSchema, KeypointSchemaError
 from tests.helpers import COCO_SAMPLE, REPO, require_shared
 
@@ -115,7 +116,7 @@ def test_hydra_schema_sets_the_heads_and_a_mismatch_is_an_error():
     spec = MoveNetSpec.from_config(cfg.model, cfg.keypoints)
     assert spec.num_keypoints == 19 and spec.schema.names[-1] == "pelvis"
     cfg.model.num_keypoints = 17
-    with pytest.raises(ValueError, match=r"model.num_keypoints=17 but the keypoint schema 'coco19_neck_pelvis'"):
+    with pytest.raises(UserError, match=r"model.num_keypoints=17 but the keypoint schema 'coco19_neck_pelvis'"):
         MoveNetSpec.from_config(cfg.model, cfg.keypoints)
 
 
@@ -128,11 +129,11 @@ def test_annotations_of_another_length_are_a_clear_error(tmp_path):
         "images": [{"id": 1, "file_name": "a.jpg", "width": 10, "height": 10}],
         "annotations": [{"id": 7, "image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "keypoints": [1, 1, 2] * 17}],
         "categories": [{"id": 1, "name": "person", "keypoints": list(schema.names)}]}))
-    with pytest.raises(ValueError, match=r"annotations\[0\] \(id 7\): 'keypoints' must be 57 numbers \(19 x") as err:
+    with pytest.raises(UserError, match=r"annotations\[0\] \(id 7\): 'keypoints' must be 57 numbers \(19 x") as err:
         load_keypoint_annotations(str(path), schema)
     assert str(path) in str(err.value)
     # The file's names are checked against the schema too.
-    with pytest.raises(ValueError, match="expected the 17 COCO keypoints"):
+    with pytest.raises(UserError, match="expected the 17 COCO keypoints"):
         load_keypoint_annotations(str(path), COCO_17)
 
 
@@ -157,7 +158,7 @@ def test_synthetic_generator_labels_derived_joints(tmp_path):
     for a19, a13 in zip(coco["annotations"], coco13["annotations"]):
         np.testing.assert_array_equal(np.reshape(a19["keypoints"], (19, 3))[columns],
                                       np.reshape(a13["keypoints"], (13, 3)))
-    with pytest.raises(ValueError, match="cannot label 'tail'"):
+    with pytest.raises(UserError, match="cannot label 'tail'"):
         generate_synthetic(str(tmp_path / "bad"), 1, default_config(GeneratorConfig), schema=KeypointSchema(names=("nose", "tail"), sigmas=(0.1, 0.1)))
 
 
@@ -173,7 +174,7 @@ def test_records_of_another_schema_are_a_clear_error(tmp_path):
     assert manifest["keypoint_names"] == list(schema.names)
     files = sorted(str(p) for p in (tmp_path / "rec").glob("train-*.tfrecord"))
     assert record_keypoint_names(files) == schema.names
-    with pytest.raises(ValueError, match=r"data.train_records: the records hold 13 keypoints .* 'coco17'"):
+    with pytest.raises(UserError, match=r"data.train_records: the records hold 13 keypoints .* 'coco17'"):
         check_record_schema(files, COCO_17, "data.train_records")
 
 
@@ -192,7 +193,7 @@ def test_checkpoint_records_the_schema(tmp_path):
     _, restored = checkpoints.restore_model(path, MoveNetSpec("lightning", 1.0, 192))
     assert restored.schema == schema
     # ... and a different one given is an error.
-    with pytest.raises(ValueError, match="predicts the keypoint schema 'body13'"):
+    with pytest.raises(UserError, match="predicts the keypoint schema 'body13'"):
         checkpoints.restore_model(path, MoveNetSpec("lightning", 1.0, 192, keypoints=COCO_17))
 
 

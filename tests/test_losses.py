@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 from movenet_train.config import default_config
+from movenet_train.errors import UserError
 from movenet_train.losses import (DistillConfig, LossConfig, confidence_weighted_huber, distillation_losses, l1_loss,
                                    movenet_losses, penalty_reduced_focal_loss, soft_heatmap_loss)
 
@@ -159,5 +160,5 @@ def test_vector_distillation_is_quadratic_near_the_teacher():
 
 
 def test_distill_weights_must_not_be_negative():
-    with pytest.raises(ValueError, match="distill.keypoint_offset must be >= 0, got -1.0"):
+    with pytest.raises(UserError, match="distill.keypoint_offset must be >= 0, got -1.0"):
         default_config(DistillConfig, keypoint_offset=-1.0)

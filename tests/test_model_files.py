@@ -10,6 +10,7 @@ import tensorflow as tf
 from omegaconf import OmegaConf
 
 from movenet_train import model_files
+from movenet_train.errors import UserError
 from movenet_train.keypoints import DEFAULT_SCHEMA, KeypointSchema
 from movenet_train.model_files import IncompatibleModelError, check_compatible, describe, file_format
 from movenet_train.modeling import MoveNetSpec
@@ -77,7 +78,7 @@ def test_format_errors_name_the_path(tmp_path):
     with pytest.raises(FileNotFoundError, match=re.escape(f"model file {tmp_path / 'nothing.tflite'} does not exist")):
         file_format(tmp_path / "nothing.tflite")
     _, prefix = _run_folder(tmp_path)
-    with pytest.raises(ValueError, match=r"ckpt-7\.index is not a model file: .*goes by its prefix, without \.index"):
+    with pytest.raises(UserError, match=r"ckpt-7\.index is not a model file: .*goes by its prefix, without \.index"):
         file_format(prefix + ".index")
 
 
@@ -126,7 +127,7 @@ def test_google_and_exported_files(tmp_path):
     exported.write_bytes(b"")
     (tmp_path / model_files.SCHEMA_FILE).write_text(json.dumps(body13().to_dict()))
     assert describe(exported).schema == body13()
-    with pytest.raises(ValueError, match=r"predicts 17 keypoints but its schema .* has 13; put the keypoints.json"):
+    with pytest.raises(UserError, match=r"predicts 17 keypoints but its schema .* has 13; put the keypoints.json"):
         model_files.exported_schema(exported, 17)
 
 
@@ -191,11 +192,11 @@ def test_a_run_resumes_only_with_the_model_it_was_started_with(tmp_path):
     with pytest.raises(IncompatibleModelError, match=r"holds MoveNet lightning .* asks for MoveNet thunder"):
         check_run_model(str(run), MoveNetSpec("thunder", 1.75, 256, keypoints=body13()))
     # a config without a train section (older runs) is a float run
-    with pytest.raises(ValueError, match=r"holds a float run .*: resume it with train.qat=false"):
+    with pytest.raises(UserError, match=r"holds a float run .*: resume it with train.qat=false"):
         check_run_model(str(run), MoveNetSpec("lightning", 1.0, 192, keypoints=body13()), qat=True)
     cfg = OmegaConf.load(run / model_files.TRAIN_CONFIG_FILE)
     cfg.train = {"qat": True}
     OmegaConf.save(cfg, run / model_files.TRAIN_CONFIG_FILE)
     check_run_model(str(run), MoveNetSpec("lightning", 1.0, 192, keypoints=body13()), qat=True)
-    with pytest.raises(ValueError, match=r"holds a quantisation-aware run .*: resume it with train.qat=true"):
+    with pytest.raises(UserError, match=r"holds a quantisation-aware run .*: resume it with train.qat=true"):
         check_run_model(str(run), MoveNetSpec("lightning", 1.0, 192, keypoints=body13()))

@@ -4,6 +4,7 @@ recognises upright people (so the right answer is known without a real network).
 import numpy as np
 import pytest
 
+from movenet_train.errors import UserError
 from movenet_train.keypoints import DEFAULT_SCHEMA
 from movenet_train.orientation import GATE, OrientationSearch, TurnRule, body_axis_joints, check_orientation
 from movenet_train.runtime import Predictor
@@ -113,13 +114,13 @@ def test_a_batch_searches_only_the_images_that_need_it():
 
 
 def test_bad_orientation_and_models_without_an_up_are_errors():
-    with pytest.raises(ValueError, match="orientation='sideways'"):
+    with pytest.raises(UserError, match="orientation='sideways'"):
         check_orientation("sideways")
     from movenet_train.keypoints import KeypointSchema
 
     no_up = KeypointSchema(names=("a", "b", "c"), flip_pairs=(), skeleton=(), sigmas=(0.1, 0.1, 0.1), torso=(),
                            name="tri", source="test")
-    with pytest.raises(ValueError, match="orientation=any needs to know which way is up"):
+    with pytest.raises(UserError, match="orientation=any needs to know which way is up"):
         body_axis_joints(no_up)
 
 
@@ -127,7 +128,7 @@ def test_multi_pose_models_are_refused():
     class MultiPose(UprightOnlyModel):
         multi_pose = True
 
-    with pytest.raises(ValueError, match="single-pose"):
+    with pytest.raises(UserError, match="single-pose"):
         OrientationSearch(MultiPose())
 
 

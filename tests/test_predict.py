@@ -11,6 +11,7 @@ import pytest
 from hydra import compose, initialize
 
 from movenet_train.config import default_config
+from movenet_train.errors import UserError
 from movenet_train.keypoints import COCO_17
 from movenet_train.runtime import load_predictor
 from movenet_train.tracking import TrackerConfig, media
@@ -163,7 +164,7 @@ def test_predict_names_a_file_it_cannot_decode_before_loading_the_model(tmp_path
     broken.write_bytes(b"not a video" * 100)
     with initialize(version_base="1.3", config_path="../configs"):
         cfg = compose("predict", overrides=["checkpoint=missing.json", f"input={broken}", f"output={tmp_path / 'out'}"])
-    with pytest.raises(ValueError, match=f"cannot decode video {broken}"):
+    with pytest.raises(UserError, match=f"cannot decode video {broken}"):
         predict(cfg)  # the checkpoint does not exist either: the input is checked first
     assert not (tmp_path / "out").exists()
 
@@ -216,6 +217,6 @@ def test_an_unknown_tracker_is_named_before_anything_loads(tmp_path):
     with initialize(version_base="1.3", config_path="../configs"):
         cfg = compose("predict", overrides=["checkpoint=missing.json", f"input={GIF}", f"output={tmp_path / 'out'}",
                                             "tracker=boxes"])
-    with pytest.raises(ValueError, match="tracker=boxes: expected one of bounding_box, keypoint, none"):
+    with pytest.raises(UserError, match="tracker=boxes: expected one of bounding_box, keypoint, none"):
         predict(cfg)
     assert not (tmp_path / "out").exists()

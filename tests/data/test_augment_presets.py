@@ -9,6 +9,7 @@ from hydra import compose, initialize
 from omegaconf import OmegaConf
 
 from movenet_train.data.augment import AugmentConfig, sample_geometry
+from movenet_train.errors import UserError
 
 
 def _compose(*overrides):
@@ -36,7 +37,7 @@ def test_quarter_turns_are_multiples_of_90_degrees_plus_a_small_tilt():
     assert np.all(np.abs(degrees - 90.0 * turns) <= 15.0 + 1e-4)
     counts = np.bincount(turns.astype(int) % 4, minlength=4)
     assert counts.min() > 25, counts  # each quarter about 50 of 200
-    with pytest.raises(ValueError, match="data.augment.rotation_mode"):
+    with pytest.raises(UserError, match="data.augment.rotation_mode"):
         AugmentConfig.from_config(OmegaConf.merge(_compose("data=coco").data.augment, {"rotation_mode": "eighths"}))
 
 

@@ -9,6 +9,7 @@ from PIL import Image
 from movenet_train.data import coco
 from movenet_train.data.convert import convert_coco
 from movenet_train.data.tfrecord import read_records
+from movenet_train.errors import UserError
 from movenet_train.keypoints import COCO_17
 from movenet_train.preprocessing import load_rgb
 
@@ -141,7 +142,7 @@ def test_json_that_is_not_coco_keypoints_fails_naming_file_and_key(case, tmp_pat
     content, message = NOT_KEYPOINTS[case]
     path = tmp_path / "bad.json"
     path.write_text(content)
-    with pytest.raises(ValueError, match=str(path)) as err:
+    with pytest.raises(UserError, match=str(path)) as err:
         convert_coco(str(path), str(tmp_path), str(tmp_path / "out"), num_workers=0, progress=False, schema=COCO_17)
     assert message in str(err.value)
     assert not (tmp_path / "out").exists()
@@ -238,7 +239,7 @@ def test_strict_makes_the_first_wrong_value_an_error_and_keeps_the_output(strict
         del data["annotations"][3]
     annotations.write_text(json.dumps(data))
     expected = "annotation 11: keypoint 'left_shoulder'" if strict_error else r"annotations\[0\] \(id 14\): 'keypoints' holds NaN"
-    with pytest.raises(ValueError, match=expected) as err:
+    with pytest.raises(UserError, match=expected) as err:
         convert_coco(str(annotations), str(images), str(out), num_workers=0, progress=False, overwrite=True,
                      strict=True, schema=COCO_17)
     assert str(annotations) in str(err.value)

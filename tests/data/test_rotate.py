@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from movenet_train.data.rotate import rotate_box, rotate_coco, rotate_keypoints, rotate_points
+from movenet_train.errors import UserError
 from movenet_train.keypoints import COCO_17
 
 
@@ -84,9 +85,9 @@ def test_rotated_images_carry_their_keypoints_on_the_same_pixels(tmp_path):
 
 def test_bad_input_is_named(tmp_path):
     annotations, images, _ = _tiny_coco(tmp_path)
-    with pytest.raises(ValueError, match="angles"):
+    with pytest.raises(UserError, match="angles"):
         rotate_coco(annotations, images, tmp_path / "o1", angles=(45,), schema=COCO_17)
-    with pytest.raises(ValueError, match="image_ids"):
+    with pytest.raises(UserError, match="image_ids"):
         rotate_coco(annotations, images, tmp_path / "o2", image_ids=[8], schema=COCO_17)
     with pytest.raises(FileNotFoundError, match="nowhere"):
         rotate_coco(annotations, tmp_path / "nowhere", tmp_path / "o3", schema=COCO_17)

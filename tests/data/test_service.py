@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from movenet_train.data import service
 from movenet_train.data.config import data_config
+from movenet_train.errors import UserError
 from tests.data.conftest import compose_config
 from tests.helpers import REPO, free_ports, wait_until
 
@@ -49,6 +50,6 @@ def test_deterministic_training_needs_the_pipeline_in_process(tmp_path):
 
     cfg = compose_config("data=synthetic", "data.service=grpc://dispatcher:5050", "train.deterministic=true",
                          f"output_dir={tmp_path}")
-    with pytest.raises(ValueError, match=r"train.deterministic=true needs the input pipeline in this process.*"
+    with pytest.raises(UserError, match=r"train.deterministic=true needs the input pipeline in this process.*"
                                          r"data.service=null"):
         build_training_run(cfg)

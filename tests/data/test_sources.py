@@ -8,6 +8,7 @@ import tensorflow as tf
 from omegaconf import OmegaConf
 
 from movenet_train.data import build_dataset, sources
+from movenet_train.errors import UserError
 from movenet_train.modeling import MoveNetSpec
 from movenet_train.keypoints import COCO_17
 from tests.data.conftest import compose_config
@@ -126,5 +127,5 @@ def test_an_unlabeled_source_needs_a_teacher(sample_records, tmp_path):
     cfg = compose_config("exp=lightning", "data=coco", f"data.train_records={first}", f"data.val_records={first}",
                          f"+data.sources.video.media={VIDEO}", "+data.sources.video.weight=1",
                          f"output_dir={tmp_path}", "train.teacher=null")
-    with pytest.raises(ValueError, match=r"data\.sources\.video is unlabeled .* set train\.teacher"):
+    with pytest.raises(UserError, match=r"data\.sources\.video is unlabeled .* set train\.teacher"):
         build_training_run(cfg)

@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from movenet_train.config import default_config
 from movenet_train.data.targets import TargetConfig, encode_targets
+from movenet_train.errors import UserError
 from movenet_train.keypoints import KeypointSchema
 from movenet_train.modeling.decode import decode_single_pose
 from tests.data.conftest import compose_config
@@ -197,5 +198,5 @@ def test_box_and_clipped_heatmap_sigma():
 def test_bad_target_values_name_the_key(key, value, message):
     import dataclasses
 
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(UserError, match=message):
         dataclasses.replace(ODAPI, **{key: value})

@@ -5,6 +5,7 @@ import os
 
 import pytest
 
+from movenet_train.errors import UserError
 from movenet_train.evaluation import evaluate
 from movenet_train.keypoints import COCO_17
 from movenet_train.model_files import IncompatibleModelError
@@ -34,11 +35,11 @@ def test_annotation_file_without_keypoints(tmp_path, coco_sample, predictor):
     annotations = [{k: v for k, v in a.items() if k not in ("keypoints", "num_keypoints")}
                    for a in coco_sample["annotations"]]
     path = _write(tmp_path, "instances.json", dict(coco_sample, categories=categories, annotations=annotations))
-    with pytest.raises(ValueError, match=r"instances\.json: 'categories': no category has 'keypoints'.*instances_\*\.json"):
+    with pytest.raises(UserError, match=r"instances\.json: 'categories': no category has 'keypoints'.*instances_\*\.json"):
         evaluate(predictor, path, IMAGES, progress=False)
     # Keypoint category, but an annotation lost its keypoints: named by its id.
     broken = dict(coco_sample, annotations=annotations)
-    with pytest.raises(ValueError, match=rf"broken\.json: annotations\[0\] \(id {annotations[0]['id']}\).*'keypoints'"):
+    with pytest.raises(UserError, match=rf"broken\.json: annotations\[0\] \(id {annotations[0]['id']}\).*'keypoints'"):
         evaluate(predictor, _write(tmp_path, "broken.json", broken), IMAGES, progress=False)
 
 
@@ -47,9 +48,9 @@ def test_unreadable_annotation_files(tmp_path, predictor):
         evaluate(predictor, tmp_path / "missing.json", IMAGES, progress=False)
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    with pytest.raises(ValueError, match="bad.json: not valid JSON"):
+    with pytest.raises(UserError, match="bad.json: not valid JSON"):
         evaluate(predictor, bad, IMAGES, progress=False)
-    with pytest.raises(ValueError, match="empty.json: key 'images': missing"):
+    with pytest.raises(UserError, match="empty.json: key 'images': missing"):
         evaluate(predictor, _write(tmp_path, "empty.json", {}), IMAGES, progress=False)
 
 
@@ -76,7 +77,7 @@ def test_image_size_other_than_the_record(tmp_path, coco_sample, single_person_i
     images = [dict(image, width=image["width"] + 1) if image["file_name"] == single_person_images[0] else image
               for image in coco_sample["images"]]
     path = _write(tmp_path, "sizes.json", dict(coco_sample, images=images))
-    with pytest.raises(ValueError, match=rf"{single_person_images[0]} decodes to \d+x\d+ but its annotation record"):
+    with pytest.raises(UserError, match=rf"{single_person_images[0]} decodes to \d+x\d+ but its annotation record"):
         evaluate(predictor, path, IMAGES, progress=False)
 
 
@@ -90,13 +91,13 @@ def test_empty_selection(tmp_path, coco_sample, predictor):
         ann for ann in coco_sample["annotations"] if ann["image_id"] in kept]))
     assert crowded
     message = rf"no image of .*crowded\.json fits protocol=single_person \({len(crowded)} images"
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(UserError, match=message):
         evaluate(predictor, path, IMAGES, progress=False)
-    with pytest.raises(ValueError, match="no image .* fits protocol=single_person"):
+    with pytest.raises(UserError, match="no image .* fits protocol=single_person"):
         evaluate(predictor, ANNOTATIONS, IMAGES, max_images=0, progress=False)
     with pytest.raises(FileNotFoundError, match="no TFRecord files match .*nothing-"):
         evaluate(predictor, records=str(tmp_path / "nothing-*.tfrecord"), progress=False)
-    with pytest.raises(ValueError, match="no data to evaluate"):
+    with pytest.raises(UserError, match="no data to evaluate"):
         evaluate(predictor, progress=False)
 
 

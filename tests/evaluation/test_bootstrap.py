@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from pycocotools.cocoeval import COCOeval
 
+from movenet_train.errors import UserError
 from movenet_train.evaluation import bootstrap, coco_metrics
 from movenet_train.keypoints import DEFAULT_SCHEMA
 from tests.helpers import COCO_SAMPLE, require_shared
@@ -107,5 +108,5 @@ def test_a_comparison_of_different_images_is_refused(sample):
     results = noisy_detections(sample, 0, 0.05)
     all_images = coco_metrics.keypoint_ap(sample, results, ids, DEFAULT_SCHEMA).matches
     fewer = coco_metrics.keypoint_ap(sample, results, ids[:-3], DEFAULT_SCHEMA).matches
-    with pytest.raises(ValueError, match="same images"):
+    with pytest.raises(UserError, match="same images"):
         bootstrap.paired_difference(all_images, fewer)

@@ -7,6 +7,7 @@ import pytest
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
+from movenet_train.errors import UserError
 from movenet_train.evaluation import coco_metrics, crops, evaluate, protocols
 from movenet_train.keypoints import COCO_17, KeypointSchema
 from movenet_train.modeling import MoveNetSpec
@@ -144,17 +145,17 @@ def test_multi_person_ground_truth_fed_back_scores_ap_1(coco_sample, tmp_path):
 
 def test_protocol_and_model_must_fit():
     single, multi = ReplayPredictor([], COCO_17, input_size=192), ReplayPredictor([], COCO_17, multi_pose=True)
-    with pytest.raises(ValueError, match="protocol=multi_person"):
+    with pytest.raises(UserError, match="protocol=multi_person"):
         protocols.build("single_person", multi)
-    with pytest.raises(ValueError, match="protocol=single_person"):
+    with pytest.raises(UserError, match="protocol=single_person"):
         protocols.build("multi_person", single)
-    with pytest.raises(ValueError, match="single_person only"):
+    with pytest.raises(UserError, match="single_person only"):
         protocols.build("multi_person", multi, crop="person")
-    with pytest.raises(ValueError, match="crop='box'"):
+    with pytest.raises(UserError, match="crop='box'"):
         protocols.build("single_person", single, crop="box")
-    with pytest.raises(ValueError, match="expected one of single_person, every_person, multi_person"):
+    with pytest.raises(UserError, match="expected one of single_person, every_person, multi_person"):
         protocols.build("video_frames", single)
-    with pytest.raises(ValueError, match="unknown key eval.long_sid"):
+    with pytest.raises(UserError, match="unknown key eval.long_sid"):
         protocols.build("single_person", single, long_sid=256)
 
 

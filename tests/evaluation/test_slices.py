@@ -8,6 +8,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from movenet_train.config import default_config
+from movenet_train.errors import UserError
 from movenet_train.evaluation import coco_metrics, evaluate, slices
 from movenet_train.evaluation.protocols import is_person_with_keypoints
 from movenet_train.keypoints import COCO_17, KeypointSchema
@@ -135,7 +136,7 @@ def test_torso_angle_by_hand_in_other_schemas():
     assert slices.torso_angle(_annotation(spine, {"neck": (30, 30), "pelvis": (60, 60)}), spine) == pytest.approx(45.0)
     assert slices.torso_angle(_annotation(spine, {"neck": (60, 90), "pelvis": (60, 60)}), spine) == pytest.approx(180.0)
     assert slices.torso_angle(_annotation(spine, {"tail": (60, 90), "pelvis": (60, 60)}), spine) is None
-    with pytest.raises(ValueError, match="17 keypoints but the keypoint schema 'body13'"):
+    with pytest.raises(UserError, match="17 keypoints but the keypoint schema 'body13'"):
         slices.torso_angle(_person(1, 1, (50, 20), (50, 80)), body13)
 
 

@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from movenet_train.errors import UserError
 from movenet_train.experiments.folds import fold_splits, split_images
 from tests.helpers import COCO_SAMPLE, require_shared
 
@@ -33,7 +34,7 @@ def test_zero_held_out_trains_on_every_image(sample):
 
 
 def test_holding_out_every_scorable_image_is_an_error(sample):
-    with pytest.raises(ValueError, match="held_out_images=16: .* at most 15"):
+    with pytest.raises(UserError, match="held_out_images=16: .* at most 15"):
         split_images(sample, 16, 0)
 
 
@@ -51,5 +52,5 @@ def test_folds_hold_every_image_out_exactly_once(sample):
 
 def test_impossible_fold_counts_are_errors(sample):
     for folds in (0, 56):
-        with pytest.raises(ValueError, match=f"folds={folds}: expected 1"):
+        with pytest.raises(UserError, match=f"folds={folds}: expected 1"):
             fold_splits(sample, folds, 10, 0)

@@ -17,6 +17,7 @@ from hydra import compose, initialize
 from omegaconf import OmegaConf
 
 from movenet_train import atomic
+from movenet_train.errors import UserError
 from movenet_train.evaluation import evaluate
 from movenet_train.export import exporter
 from movenet_train.jobs.export import run
@@ -322,7 +323,7 @@ def test_multipose_tflite_takes_any_size_as_googles_file(multipose, tmp_path):
         interpreter.set_tensor(inp["index"], x)
         interpreter.invoke()
         np.testing.assert_allclose(interpreter.get_tensor(out["index"]), reference(x), rtol=0, atol=1e-4)
-    with pytest.raises(ValueError, match="multiples of 32"):
+    with pytest.raises(UserError, match="multiples of 32"):
         load_predictor(str(path))(np.zeros([1, 250, 256, 3], np.uint8))
 
 
@@ -348,20 +349,20 @@ def test_multipose_heads_only_file_decodes_like_the_saved_model(multipose, tmp_p
 
 
 def test_bad_options_are_named():
-    with pytest.raises(ValueError, match="tflite_int9"):
+    with pytest.raises(UserError, match="tflite_int9"):
         exporter.check_formats(["saved_model", "tflite_int9"])
-    with pytest.raises(ValueError, match="calibration.annotations"):
+    with pytest.raises(UserError, match="calibration.annotations"):
         exporter.tflite.check_int8_options(None, ["decoding"])
-    with pytest.raises(ValueError, match="int8.float_parts.*tail"):
+    with pytest.raises(UserError, match="int8.float_parts.*tail"):
         exporter.tflite.check_int8_options(np.zeros([1, 8, 8, 3], np.uint8), ["tail"])
     calibration = OmegaConf.create({"records": None, "annotations": None, "images": None, "num_images": 4})
     assert calibration_images(calibration, 192, 192, schema=COCO_17) == (None, [])
     with pytest.raises(FileNotFoundError, match="nothing-here"):
         calibration_images(OmegaConf.merge(calibration, {"records": "/nothing-here/*.tfrecord"}), 192, 192,
                            schema=COCO_17)
-    with pytest.raises(ValueError, match="calibration.images"):
+    with pytest.raises(UserError, match="calibration.images"):
         calibration_images(OmegaConf.merge(calibration, {"annotations": str(ANNOTATIONS)}), 192, 192, schema=COCO_17)
-    with pytest.raises(ValueError, match="num_images"):
+    with pytest.raises(UserError, match="num_images"):
         calibration_images(OmegaConf.merge(calibration, {"num_images": 0}), 192, 192, schema=COCO_17)
 
 
@@ -370,7 +371,7 @@ def test_tfjs_without_tensorflowjs_is_a_clear_error(monkeypatch):
 
     real = tfjs_export.importlib.util.find_spec
     monkeypatch.setattr(tfjs_export.importlib.util, "find_spec", lambda name: None if name == "tensorflowjs" else real(name))
-    with pytest.raises(ValueError, match="pip install --no-deps tensorflowjs"):
+    with pytest.raises(UserError, match="pip install --no-deps tensorflowjs"):
         exporter.check_formats(["saved_model", "tfjs"])
 
 

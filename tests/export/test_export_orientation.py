@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from movenet_train.data.rotate import rotate_coco
+from movenet_train.errors import UserError
 from movenet_train.export import exporter, report
 from movenet_train.export.serving import check_serving_orientation
 from movenet_train.jobs.export import run, summary
@@ -201,11 +202,11 @@ def test_any_names_differ_from_the_plain_ones():
 
 
 def test_bad_orientation_options_name_the_key():
-    with pytest.raises(ValueError, match="orientation=any.*tflite_heads_int8, onnx.*orientation=upright"):
+    with pytest.raises(UserError, match="orientation=any.*tflite_heads_int8, onnx.*orientation=upright"):
         exporter.check_formats(["tflite_int8", "tflite_heads_int8", "onnx"], "any")
-    with pytest.raises(ValueError, match="orientation='sideways'"):
+    with pytest.raises(UserError, match="orientation='sideways'"):
         exporter.check_formats(["tflite_int8"], "sideways")
-    with pytest.raises(ValueError, match="orientation=any.*multi-pose.*orientation=upright"):
+    with pytest.raises(UserError, match="orientation=any.*multi-pose.*orientation=upright"):
         check_serving_orientation(MULTIPOSE, "any")
     assert check_serving_orientation(MULTIPOSE, "upright") == "upright"
     assert exporter.check_formats(["tflite_int8"], "any") == ["tflite_int8"]

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from movenet_train.errors import UserError
 from movenet_train.tracking import media
 
 
@@ -56,21 +57,21 @@ def test_folder_lists_images_in_order(tmp_path):
 def test_undecodable_video_names_the_file(tmp_path):
     path = tmp_path / "broken.mp4"
     path.write_bytes(b"not a video" * 100)
-    with pytest.raises(ValueError, match=r"cannot decode video .*broken\.mp4"):
+    with pytest.raises(UserError, match=r"cannot decode video .*broken\.mp4"):
         media.open_media(path)
 
 
 def test_undecodable_gif_names_the_file(tmp_path):
     path = tmp_path / "broken.gif"
     path.write_bytes(b"GIF89a" + b"\0" * 10)
-    with pytest.raises(ValueError, match=r"cannot decode GIF .*broken\.gif"):
+    with pytest.raises(UserError, match=r"cannot decode GIF .*broken\.gif"):
         list(media.open_media(path))
 
 
 def test_undecodable_image_names_the_file(tmp_path):
     path = tmp_path / "broken.jpg"
     path.write_bytes(b"not a jpeg")
-    with pytest.raises(ValueError, match=r"cannot decode image .*broken\.jpg"):
+    with pytest.raises(UserError, match=r"cannot decode image .*broken\.jpg"):
         list(media.open_media(path))
 
 
@@ -86,5 +87,5 @@ def test_inputs_it_cannot_read(tmp_path, name, error, message):
 
 
 def test_empty_folder(tmp_path):
-    with pytest.raises(ValueError, match="holds no image"):
+    with pytest.raises(UserError, match="holds no image"):
         media.open_media(tmp_path)

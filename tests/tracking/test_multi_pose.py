@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from movenet_train.config import default_config
+from movenet_train.errors import UserError
 from movenet_train.keypoints import COCO_17
 from movenet_train.tracking import MultiPoseTracker, PoseTracker, TrackerConfig
 from movenet_train.tracking.multi_pose import BoundingBoxTracker, KeypointTracker, multi_pose_input
@@ -45,9 +46,9 @@ def test_defaults_are_the_tfjs_constants():
 ])
 def test_tracker_configs_are_validated_as_tfjs_does(key, value, message):
     values = dict(max_tracks=18, max_age_ms=1000, min_similarity=0.15)
-    with pytest.raises(ValueError, match=f"bounding_box_tracker.{message}"):
+    with pytest.raises(UserError, match=f"bounding_box_tracker.{message}"):
         BoundingBoxTrackerConfig(**{**values, key: value})
-    with pytest.raises(ValueError, match="keypoint_confidence_threshold must be in"):
+    with pytest.raises(UserError, match="keypoint_confidence_threshold must be in"):
         KeypointTrackerConfig(18, 1000, 0.2, 1.5, None, 4)
 
 
@@ -67,7 +68,7 @@ def test_input_resize_samples_like_tfjs_resize_bilinear():
     assert resized == (16, 32) and image.shape == (32, 32, 3)
     np.testing.assert_array_equal(image[:16], frame[::4, ::4])
     assert not image[16:].any()
-    with pytest.raises(ValueError, match="multiple of 32"):
+    with pytest.raises(UserError, match="multiple of 32"):
         multi_pose_input(frame, 100)
 
 
@@ -229,13 +230,13 @@ def test_no_tracker_gives_no_ids_and_no_smoothing():
 
 def test_single_pose_and_multi_pose_trackers_refuse_the_other_kind():
     model = SceneMultiPose((100, 300, 3))
-    with pytest.raises(ValueError, match="MultiPose: track its video with .*MultiPoseTracker"):
+    with pytest.raises(UserError, match="MultiPose: track its video with .*MultiPoseTracker"):
         PoseTracker(model)
     model.multi_pose = False
     with pytest.raises(ValueError, match="single-pose: MultiPoseTracker needs a MultiPose model"):
         MultiPoseTracker(model)
     model.multi_pose = True
-    with pytest.raises(ValueError, match="tracker='boxes': expected one of bounding_box, keypoint, none"):
+    with pytest.raises(UserError, match="tracker='boxes': expected one of bounding_box, keypoint, none"):
         MultiPoseTracker(model, tracker="boxes")
 
 

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from movenet_train.errors import UserError
 from movenet_train.keypoints import COCO_17
 from movenet_train.runtime import load_predictor
 from movenet_train.tracking import PoseTracker, TrackerConfig
@@ -75,9 +76,9 @@ def test_low_pose_score_reports_nothing_and_resets():
 
 
 def test_tracker_config_rejects_unknown_keys():
-    with pytest.raises(ValueError, match="torso_expanson"):
+    with pytest.raises(UserError, match="torso_expanson"):
         TrackerConfig.from_config({"torso_expanson": 2.0})
-    with pytest.raises(ValueError, match="keypoint_filter.*min_cutof"):
+    with pytest.raises(UserError, match="keypoint_filter.*min_cutof"):
         TrackerConfig.from_config({"keypoint_filter": {"min_cutof": 1.0}})
 
 

@@ -7,6 +7,7 @@ import tf_keras
 from hydra import compose, initialize_config_dir
 
 from movenet_train.checkpoints import restore_model, save_model_checkpoint
+from movenet_train.errors import UserError
 from movenet_train.keypoints import COCO_17
 from movenet_train.modeling import MoveNetSpec, build_model
 from movenet_train.training.freeze import freeze_layers, layer_groups
@@ -32,7 +33,7 @@ def test_groups_cover_every_weighted_layer_once_and_freeze_sets_trainable():
     assert set(frozen) == {layer.name for layer in groups["backbone"] + groups["fpn"]}
     assert {v.name.split("/")[0] for v in model.trainable_weights} == {layer.name for layer in groups["heads"]}
     assert 0 < len(model.trainable_weights) < all_weights
-    with pytest.raises(ValueError, match="train.freeze='heads'"):
+    with pytest.raises(UserError, match="train.freeze='heads'"):
         freeze_layers(model, spec, "heads")
 
     fresh = build_model(spec)

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from movenet_train.errors import UserError
 from movenet_train.modeling import MoveNetSpec, build_model
 from movenet_train.training.init import copy_matching_weights, initialize_model
 
@@ -19,7 +20,7 @@ def test_partial_load_reports_heads_of_another_size():
 def test_imagenet_without_weights_for_the_width_is_a_clear_error():
     spec = MoveNetSpec("thunder", 1.75, 256)
     # Keras checks the width before it downloads anything, so this holds offline too.
-    with pytest.raises(ValueError, match="no ImageNet MobileNetV2 weights for alpha 1.75"):
+    with pytest.raises(UserError, match="no ImageNet MobileNetV2 weights for alpha 1.75"):
         initialize_model(build_model(spec), spec, "imagenet")
 
 

@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 from movenet_train.checkpoints import checkpoint_step
+from movenet_train.errors import UserError
 from movenet_train.training.resume import agree_on_resume_step, keep_checkpoints_up_to
 
 
@@ -39,7 +40,7 @@ def test_a_first_checkpoint_another_worker_lacks_means_starting_afresh(tmp_path)
 @pytest.mark.parametrize("step", [2, 3], ids=["two_newer", "step_missing"])
 def test_folders_of_different_runs_are_an_error(tmp_path, step):
     _checkpoints(tmp_path, [2, 4, 6] if step == 2 else [2, 4])
-    with pytest.raises(ValueError, match=rf"the workers' checkpoints do not match: .* another worker's newest is "
+    with pytest.raises(UserError, match=rf"the workers' checkpoints do not match: .* another worker's newest is "
                                          rf"step {step}"):
         keep_checkpoints_up_to(str(tmp_path), step)
     assert checkpoint_step(tf.train.latest_checkpoint(str(tmp_path))) in (4, 6)  # nothing deleted
