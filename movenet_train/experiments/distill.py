@@ -37,6 +37,8 @@ COMPARISONS = (
     ("distilled - finetune schedule", "baseline", "fine_tuned"),
     ("distilled INT8 - Google's int8", "reference_int8", "fine_tuned_int8"),
     ("distilled INT8 - distilled float", "fine_tuned", "fine_tuned_int8"),
+    ("distilled INT8 - released Lightning INT8 (same export)", "initial_int8", "fine_tuned_int8"),
+    ("released Lightning INT8 (this export) - released float", "initial", "initial_int8"),
     ("teacher - released Lightning", "initial", "teacher"),
     ("finetune schedule - released Lightning", "initial", "baseline"),
 )
@@ -67,17 +69,16 @@ def train_config(cfg, paths, run_dir, train_overrides=None):
     return compose("train", overrides=overrides)
 
 
-def _export_int8(cfg, fold_work, paths, run_dir):
-    """The distilled run's export (``export.formats``), INT8 calibrated on the fold's training images only;
-    returns the INT8 file."""
+def _export_int8(cfg, paths, checkpoint, output):
+    """``checkpoint`` exported as ``export.formats`` into ``output``, INT8 calibrated on the fold's training
+    images only; returns the INT8 file."""
     from omegaconf import OmegaConf
 
     from movenet_train.export.calibration import calibration_images
     from movenet_train.export.exporter import export_model, file_name
     from movenet_train.runtime import load_keras
 
-    output = os.path.join(fold_work, "export")
-    model, spec = load_keras(run_dir)
+    model, spec = load_keras(checkpoint)
     path = os.path.join(output, file_name(spec, INT8_FORMAT))
     if os.path.exists(os.path.join(output, "export_report.json")):
         return path
@@ -98,7 +99,10 @@ def fold_models(cfg, fold_work, paths, run_dir):
         train(train_config(cfg, paths, baseline_dir, list(cfg.baseline_overrides)))
         models["baseline"] = baseline_dir
     if INT8_FORMAT in cfg.export.formats:
-        models["fine_tuned_int8"] = _export_int8(cfg, fold_work, paths, run_dir)
+        models["fine_tuned_int8"] = _export_int8(cfg, paths, run_dir, os.path.join(fold_work, "export"))
+        if cfg.export.initial:  # the same export of the released weights: what INT8 costs before training
+            models["initial_int8"] = _export_int8(cfg, paths, cfg.checkpoint,
+                                                  os.path.join(fold_work, "export_initial"))
         if cfg.reference_int8:
             models["reference_int8"] = cfg.reference_int8
     return models

@@ -30,7 +30,7 @@ def experiment(tmp_path_factory):
         f"teacher={TFJS['lightning']}", f"reference_int8={GOOGLE_INT8}", "folds=2", f"output={output}",
         f"unlabeled={{clip:{{media:{VIDEO},frame_step:40,weight:0.5}}}}",
         f"train_overrides=['exp=lightning','data=coco','train/schedule@train=distill',{SHORT}]",
-        "baseline_overrides=null", "export.calibration_images=4",
+        "baseline_overrides=null", "export.calibration_images=4", "export.initial=false",
     ]
     with initialize_config_dir(version_base="1.3", config_dir=str(REPO / "configs")):
         report = run(compose("distill", overrides=overrides))
@@ -85,7 +85,7 @@ def test_a_second_run_resumes_without_training(experiment):
             f"teacher={TFJS['lightning']}", f"reference_int8={GOOGLE_INT8}", "folds=2", f"output={output}",
             f"unlabeled={{clip:{{media:{VIDEO},frame_step:40,weight:0.5}}}}",
             f"train_overrides=['exp=lightning','data=coco','train/schedule@train=distill',{SHORT}]",
-            "baseline_overrides=null", "export.calibration_images=4"])
+            "baseline_overrides=null", "export.calibration_images=4", "export.initial=false"])
         again = run(cfg)
     assert run_model.stat().st_mtime_ns == stamp
     assert again["headline"] == report["headline"]
