@@ -5,11 +5,13 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from hydra import compose, initialize
 from omegaconf import OmegaConf
 
 from movenet_train.evaluation import evaluate
+from movenet_train.keypoints import COCO_17
 from tests.helpers import COCO_SAMPLE, REPO, TFJS, TFLITE_INT8_LIGHTNING, require_shared
 
 DATA = [f"annotations={COCO_SAMPLE / 'person_keypoints_sample.json'}", f"images={COCO_SAMPLE / 'images'}"]
@@ -85,3 +87,60 @@ def test_every_person_comparison_prints_both_aps_and_the_paired_interval(tmp_pat
     assert paired["low"] <= paired["difference"] <= paired["high"] and paired["low"] > 0
     assert f"AP {metrics['AP']:.4f} on 44 images, 122 people" in printed
     assert f"{paired['difference']:+.3f} [{paired['low']:+.3f}, {paired['high']:+.3f}]" in printed
+
+
+def test_compare_orientation_runs_the_second_model_with_the_search(tmp_path, monkeypatch, capsys):
+    """``checkpoint=M compare=M compare_orientation=any``: the same stand-in model (tests/test_orientation.py's
+    blob model, exact on upright people only, 10 px off and unsure on any other) plain, then inside the
+    quarter-turn search, on one person drawn upright and turned three ways. The search finds every person
+    exactly and the plain model only the upright one: both APs, and the paired difference, are pycocotools' on
+    the poses worked out by hand."""
+    from PIL import Image
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    from movenet_train import runtime
+    from movenet_train.jobs.evaluate import run
+    from tests.test_orientation import BLOB_SIZE, MISS, UPRIGHT, TiltSensitiveModel, blob_centres, blob_image, turned
+
+    (tmp_path / "images").mkdir()
+    images, annotations, poses = [], [], {"plain": [], "any": []}
+    for k in range(4):
+        xy = (blob_centres(turned(UPRIGHT, k)) * BLOB_SIZE)[:, ::-1]  # pixels, (x, y)
+        Image.fromarray(blob_image(turned(UPRIGHT, k))).save(tmp_path / "images" / f"{k}.png")
+        images.append({"id": k + 1, "file_name": f"{k}.png", "height": BLOB_SIZE, "width": BLOB_SIZE})
+        low, high = xy.min(axis=0) - 8, xy.max(axis=0) + 8
+        annotations.append({"id": k + 1, "image_id": k + 1, "category_id": 1, "iscrowd": 0, "num_keypoints": 17,
+                            "bbox": [*low, *(high - low)], "area": float(np.prod(high - low)),
+                            "keypoints": np.c_[xy, np.full(17, 2)].ravel().tolist()})
+        missed = xy + ([0, 0] if k == 0 else [0, MISS * BLOB_SIZE])  # the plain model, 10 px low unless upright
+        for name, points, score in (("plain", missed, 0.9 if k == 0 else 0.3), ("any", xy, 0.9)):
+            poses[name].append({"image_id": k + 1, "category_id": 1, "score": score,
+                                "keypoints": np.c_[points, np.full(17, score)].ravel().tolist()})
+    categories = [{"id": 1, "name": "person", "keypoints": list(COCO_17.names), "skeleton": []}]
+    annotation_file = tmp_path / "people.json"
+    annotation_file.write_text(json.dumps({"images": images, "annotations": annotations, "categories": categories}))
+
+    def cocoeval_ap(results):
+        gt = COCO(str(annotation_file))
+        evaluator = COCOeval(gt, gt.loadRes(results), iouType="keypoints")
+        evaluator.evaluate()
+        evaluator.accumulate()
+        evaluator.summarize()
+        return evaluator.stats[0]
+
+    monkeypatch.setattr(runtime, "_load_runtime", lambda checkpoint, spec, num_threads: TiltSensitiveModel())
+    with initialize(version_base="1.3", config_path="../../configs"):
+        cfg = compose("eval", overrides=["checkpoint=blobs", "compare=blobs", "compare_orientation=any",
+                                         f"annotations={annotation_file}", f"images={tmp_path / 'images'}",
+                                         "protocol=single_person", "output=null", "progress=false",
+                                         "bootstrap.resamples=200"])
+    metrics = run(cfg)  # output=null: the comparison is printed only (no plots to draw: a fast test)
+    printed = "\n".join(" ".join(line.split()) for line in capsys.readouterr().out.splitlines())  # columns: 1 space
+    plain, searched = cocoeval_ap(poses["plain"]), cocoeval_ap(poses["any"])
+    assert searched == pytest.approx(1.0) and plain < 0.9
+    assert metrics["orientation"] == "upright" and metrics["AP"] == pytest.approx(plain, abs=1e-6)
+    assert f"checkpoint blobs AP {plain:.4f} on 4 images, 4 people" in printed
+    assert f"compare blobs (any) AP {searched:.4f} on 4 images, 4 people" in printed
+    assert f"blobs (stand-in+orientation), protocol=single_person: AP {searched:.4f}" in printed
+    assert f"AP difference (second - first): {searched - plain:+.3f} [" in printed
