@@ -70,15 +70,20 @@ def comparison_figure(groups, bars, differences, title):
         drawn = ax.bar(x - 0.4 + bar_width * (i + 0.5), [ap or 0.0 for ap, _ in values], bar_width, label=label)
         for bar, (ap, people) in zip(drawn, values):
             if ap is not None:
-                ax.annotate(f"{ap:.2f}\n{people} people", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                ax.annotate(f"{ap:.2f}\n{_people(people)}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                             ha="center", va="bottom", fontsize=7)
     ax.set_xticks(x, groups)
     ax.set(ylabel="keypoint AP (pycocotools)", ylim=(0, 1.15), title="AP per model")
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(loc="upper right", fontsize=8)
+    # below the axes: bars of AP 1 reach the top, where a legend inside would hide their labels
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=min(len(bars), 2), fontsize=8, frameon=False)
     if diff_ax is not None:
         _differences(diff_ax, differences)
     return fig
+
+
+def _people(count):
+    return f"{count} person" if count == 1 else f"{count} people"
 
 
 def _differences(ax, differences):
@@ -88,7 +93,7 @@ def _differences(ax, differences):
         value, low, high = result["difference"], result["low"], result["high"]
         ax.errorbar([value], [row], xerr=[[value - low], [high - value]], fmt="o", color="black", capsize=4,
                     label=label)
-        people = f"{result['num_people']} people, " if result.get("num_people") is not None else ""
+        people = f"{_people(result['num_people'])}, " if result.get("num_people") is not None else ""
         ax.annotate(f"{value:+.3f} [{low:+.3f}, {high:+.3f}]\n{people}{result['num_images']} images",
                     (value, row), xytext=(0, 7), textcoords="offset points", ha="center", va="bottom", fontsize=8)
     ax.axvline(0.0, color="0.4", linewidth=1, linestyle="--")
