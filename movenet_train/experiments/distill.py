@@ -130,6 +130,9 @@ def run(cfg):
     work = os.path.abspath(cfg.output)
     per_fold, splits, train_cfg, _, schema = folds.run_folds(cfg, fixed_point.prepare_data, train_config,
                                                              fixed_point.eval_sets, fold_models)
+    if cfg.get("only_folds") is not None:
+        log.info("folds %s done; run again without only_folds to pool every fold", list(cfg.only_folds))
+        return {"folds_done": list(cfg.only_folds)}
     changes, pooled = _pooled_changes(cfg, per_fold, schema)
     report = compare.build_report({f"{m} held_out": metrics for m, metrics in pooled.items()})
     report["changes"] = changes

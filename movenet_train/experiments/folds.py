@@ -100,7 +100,12 @@ def run_folds(cfg, prepare_data, train_config, eval_sets, fold_models=trained_mo
     splits = fold_splits(load_keypoint_annotations(cfg.annotations, schema).raw, cfg.folds, cfg.held_out_images,
                          cfg.split_seed)
     per_fold, train_cfg, paths = [], None, None
+    only = cfg.get("only_folds")
+    if only is not None and not set(only) <= set(range(len(splits))):
+        raise UserError(f"only_folds={list(only)}: the experiment has folds 0 to {len(splits) - 1}")
     for fold, (train_ids, held_out_ids) in enumerate(splits):
+        if only is not None and fold not in only:
+            continue
         fold_work = fold_dir(work, cfg.folds, fold)
         if len(splits) > 1:
             log.info("fold %d of %d: %d training images, %d held out", fold + 1, len(splits), len(train_ids),

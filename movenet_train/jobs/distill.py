@@ -13,6 +13,9 @@ def run(cfg):
     from movenet_train.experiments import distill
 
     report = distill.run(cfg)
+    if "folds_done" in report:
+        print(f"folds {report['folds_done']} done; run again without only_folds to pool every fold")
+        return report
     print(compare.format_report(report))
     print(distill.format_changes(report))
     print(json.dumps({**report["headline"], **report["this_call"]}))
