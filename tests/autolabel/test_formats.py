@@ -30,7 +30,7 @@ def labelled(tmp_path_factory):
     images.mkdir()
     for name, size in (("a.jpg", (96, 64)), ("b.jpg", (80, 80)), ("c.png", (64, 120))):
         Image.fromarray(two_tone(*size)).save(images / name)
-    options = Options.defaults(transforms=[], contact_sheet={"enabled": False})
+    options = Options.defaults(transforms=[], min_keypoint_score=0.3, contact_sheet={"enabled": False})
     autolabel(KnownPose(COCO_POSE, schema=COCO_17), str(images), str(root / "labels"), options, progress=False)
     return root / "labels" / coco_writer.LABELS_FILE, images
 

@@ -18,7 +18,9 @@ POSE = [[0.5, 0.5, 0.9], [0.375, 0.75, 0.8], [0.375, 0.25, 0.2], [0.625, 0.625, 
 
 
 def options(**overrides):
-    values = {"transforms": [], "contact_sheet": {"enabled": False}, **overrides}
+    """The test's options, whatever the shipped defaults: the thresholds the hand-computed files assume."""
+    values = {"transforms": [], "min_keypoint_score": 0.3, "min_person_score": 0.25, "min_pose_score": 0.25,
+              "contact_sheet": {"enabled": False}, **overrides}
     return Options.defaults(**values)
 
 
