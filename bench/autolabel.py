@@ -49,7 +49,8 @@ class Counting:
 
 def main(argv=None):
     args = parse_args(argv)
-    from movenet_train.autolabel.labelling import Options, autolabel
+    from movenet_train.autolabel.labelling import autolabel
+    from movenet_train.autolabel.options import Options
     from movenet_train.predictor import Predictor
     from movenet_train.runtime import load_predictor
 

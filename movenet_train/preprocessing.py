@@ -1,7 +1,6 @@
 """Image decoding and letterboxing shared by eval, predict, export calibration and the tests."""
 
 import numpy as np
-import tensorflow as tf
 from PIL import Image, ImageOps
 
 from movenet_train.errors import UserError
@@ -21,6 +20,8 @@ def load_rgb(path):
 
 def letterbox(images, height, width):
     """``tf.image.resize_with_pad`` (bilinear, centred zero padding) of ``[B,H,W,3]``, float32 0-255."""
+    import tensorflow as tf  # here, not at the top: decoding an image (media, autolabel's rerun) needs none
+
     return tf.image.resize_with_pad(tf.cast(images, tf.float32), height, width)
 
 
@@ -30,6 +31,8 @@ def model_input(image, height, width):
     The float image is truncated (``tf.cast``), as the reference protocol did for both int32 (TF, TF.js) and
     uint8 (TFLite) inputs; both give the same values.
     """
+    import tensorflow as tf
+
     return tf.cast(letterbox(image[None], height, width), tf.int32)[0].numpy().astype(np.uint8)
 
 

@@ -49,8 +49,8 @@ def annotation(keypoints, score, min_keypoint_score, height, width):
     y0, y1 = np.clip([ymin - margin_y, ymax + margin_y], 0, height)
     box = [round(float(v), 2) for v in (x0, y0, x1 - x0, y1 - y0)]
     return {"keypoints": [v for joint in values for v in joint], "num_keypoints": int(kept.sum()),
-            "bbox": box, "area": round(box[2] * box[3], 2), "iscrowd": 0, "segmentation": [], "category_id": PERSON["id"],
-            "score": round(float(score), 4)}
+            "bbox": box, "area": round(box[2] * box[3], 2), "iscrowd": 0, "segmentation": [],
+            "category_id": PERSON["id"], "score": round(float(score), 4)}
 
 
 class Journal:

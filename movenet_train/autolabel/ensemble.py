@@ -20,26 +20,10 @@ import dataclasses
 
 import numpy as np
 
-from movenet_train.errors import UserError
 from movenet_train.evaluation import crops
 from movenet_train.evaluation.coco_metrics import PCK_OKS_THRESHOLD
 from movenet_train.evaluation.protocols import Frame
 from movenet_train.preprocessing import model_input
-
-TRANSFORMS = ("flip", "scales", "orientation")
-
-
-def check_transforms(transforms, scales=(1.0,)):
-    """The transforms as a tuple in ``TRANSFORMS`` order, or a ``UserError`` naming the key."""
-    transforms = tuple(transforms or ())
-    unknown = [t for t in transforms if t not in TRANSFORMS]
-    if unknown:
-        raise UserError(f"transforms: unknown {', '.join(map(repr, unknown))}; expected any of "
-                        f"{', '.join(TRANSFORMS)} ([] for the single pass)")
-    if "scales" in transforms and (len(scales) < 2 or not all(s > 0 for s in scales)):
-        raise UserError(f"scales={list(scales)}: transforms=[scales] needs two or more positive crop scale factors")
-    return tuple(t for t in TRANSFORMS if t in transforms)
-
 
 @dataclasses.dataclass(frozen=True)
 class View:

@@ -16,7 +16,6 @@ two kinds of labels would be worse than none); ``overwrite=true`` starts again.
 import dataclasses
 import logging
 import os
-import shutil
 import time
 import typing
 
@@ -24,83 +23,14 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from movenet_train.autolabel import coco_writer, contact_sheet, ensemble, people as people_lib
-from movenet_train.config import (COUNT, JPEG_QUALITY, OPEN_UNIT, POSITIVE, PROBABILITY, CONFIG_DIR, Range,
-                                  config_from)
+from movenet_train.autolabel.resume import IMAGES_DIR, REPORT_FILE, check_settings, clear, finished_report, \
+    run_settings
 from movenet_train.errors import UserError
 from movenet_train.orientation import with_orientation
 from movenet_train.predictor import Predictor
 from movenet_train.tracking import media
 
 log = logging.getLogger(__name__)
-REPORT_FILE = "autolabel_report.json"
-IMAGES_DIR = "images"
-# The keys of configs/autolabel.yaml that make a run's labels what they are: a rerun must use the same.
-SETTINGS_KEYS = ("people", "transforms", "scales", "crop_scale", "min_keypoint_score", "min_person_score",
-                 "min_pose_score", "duplicate_oks", "frame_step", "jpeg_quality")
-
-
-@dataclasses.dataclass(frozen=True)
-class ContactSheetOptions:
-    enabled: bool
-    tile_size: int
-    columns: int
-    rows: int
-    max_pages: int
-
-    RANGES: typing.ClassVar = {"tile_size": Range(32, integer=True), "columns": COUNT, "rows": COUNT,
-                               "max_pages": Range(0, integer=True)}
-
-
-@dataclasses.dataclass(frozen=True)
-class Options:
-    """The labelling options of ``configs/autolabel.yaml`` (their one home, with what each does)."""
-
-    people: str
-    transforms: tuple
-    scales: tuple
-    crop_scale: float
-    min_keypoint_score: float
-    min_person_score: float
-    min_pose_score: float
-    duplicate_oks: float
-    frame_step: int
-    batch_size: int
-    jpeg_quality: int
-    contact_sheet: ContactSheetOptions
-
-    RANGES: typing.ClassVar = {"crop_scale": POSITIVE, "min_keypoint_score": PROBABILITY,
-                               "min_person_score": PROBABILITY, "min_pose_score": PROBABILITY,
-                               "duplicate_oks": OPEN_UNIT, "frame_step": COUNT, "batch_size": COUNT,
-                               "jpeg_quality": JPEG_QUALITY}
-
-    def __post_init__(self):
-        people_lib.check_people(self.people)
-        object.__setattr__(self, "scales", tuple(float(s) for s in self.scales))
-        object.__setattr__(self, "transforms", ensemble.check_transforms(self.transforms, self.scales))
-
-    @classmethod
-    def from_config(cls, cfg, **overrides):
-        """From a config holding the keys at its top level (``configs/autolabel.yaml``); ``overrides`` win."""
-        from omegaconf import OmegaConf
-
-        values = OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else dict(cfg)
-        values = {f.name: values[f.name] for f in dataclasses.fields(cls) if f.name in values}
-        values.update(overrides)
-        return config_from(cls, values, "autolabel")
-
-    @classmethod
-    def defaults(cls, **overrides):
-        """The options of ``configs/autolabel.yaml`` with ``overrides`` merged in (a nested mapping overrides only
-        the keys it names): library use, tests, benchmarks, experiments."""
-        from omegaconf import OmegaConf
-
-        node = OmegaConf.load(os.path.join(CONFIG_DIR, "autolabel.yaml"))
-        values = {key: list(value) if isinstance(value, tuple) else value for key, value in overrides.items()}
-        return cls.from_config(OmegaConf.merge(node, OmegaConf.create(values)))
-
-    def settings(self):
-        values = dataclasses.asdict(self)
-        return {key: list(values[key]) if isinstance(values[key], tuple) else values[key] for key in SETTINGS_KEYS}
 
 
 @dataclasses.dataclass
@@ -134,15 +64,6 @@ def input_items(path, frame_step):
 
     count = None if reader.num_frames is None else (reader.num_frames + frame_step - 1) // frame_step
     return frames(), None, kind, count
-
-
-def input_signature(path, kind):
-    """What identifies the input across runs: its path and, for a file, its size and modification time."""
-    signature = {"input": os.path.abspath(path), "kind": kind}
-    if kind != "folder":
-        stat = os.stat(path)
-        signature.update(size=stat.st_size, mtime=int(stat.st_mtime))
-    return signature
 
 
 class Labeller:
@@ -252,46 +173,39 @@ def autolabel(labeller, input, output, options, detector=None, overwrite=False, 
     labels_path = os.path.join(output, coco_writer.LABELS_FILE)
     journal_path = os.path.join(output, coco_writer.JOURNAL_FILE)
     report_path = os.path.join(output, REPORT_FILE)
-    settings = {**input_signature(input, kind), **(models or {}), **options.settings()}
+    settings = run_settings(input, options, models)
     if overwrite:
-        _clear(output)
+        clear(output)
     os.makedirs(output, exist_ok=True)
     journal = coco_writer.Journal(journal_path)
-    _check_settings(journal, settings, output)
+    check_settings(journal, settings, output)
     if not journal.records:
         journal.append({"settings": settings})
     records = [r for r in journal.records if "file_name" in r]
-    report = _finished_report(report_path, labels_path, settings, kind, input, records)
+    report = finished_report(output, settings, kind, input, records)
     if report is not None:
         log.info("%s: every image is labelled already (%s)", output, labels_path)
         return report
 
     done = {r["file_name"] for r in records}
     image_root = root or os.path.join(output, IMAGES_DIR)
-    follower = None
-    work = None
-    seconds = 0.0
+    # a clip with people=single goes frame by frame: each frame's crop comes from the previous frame's pose
+    follow = kind in ("video", "gif") and options.people == "single"
+    work, seconds, pending = None, 0.0, []
     bar = tqdm(total=count, unit="image" if kind in ("folder", "image") else "frame", desc="autolabel",
                disable=not progress)
     try:
-        pending = []
-        for item in items:
-            if item.file_name in done:
+        for item in _then_none(items):
+            if item is not None and item.file_name in done:
                 bar.update(1)
                 continue
-            pending.append(item)
-            one_at_a_time = kind in ("video", "gif") and options.people == "single"
-            if len(pending) >= (1 if one_at_a_time else options.batch_size):
-                if work is None:
-                    work = _Work(labeller, detector, options, tracking, one_at_a_time)
+            if item is not None:
+                pending.append(item)
+            if pending and (item is None or len(pending) >= (1 if follow else options.batch_size)):
+                work = work or _Work(labeller, detector, options, tracking, follow)
                 seconds += work.label(pending, journal, image_root, options)
                 bar.update(len(pending))
                 pending = []
-        if pending:
-            if work is None:
-                work = _Work(labeller, detector, options, tracking, kind in ("video", "gif") and options.people == "single")
-            seconds += work.label(pending, journal, image_root, options)
-            bar.update(len(pending))
     finally:
         bar.close()
 
@@ -309,6 +223,12 @@ def autolabel(labeller, input, output, options, detector=None, overwrite=False, 
                      seconds, work.labelled if work else 0)
     coco_writer.write_json(report_path, report, indent=1)
     return report
+
+
+def _then_none(items):
+    """``items``, then None: the end of the input, where the last partial batch is labelled."""
+    yield from items
+    yield None
 
 
 def _schema_of(source):
@@ -370,39 +290,6 @@ def _load(root, name):
     return load_rgb(os.path.join(root, name))
 
 
-def _check_settings(journal, settings, output):
-    if not journal.records:
-        if os.path.exists(os.path.join(output, coco_writer.LABELS_FILE)):
-            raise UserError(f"{os.path.join(output, coco_writer.LABELS_FILE)} exists but its journal "
-                            f"{coco_writer.JOURNAL_FILE} does not; use another output= or overwrite=true")
-        return
-    first = journal.records[0].get("settings")
-    if first is None:
-        raise UserError(f"{journal.path}: its first line holds no settings; use another output= or overwrite=true")
-    changed = [f"{key}: {first.get(key)!r} -> {settings.get(key)!r}" for key in sorted(set(first) | set(settings))
-               if first.get(key) != settings.get(key)]
-    if changed:
-        raise UserError(f"{output} holds labels made with other settings ({'; '.join(changed)}); use another "
-                        "output= or overwrite=true to label again")
-
-
-def _finished_report(report_path, labels_path, settings, kind, input, records):
-    """The report of a finished run with these settings when nothing is left to label, else None."""
-    if not (os.path.exists(report_path) and os.path.exists(labels_path)):
-        return None
-    import json
-
-    with open(report_path) as f:
-        report = json.load(f)
-    if report.get("settings") != settings or not report.get("complete"):
-        return None
-    if kind == "folder":  # images added to the folder since: label them
-        names = {os.path.basename(p) for p in media.folder_images(input)}
-        if not names <= {r["file_name"] for r in records}:
-            return None
-    return report
-
-
 def _report(records, labels, settings, image_root, sheets, seconds, labelling_seconds, labelled):
     skipped = [{"file_name": r["file_name"], "reason": r["skipped"]} for r in records if "skipped" in r]
     kept = sum(a["num_keypoints"] for a in labels["annotations"])
@@ -415,15 +302,3 @@ def _report(records, labels, settings, image_root, sheets, seconds, labelling_se
             "settings": settings}
 
 
-def _clear(output):
-    """``overwrite=true``: the files a run writes are removed (nothing else in ``output``)."""
-    for name in (coco_writer.LABELS_FILE, coco_writer.JOURNAL_FILE, REPORT_FILE):
-        path = os.path.join(output, name)
-        if os.path.exists(path):
-            os.remove(path)
-    if os.path.isdir(os.path.join(output, IMAGES_DIR)):
-        shutil.rmtree(os.path.join(output, IMAGES_DIR))
-    if os.path.isdir(output):
-        for name in os.listdir(output):
-            if name.startswith("contact_sheet_") and name.endswith(".png"):
-                os.remove(os.path.join(output, name))

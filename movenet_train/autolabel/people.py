@@ -13,7 +13,6 @@ lower-scored of two poses whose OKS reaches ``duplicate_oks`` is dropped (``remo
 """
 
 import dataclasses
-import math
 
 import numpy as np
 
@@ -23,15 +22,6 @@ from movenet_train.evaluation.coco_metrics import keypoint_similarities
 from movenet_train.evaluation.protocols import MultiPerson
 from movenet_train.modeling.outputs import unpack
 from movenet_train.tracking import crop as crop_lib
-
-PEOPLE = ("single", "multi")
-
-
-def check_people(people):
-    if people not in PEOPLE:
-        raise UserError(f"people={people!r}: expected one of {', '.join(PEOPLE)}")
-    return people
-
 
 @dataclasses.dataclass
 class Person:

@@ -35,7 +35,8 @@ def run(cfg):
     from omegaconf import OmegaConf
 
     from movenet_train.autolabel import coco_writer
-    from movenet_train.autolabel.labelling import Options, autolabel
+    from movenet_train.autolabel.labelling import autolabel
+    from movenet_train.autolabel.options import Options
     from movenet_train.keypoints import DEFAULT_SCHEMA
     from movenet_train.runtime import load_predictor
 

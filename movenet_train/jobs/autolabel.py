@@ -12,9 +12,9 @@ log = logging.getLogger(__name__)
 
 def run(cfg):
     """Options and the input are checked first; the models load only when something is left to label."""
-    from movenet_train.autolabel.labelling import Options, autolabel
+    from movenet_train.autolabel import resume
+    from movenet_train.autolabel.options import Options
     from movenet_train.model_files import check_compatible, config_schema, describe
-    from movenet_train.runtime import load_predictor
     from movenet_train.tracking import media
 
     options = Options.from_config(cfg)
@@ -23,6 +23,15 @@ def run(cfg):
     check_compatible(cfg.checkpoint, describe(cfg.checkpoint), config_schema(cfg))
     if cfg.detector:
         describe(cfg.detector)
+    models = {"checkpoint": os.path.abspath(cfg.checkpoint),
+              "detector": os.path.abspath(cfg.detector) if cfg.detector else None}
+    report = None if cfg.overwrite else resume.finished(cfg.input, cfg.output, options, models)
+    if report is not None:  # a rerun with nothing left: no model, no TensorFlow
+        log.info("%s: every image is labelled already", cfg.output)
+        return report
+
+    from movenet_train.autolabel.labelling import autolabel
+    from movenet_train.runtime import load_predictor
 
     def labeller():
         predictor = load_predictor(cfg.checkpoint, num_threads=cfg.num_threads)
@@ -32,8 +41,6 @@ def run(cfg):
     def detector():
         return load_predictor(cfg.detector, num_threads=cfg.num_threads)
 
-    models = {"checkpoint": os.path.abspath(cfg.checkpoint),
-              "detector": os.path.abspath(cfg.detector) if cfg.detector else None}
     report = autolabel(labeller, cfg.input, cfg.output, options, detector=detector if cfg.detector else None,
                        overwrite=cfg.overwrite, models=models)
     log.info("%d images, %d people, %d keypoints kept, %d skipped, %.1f s -> %s", report["images"],

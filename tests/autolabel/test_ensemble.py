@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from movenet_train.autolabel import ensemble
+from movenet_train.autolabel import ensemble, options
 from movenet_train.errors import UserError
 from tests.autolabel.standins import SCHEMA
 
@@ -72,7 +72,7 @@ def test_one_view_is_the_single_pass():
 
 def test_unknown_transforms_and_too_few_scales_name_the_key():
     with pytest.raises(UserError, match="transforms: unknown 'rotate'"):
-        ensemble.check_transforms(["flip", "rotate"])
+        options.check_transforms(["flip", "rotate"])
     with pytest.raises(UserError, match="scales"):
-        ensemble.check_transforms(["scales"], (1.0,))
-    assert ensemble.check_transforms(["orientation", "flip"], (1.0,)) == ("flip", "orientation")
+        options.check_transforms(["scales"], (1.0,))
+    assert options.check_transforms(["orientation", "flip"], (1.0,)) == ("flip", "orientation")

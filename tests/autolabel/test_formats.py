@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from movenet_train.autolabel import coco_writer
-from movenet_train.autolabel.labelling import Options, autolabel
+from movenet_train.autolabel.labelling import autolabel
+from movenet_train.autolabel.options import Options
 from movenet_train.keypoints import COCO_17
 from tests.autolabel.standins import KnownPose, two_tone
 from tests.in_process import run_main

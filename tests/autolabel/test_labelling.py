@@ -9,9 +9,11 @@ import pytest
 from PIL import Image
 
 from movenet_train.autolabel import coco_writer
-from movenet_train.autolabel.labelling import REPORT_FILE, Options, autolabel
+from movenet_train.autolabel.labelling import autolabel
+from movenet_train.autolabel.options import Options
+from movenet_train.autolabel.resume import REPORT_FILE
 from movenet_train.errors import UserError
-from tests.autolabel.standins import SCHEMA, KnownPeople, KnownPose, two_tone
+from tests.autolabel.standins import KnownPeople, KnownPose, two_tone
 
 # Normalised (y, x, score) over the model input; on a whole-image square every value maps to a whole pixel.
 POSE = [[0.5, 0.5, 0.9], [0.375, 0.75, 0.8], [0.375, 0.25, 0.2], [0.625, 0.625, 0.6], [0.625, 0.375, 0.7]]
@@ -53,11 +55,11 @@ def test_a_known_pose_gives_exactly_this_coco_file(tmp_path):
     # b.png (64x64) is its own square: y = 64 y, x = 64 x; x 24..48, y 24..40.
     assert labels["annotations"] == [
         {"id": 1, "image_id": 1, "keypoints": [40.0, 20.0, 2, 60.0, 10.0, 2, 0, 0, 0, 50.0, 30.0, 2, 30.0, 30.0, 2],
-         "num_keypoints": 4, "bbox": [27.0, 8.0, 36.0, 24.0], "area": 864.0, "iscrowd": 0, "segmentation": [], "category_id": 1,
-         "score": 0.75},
+         "num_keypoints": 4, "bbox": [27.0, 8.0, 36.0, 24.0], "area": 864.0, "iscrowd": 0, "segmentation": [],
+         "category_id": 1, "score": 0.75},
         {"id": 2, "image_id": 2, "keypoints": [32.0, 32.0, 2, 48.0, 24.0, 2, 0, 0, 0, 40.0, 40.0, 2, 24.0, 40.0, 2],
-         "num_keypoints": 4, "bbox": [21.6, 22.4, 28.8, 19.2], "area": 552.96, "iscrowd": 0, "segmentation": [], "category_id": 1,
-         "score": 0.75}]
+         "num_keypoints": 4, "bbox": [21.6, 22.4, 28.8, 19.2], "area": 552.96, "iscrowd": 0, "segmentation": [],
+         "category_id": 1, "score": 0.75}]
     assert (report["images"], report["people"], report["keypoints_kept"], report["skipped"]) == (2, 2, 8, 0)
     assert json.loads((output / REPORT_FILE).read_text())["people"] == 2
 
