@@ -15,6 +15,13 @@ POSE_1 = SHARED / "data" / "video_sample" / "pose_1.mp4"
 TORSO = [COCO_17.index[n] for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
 NUM_KEYPOINTS = COCO_17.num_keypoints
 TFJS_VIDEO_TOLERANCE_PX = 60  # EPSILON_VIDEO of TF.js pose-detection's movenet_test.ts
+# Our plain tracker against TF.js's on pose_1.mp4 turned k quarter turns (k = 0..3; 2-core VM, AVX-512): a pose in
+# or not in the same frames on 120, 120, 119, 120 of 120; mean keypoint distance 0.5, 4.2, 5.2, 4.3 px, the torso
+# within 1.8, 8.5, 22.7, 6.7 px in every frame (the turned person is a hard case for the model: small differences
+# of crop move its guesses more).
+FRAMES_WITH_POSE_AGREE = 0.98
+# Held to 1.6 times that: upright, 0.8 px tells the One Euro smoothing's absence (1.1 px) from TF.js's own.
+TFJS_MEAN_PX = {0: 0.8, 1: 8, 2: 8, 3: 8}
 
 
 class BoxPredictor:
@@ -131,39 +138,73 @@ def pose_1_frames():
     return read_rgb_frames(POSE_1)
 
 
-def distance_to_tfjs_golden(predictor, frames, k):
-    """Mean keypoint distance (px, upright frame) of the tracker on the clip turned by ``np.rot90(frame, k)``, turned
-    back, to Google's TF.js tracker on the upright clip; and how many frames had a pose."""
-    from tests.tracking.tfjs_goldens import load_singlepose_golden, turned_back
-
-    golden, _ = load_singlepose_golden(0)
-    height, width = frames[0].shape[:2]
+def track_turned_clip(predictor, frames, k):
+    """The tracker (crop and smoothing on, as TF.js) on the clip turned by ``np.rot90(frame, k)``: ``[T, 17, 2]``
+    keypoints (y, x) in pixels of the turned frames, NaN where it reported no pose."""
     tracker = PoseTracker(predictor)
-    distances, found = [], 0
+    keypoints = np.full((len(frames), NUM_KEYPOINTS, 2), np.nan)
     for i, frame in enumerate(frames):
         poses = tracker(np.ascontiguousarray(np.rot90(frame, k)), timestamp=i / 30.0)
         if poses:
-            found += 1
-            upright = turned_back(poses[0].keypoints, k, height, width)
-            if not np.isnan(golden[i]).any():
-                distances.append(np.linalg.norm(upright - golden[i], axis=-1).mean())
-    return float(np.mean(distances)), found
+            keypoints[i] = poses[0].keypoints
+    return keypoints
+
+
+def distance_to_tfjs_golden(keypoints, k, height, width):
+    """Mean keypoint distance (px, upright frame) of ``track_turned_clip``'s keypoints of the clip turned by k,
+    turned back, to Google's TF.js tracker on the upright clip; and how many frames had a pose."""
+    from tests.tracking.tfjs_goldens import load_singlepose_golden, turned_back
+
+    golden, _ = load_singlepose_golden(0)
+    found = ~np.isnan(keypoints).any(axis=(1, 2))
+    both = found & ~np.isnan(golden).any(axis=(1, 2))
+    upright = turned_back(keypoints[both], k, height, width)
+    return float(np.linalg.norm(upright - golden[both], axis=-1).mean()), int(found.sum())
+
+
+def assert_like_tfjs_on_the_same_clip(keypoints, k):
+    """Our plain tracker against TF.js's on the clip turned by k (its golden, in pixels of the turned frames): a
+    pose in the same frames, the torso within TF.js's own video tolerance in every frame, each keypoint on average,
+    and the keypoints on average within ``TFJS_MEAN_PX[k]``. On the turned clips both place the turned person
+    poorly (a model trained on upright people, no search), and in the same way: same model, same crop rule."""
+    from tests.tracking.tfjs_goldens import load_singlepose_golden
+
+    golden, _ = load_singlepose_golden(k)
+    ours_found, tfjs_found = ~np.isnan(keypoints).any(axis=(1, 2)), ~np.isnan(golden).any(axis=(1, 2))
+    both = ours_found & tfjs_found
+    distance = np.linalg.norm(keypoints[both] - golden[both], axis=-1)  # [frames, 17]
+    print(f"\nclip turned {90 * k}: plain tracker vs TF.js: a pose in {ours_found.sum()} / {tfjs_found.sum()} frames "
+          f"({(ours_found == tfjs_found).sum()} agree); over {both.sum()} frames torso max "
+          f"{distance[:, TORSO].max(initial=0):.1f} px, mean {distance.mean():.2f} px")
+    assert (ours_found == tfjs_found).mean() >= FRAMES_WITH_POSE_AGREE, (k, np.flatnonzero(ours_found != tfjs_found))
+    assert distance[:, TORSO].max(initial=0) <= TFJS_VIDEO_TOLERANCE_PX, k
+    assert distance.mean(axis=0).max(initial=0) <= TFJS_VIDEO_TOLERANCE_PX, k
+    assert both.sum() > 100 and distance.mean() <= TFJS_MEAN_PX[k], k
 
 
 @pytest.mark.slow
 def test_orientation_any_tracks_a_turned_clip_as_well_as_the_upright_one(lightning, pose_1_frames):
     """pose_1.mp4 with every frame turned 90/180/270 degrees: orientation=any finds the person in every frame, and
-    its keypoints, turned back, are about as near Google's TF.js output on the upright clip as the upright clip's."""
+    its keypoints, turned back, are about as near Google's TF.js output on the upright clip as the upright clip's.
+    On the way, the plain tracker's run on each clip is checked against TF.js's on the same clip."""
     from movenet_train.orientation import OrientationSearch
 
     search = OrientationSearch(lightning)
-    upright_plain, found = distance_to_tfjs_golden(lightning, pose_1_frames, 0)
+    height, width = pose_1_frames[0].shape[:2]
+
+    def distance(predictor, k):
+        keypoints = track_turned_clip(predictor, pose_1_frames, k)
+        if predictor is lightning:
+            assert_like_tfjs_on_the_same_clip(keypoints, k)
+        return distance_to_tfjs_golden(keypoints, k, height, width)
+
+    upright_plain, found = distance(lightning, 0)
     assert found == 120
-    upright_any, found = distance_to_tfjs_golden(search, pose_1_frames, 0)
+    upright_any, found = distance(search, 0)
     assert found == 120 and upright_any <= upright_plain + 1e-6  # the upright clip does not get worse
     for k in (1, 2, 3):
-        turned_plain, _ = distance_to_tfjs_golden(lightning, pose_1_frames, k)
-        turned_any, found = distance_to_tfjs_golden(search, pose_1_frames, k)
+        turned_plain, _ = distance(lightning, k)
+        turned_any, found = distance(search, k)
         assert found == 120, (k, found)
         assert turned_any <= 1.5 * upright_plain, (k, turned_any, upright_plain)
         assert turned_any < turned_plain  # what the orientation search is for
