@@ -117,3 +117,32 @@ def test_label_studio_converts_the_labels(labelled, tmp_path):
             if v:
                 assert point["value"]["x"] == pytest.approx(100 * x / image["width"])
                 assert point["value"]["y"] == pytest.approx(100 * y / image["height"])
+
+
+def test_label_studio_tasks_name_every_joint_and_export_back_as_coco(labelled, tmp_path):
+    from movenet_train.autolabel import label_studio
+
+    labels_path, _ = labelled
+    labels = json.loads(labels_path.read_text())
+    config = label_studio.label_config(COCO_17)
+    assert config.count("<Label ") == 17 and 'value="left_knee" model_index="13"' in config
+    tasks = label_studio.tasks(labels, "/data/local-files/?d=images/", as_annotations=True)
+    (first,) = tasks[0]["annotations"]
+    assert [r["value"]["keypointlabels"] for r in first["result"]][:2] == [["nose"], ["left_eye"]]
+    assert len(first["result"]) == labels["annotations"][0]["num_keypoints"]
+    pytest.importorskip("label_studio_sdk", reason="label-studio-sdk is in the optional labeling extra: "
+                        "pip install -e '.[labeling]'")
+    from label_studio_sdk.converter import Converter
+
+    # what Label Studio's JSON export holds for these tasks, through its own COCO exporter
+    export = [{"id": i + 1, **task} for i, task in enumerate(tasks)]
+    (tmp_path / "export.json").write_text(json.dumps(export))
+    converter = Converter(config=config, project_dir=str(tmp_path), download_resources=False)
+    converter.convert_to_coco(str(tmp_path / "export.json"), str(tmp_path / "coco"), is_dir=False)
+    back = json.loads((tmp_path / "coco" / "result.json").read_text())
+    (category,) = [c for c in back["categories"] if c.get("keypoints")]
+    assert category["keypoints"] == list(COCO_17.names)
+    for ann, original in zip(back["annotations"], labels["annotations"]):
+        # Label Studio rounds to whole pixels; one person per image
+        np.testing.assert_allclose(ann["keypoints"], np.round(original["keypoints"]), atol=1)
+        assert [v for v in ann["keypoints"][2::3]] == original["keypoints"][2::3]
