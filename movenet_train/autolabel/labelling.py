@@ -170,6 +170,9 @@ def autolabel(labeller, input, output, options, detector=None, overwrite=False, 
     ``people=single``. ``models``: what the report and the settings record of the models (their paths)."""
     started = time.perf_counter()
     items, root, kind, count = input_items(input, options.frame_step)
+    if root is not None and os.path.abspath(output) == os.path.abspath(root):
+        raise UserError(f"output={output} is the input's own folder: its contact sheets would be labelled as "
+                        "images on the next run; choose another output folder")
     labels_path = os.path.join(output, coco_writer.LABELS_FILE)
     journal_path = os.path.join(output, coco_writer.JOURNAL_FILE)
     report_path = os.path.join(output, REPORT_FILE)

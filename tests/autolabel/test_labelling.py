@@ -192,6 +192,13 @@ def test_other_settings_in_the_same_output_are_an_error_until_overwrite(tmp_path
     assert json.loads((output / REPORT_FILE).read_text())["settings"]["transforms"] == ["flip"]
 
 
+def test_the_input_folder_is_no_output(tmp_path):
+    images = folder(tmp_path, [(64, 64)])
+    with pytest.raises(UserError, match="input's own folder"):
+        autolabel(KnownPose(POSE), str(images), str(images), options())
+    assert sorted(p.name for p in images.iterdir()) == ["a.png"]
+
+
 def test_a_missing_input_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="nothing_here"):
         autolabel(KnownPose(POSE), str(tmp_path / "nothing_here"), str(tmp_path / "out"), options())
