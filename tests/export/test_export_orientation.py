@@ -8,11 +8,13 @@ view whose turned-back Keras keypoints are nearest its output) and its keypoints
 test_export.py uses against the Keras model (FP16 5e-3, INT8 mean keypoint difference below 0.02).
 
 INT8 moves keypoints, and with them upright scores, enough to flip the search's closest calls (such as two
-turned views within 0.01 of each other, or an upright score just over the gate): 47 of the 48 images get the
-search's turn (44 with 16 calibration images), and the Python search over the plain INT8 file of the same
-calibration gets it on 48 (44). ``SAME_TURN`` (98%) is therefore asserted for the float files and recorded as an
-expected failure for INT8, which is held to ``INT8_SAME_TURN``. The in-graph search itself is exact: the FP16
-``any`` file gives what the Python search over the plain FP16 file gives (bit for bit in the runs so far).
+turned views within 0.01 of each other, or an upright score just over the gate): 47 of the 48 turned images get
+the search's turn in one measurement, 48 in another (a 2-core VM with AVX-512 VNNI; 44 with 16 calibration images),
+and the Python search over the plain INT8 file of the same calibration gets it on 48 (44). So ``SAME_TURN`` (98%)
+is asserted for the float files and INT8 is held to the lower figure (``INT8_SAME_TURN``); on the export report's 39
+calibration images (crowds, people cut off) INT8 gets 34 (``INT8_REPORT_AGREE``), and 98% there is an expected
+failure, strict, so that reaching it shows. The in-graph search itself is exact: the FP16 ``any`` file gives what
+the Python search over the plain FP16 file gives (bit for bit in the runs so far).
 """
 
 import json
@@ -37,7 +39,10 @@ from tests.helpers import TFJS, TFLITE_INT8_LIGHTNING, require_shared
 FORMATS = ["saved_model", "tflite_fp16", "tflite_int8"]
 ANGLES = (90, 180, 270)
 SAME_TURN = 0.98  # share of the turned images on which a file picks the Python search's turn
-INT8_SAME_TURN = 0.9  # INT8 (module docstring): 47 / 48 measured
+INT8_SAME_TURN = 47 / 48  # INT8 (module docstring): 47 and 48 of 48 measured
+# INT8 on the export report's 39 calibration images: 34 measured (AVX-512 VNNI); two images of room, as the turned
+# images' figure moved by one between measurements
+INT8_REPORT_AGREE = 32
 FP16_TOLERANCE = 5e-3  # test_export.FLOAT_TOLERANCE["tflite_fp16"]
 INT8_MEAN_TOLERANCE = 0.02  # test_export.test_int8_keypoints_stay_close_to_the_keras_model
 LIGHTNING = MoveNetSpec("lightning", 1.0, 192)
@@ -165,12 +170,6 @@ def test_int8_file_picks_the_python_searchs_turn_on_most_turned_people(any_expor
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="INT8 flips the search's closest calls: 47/48 measured (module docstring)", strict=False)
-def test_int8_file_picks_the_python_searchs_turn_on_98_percent(any_export, turned_inputs, keras_search):
-    assert _same_turn(any_export, turned_inputs, keras_search, "tflite_int8")[0] >= SAME_TURN
-
-
-@pytest.mark.slow
 def test_fp16_any_file_is_the_python_search_over_the_plain_file(any_export, plain_fp16, turned_inputs):
     """The in-graph search decides and turns back as ``OrientationSearch`` does: same network, same outputs (bit
     for bit in the runs so far; float32 and float64 arithmetic could part within 1e-7 of a tie)."""
@@ -184,14 +183,26 @@ def test_fp16_any_file_is_the_python_search_over_the_plain_file(any_export, plai
 @pytest.mark.slow
 def test_report_parity_is_against_the_python_search(any_export):
     """On the 39 calibration images (crowds, people cut off: many upright scores near the gate), the float files
-    pick the search's turn on every image; INT8's scores move enough to cross the gate on some (recorded only)."""
+    pick the search's turn on every image; INT8's scores move enough to cross the gate on some: held to what was
+    measured (``INT8_REPORT_AGREE``), the goal (98%) an expected failure below."""
     files = any_export[1]["files"]
     assert files["saved_model"]["parity"]["keypoint_max"] < 1e-4
     assert files["tflite_fp16"]["parity"]["keypoint_max"] < FP16_TOLERANCE
     for fmt in ("saved_model", "tflite_fp16"):
         turns = files[fmt]["parity"]["turns"]
         assert turns["agree"] == turns["num_images"] == 39 and turns["file"] == turns["reference"]
-    assert sum(files["tflite_int8"]["parity"]["turns"]["file"]) == 39
+    int8 = files["tflite_int8"]["parity"]["turns"]
+    print(f"\nINT8 any file, export report: same turn as the Python search on {int8['agree']}/39 calibration images, "
+          f"turns {int8['file']} vs {int8['reference']}")
+    assert int8["agree"] >= INT8_REPORT_AGREE
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(reason="INT8 flips the search's closest calls on the calibration images: 34/39 measured "
+                   "(INT8_REPORT_AGREE); goal not met", strict=True)  # strict: reaching the goal fails it: drop me
+def test_int8_report_parity_reaches_98_percent(any_export):
+    turns = any_export[1]["files"]["tflite_int8"]["parity"]["turns"]
+    assert turns["agree"] >= SAME_TURN * turns["num_images"]
 
 
 def test_any_names_differ_from_the_plain_ones():
