@@ -108,6 +108,11 @@ def fold_models(cfg, fold_work, paths, run_dir):
     return models
 
 
+def scores(model_name, set_name):
+    """Every model on the held-out people; on the training images only the two the training change compares."""
+    return set_name == "held_out" or model_name in folds.MODELS
+
+
 def _pooled_changes(cfg, per_fold, schema):
     """{comparison name: paired change on the pooled held-out people} of every comparison whose two models
     were scored, and {model: pooled held-out metrics}."""
@@ -129,7 +134,7 @@ def run(cfg):
     load_before = os.getloadavg()[0]
     work = os.path.abspath(cfg.output)
     per_fold, splits, train_cfg, _, schema = folds.run_folds(cfg, fixed_point.prepare_data, train_config,
-                                                             fixed_point.eval_sets, fold_models)
+                                                             fixed_point.eval_sets, fold_models, scores)
     if cfg.get("only_folds") is not None:
         log.info("folds %s done; run again without only_folds to pool every fold", list(cfg.only_folds))
         return {"folds_done": list(cfg.only_folds)}

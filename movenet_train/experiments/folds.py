@@ -81,14 +81,18 @@ def trained_models(cfg, fold_work, paths, run_dir):
     return {"initial": cfg.checkpoint, "fine_tuned": run_dir}
 
 
-def run_folds(cfg, prepare_data, train_config, eval_sets, fold_models=trained_models):
+def every_set(model_name, set_name):
+    return True
+
+
+def run_folds(cfg, prepare_data, train_config, eval_sets, fold_models=trained_models, scores=every_set):
     """Prepares, trains (or resumes) and evaluates every fold of the experiment ``cfg`` under ``cfg.output``.
 
     ``prepare_data(cfg, fold_work, schema, train_ids, held_out_ids)`` -> paths; ``train_config(cfg, paths,
     run_dir)`` -> the composed training config (inside an initialised Hydra); ``eval_sets(cfg, paths)`` ->
     {name: (annotations, images)} (empty: nothing to score, e.g. nothing held out); ``fold_models(cfg, fold_work,
-    paths, run_dir)`` -> {model name: model file} scored on every eval set (after the fold's run; it may train or
-    export more, resumably). Returns (one {(model, set): Evaluation} per fold that has eval sets, the splits, the
+    paths, run_dir)`` -> {model name: model file} (after the fold's run; it may train or export more, resumably),
+    each scored on the eval sets ``scores(model name, set name)`` allows (default: all). Returns (one {(model, set): Evaluation} per fold that has eval sets, the splits, the
     last training config, the last paths, the schema).
     """
     from movenet_train import keypoints
@@ -116,11 +120,11 @@ def run_folds(cfg, prepare_data, train_config, eval_sets, fold_models=trained_mo
         train(train_cfg)
         sets = eval_sets(cfg, paths)
         if sets:
-            per_fold.append(evaluate_fold(cfg, fold_work, fold_models(cfg, fold_work, paths, run_dir), sets))
+            per_fold.append(evaluate_fold(cfg, fold_work, fold_models(cfg, fold_work, paths, run_dir), sets, scores))
     return per_fold, splits, train_cfg, paths, schema
 
 
-def evaluate_fold(cfg, work, checkpoints, eval_sets):
+def evaluate_fold(cfg, work, checkpoints, eval_sets, scores=every_set):
     """{(model, set): Evaluation} of the initial and fine-tuned weights on each eval set of one fold.
 
     ``checkpoints``: {model name: path} ({"initial": path, "fine_tuned": path} by default); ``eval_sets``:
@@ -130,6 +134,8 @@ def evaluate_fold(cfg, work, checkpoints, eval_sets):
     for model_name, checkpoint in checkpoints.items():
         predictor = load_predictor(checkpoint)
         for set_name, (annotations, images) in eval_sets.items():
+            if not scores(model_name, set_name):
+                continue
             out[(model_name, set_name)] = run_evaluation(
                 predictor, annotations, images, protocol=cfg.protocol, crop=cfg.crop, progress=False,
                 checkpoint=str(checkpoint),
