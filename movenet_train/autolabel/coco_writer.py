@@ -35,7 +35,7 @@ def annotation(keypoints, score, min_keypoint_score, height, width):
     """The COCO annotation (no ids yet) of a pose ``[N, 3]`` (y, x, score) in pixels, or None when no keypoint
     is kept: (x, y, 2) for those scoring at least ``min_keypoint_score`` inside the image, (0, 0, 0) for the others
     (a joint placed in the letterbox's padding is not in the picture); the box around the kept ones
-    (``BOX_MARGIN``, clipped to the image), its area, ``num_keypoints`` and the person's ``score``."""
+    (``BOX_MARGIN``, at least a pixel, clipped to the image), its area, ``num_keypoints`` and the person's ``score``."""
     keypoints = np.asarray(keypoints, np.float64)
     inside = (keypoints[:, 0] >= 0) & (keypoints[:, 0] <= height) & (keypoints[:, 1] >= 0) & (keypoints[:, 1] <= width)
     kept = (keypoints[:, 2] >= min_keypoint_score) & inside
@@ -44,7 +44,9 @@ def annotation(keypoints, score, min_keypoint_score, height, width):
     values = [[round(float(x), 2), round(float(y), 2), LABELLED] if keep else [0, 0, 0]
               for (y, x, _), keep in zip(keypoints, kept)]
     (ymin, xmin), (ymax, xmax) = keypoints[kept, :2].min(axis=0), keypoints[kept, :2].max(axis=0)
-    margin_y, margin_x = BOX_MARGIN * (ymax - ymin), BOX_MARGIN * (xmax - xmin)
+    # at least a pixel each side: one kept keypoint (or a row of them) would make a box of zero size, which
+    # prepare_coco reports as a problem
+    margin_y, margin_x = max(BOX_MARGIN * (ymax - ymin), 1.0), max(BOX_MARGIN * (xmax - xmin), 1.0)
     x0, x1 = np.clip([xmin - margin_x, xmax + margin_x], 0, width)
     y0, y1 = np.clip([ymin - margin_y, ymax + margin_y], 0, height)
     box = [round(float(v), 2) for v in (x0, y0, x1 - x0, y1 - y0)]

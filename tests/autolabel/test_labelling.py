@@ -202,3 +202,11 @@ def test_the_input_folder_is_no_output(tmp_path):
 def test_a_missing_input_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="nothing_here"):
         autolabel(KnownPose(POSE), str(tmp_path / "nothing_here"), str(tmp_path / "out"), options())
+
+
+def test_a_person_with_one_kept_keypoint_gets_a_box_of_some_size():
+    from movenet_train.autolabel.coco_writer import annotation
+
+    pose = [[20.0, 30.0, 0.9], [0.0, 0.0, 0.1], [0.0, 0.0, 0.1], [0.0, 0.0, 0.1], [0.0, 0.0, 0.1]]
+    ann = annotation(pose, 0.9, 0.3, 64, 64)
+    assert ann["bbox"] == [29.0, 19.0, 2.0, 2.0] and ann["area"] == 4.0 and ann["num_keypoints"] == 1
