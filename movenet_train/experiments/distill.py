@@ -91,12 +91,10 @@ def _export_int8(cfg, paths, checkpoint, output):
 
 def fold_models(cfg, fold_work, paths, run_dir):
     """{model name: file} of one fold, after training the baseline and exporting the distilled run (resumably)."""
-    from movenet_train.training import train
-
     models = {"initial": cfg.checkpoint, "fine_tuned": run_dir, "teacher": cfg.teacher}
     if cfg.baseline_overrides:
         baseline_dir = os.path.join(fold_work, "baseline_run")
-        train(train_config(cfg, paths, baseline_dir, list(cfg.baseline_overrides)))
+        folds.train_unless_finished(train_config(cfg, paths, baseline_dir, list(cfg.baseline_overrides)))
         models["baseline"] = baseline_dir
     if INT8_FORMAT in cfg.export.formats:
         models["fine_tuned_int8"] = _export_int8(cfg, paths, run_dir, os.path.join(fold_work, "export"))

@@ -76,6 +76,24 @@ def fold_dir(work, folds, fold):
     return work if folds == 1 else os.path.join(work, f"fold_{fold}")
 
 
+def train_unless_finished(train_cfg):
+    """Trains (or resumes) the run of ``train_cfg`` unless it already finished: its ``model/`` written and its
+    last checkpoint at ``train.steps``. A finished run entered again would validate and write ``model/`` anew
+    (BatchNorm re-estimated on other batches), so a rerun of an experiment would score other weights."""
+    import tensorflow as tf
+
+    from movenet_train import model_files
+    from movenet_train.training import train
+
+    run_dir = train_cfg.output_dir
+    latest = tf.train.latest_checkpoint(os.path.join(run_dir, model_files.CHECKPOINTS_DIR))
+    if (latest and os.path.isdir(os.path.join(run_dir, model_files.MODEL_DIR))
+            and int(latest.rsplit("-", 1)[-1]) >= int(train_cfg.train.steps)):
+        log.info("%s finished (%s): not trained again", run_dir, os.path.basename(latest))
+        return
+    train(train_cfg)
+
+
 def trained_models(cfg, fold_work, paths, run_dir):
     """The models a fold scores by default: the initial weights and the run trained from them."""
     return {"initial": cfg.checkpoint, "fine_tuned": run_dir}
@@ -97,8 +115,6 @@ def run_folds(cfg, prepare_data, train_config, eval_sets, fold_models=trained_mo
     """
     from movenet_train import keypoints
     from movenet_train.data.coco import load_keypoint_annotations
-    from movenet_train.training import train
-
     work = os.path.abspath(cfg.output)
     schema = keypoints.resolve(cfg.get("keypoints"))
     splits = fold_splits(load_keypoint_annotations(cfg.annotations, schema).raw, cfg.folds, cfg.held_out_images,
@@ -117,7 +133,7 @@ def run_folds(cfg, prepare_data, train_config, eval_sets, fold_models=trained_mo
         paths = prepare_data(cfg, fold_work, schema, train_ids, held_out_ids)
         run_dir = os.path.join(fold_work, "run")
         train_cfg = train_config(cfg, paths, run_dir)
-        train(train_cfg)
+        train_unless_finished(train_cfg)
         sets = eval_sets(cfg, paths)
         if sets:
             per_fold.append(evaluate_fold(cfg, fold_work, fold_models(cfg, fold_work, paths, run_dir), sets, scores))
