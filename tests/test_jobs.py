@@ -36,6 +36,7 @@ def test_console_commands_are_job_mains():
     targets = {target.split(":")[0] for target in scripts.values()}
     assert all(target.endswith(":main") for target in scripts.values()), scripts
     assert targets == {f"movenet_train.jobs.{name}" for name in JOB_NAMES} - {"movenet_train.jobs.fixed_point",
+                                                                            "movenet_train.jobs.distill",
                                                                             "movenet_train.jobs.rotation_finetune",
                                                                             "movenet_train.jobs.model_sizes",
                                                                             "movenet_train.jobs.autolabel_quality"}

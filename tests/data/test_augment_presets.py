@@ -49,4 +49,4 @@ def test_finetune_schedule_replaces_the_dataset_schedule():
         assert cfg.train.checkpoint_every == 100 and cfg.train.freeze == "none"
         assert cfg.train.teacher == "initial" and cfg.train.distill.weight == 1.0
     assert _compose("exp=lightning", "data=coco").train.teacher is None  # from scratch: no teacher
-    assert math.isclose(_compose("exp=lightning", "data=synthetic").train.optimizer.learning_rate, 5e-3)
+    assert math.isclose(_compose("exp=lightning", "data=synthetic").train.optimizer.learning_rate, 1e-2)
