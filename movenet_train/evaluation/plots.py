@@ -53,7 +53,7 @@ def comparison_figure(groups, bars, differences, title):
 
     ``bars``: {label: [(AP or None, people), ...] per group}; ``differences``: [(label, paired result)] where a
     paired result is ``bootstrap.paired_difference``'s dict with ``num_people`` (empty: no panel). The comparison a
-    reader needs is the difference and its interval, not two bar heights: the panel gets as much room as the bars.
+    reader needs is the difference and its interval, not two bar heights.
     """
     # Constrained layout fits the suptitle, tick labels and legends inside the canvas (tight_layout leaves a
     # suptitle wider than the axes cut off); the title is wrapped to the figure's width as well.
@@ -97,7 +97,9 @@ def _differences(ax, differences):
         ax.annotate(f"{value:+.3f} [{low:+.3f}, {high:+.3f}]\n{people}{result['num_images']} images",
                     (value, row), xytext=(0, 7), textcoords="offset points", ha="center", va="bottom", fontsize=8)
     ax.axvline(0.0, color="0.4", linewidth=1, linestyle="--")
-    reach = max([abs(v) for _, r in differences for v in (r["low"], r["high"], r["difference"])] + [0.01])
+    # an interval of no resample that scores (NaN) leaves the axis to the others
+    reach = max([abs(v) for _, r in differences for v in (r["low"], r["high"], r["difference"]) if np.isfinite(v)]
+                + [0.01])
     ax.set_xlim(-1.6 * reach, 1.6 * reach)  # room for the figures written above a point
     ax.set_ylim(-0.6, len(differences) - 0.2)
     ax.set_yticks(y, ["\n".join(textwrap.wrap(label, 24, break_on_hyphens=False)) for label, _ in differences],
