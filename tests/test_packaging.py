@@ -102,6 +102,7 @@ def _run_installed(installed, code, cwd):
                           timeout=300)
 
 
+@pytest.mark.slow  # an install and a second Python with Hydra: about 3 s
 def test_the_installed_package_reads_its_own_configs(installed, tmp_path):
     """From a folder outside the checkout: the package imported is the installed one, ``CONFIG_DIR`` is the copy
     inside it, and a command composes its config there (the installed branch of ``config._config_dir``), its
