@@ -72,21 +72,23 @@ def train_config(cfg, paths, run_dir, train_overrides=None):
 def _export_int8(cfg, paths, checkpoint, output):
     """``checkpoint`` exported as ``export.formats`` into ``output``, INT8 calibrated on the fold's training
     images only; returns the INT8 file."""
+    import json
+
     from omegaconf import OmegaConf
 
     from movenet_train.export.calibration import calibration_images
-    from movenet_train.export.exporter import export_model, file_name
+    from movenet_train.export.exporter import export_model
     from movenet_train.runtime import load_keras
 
-    model, spec = load_keras(checkpoint)
-    path = os.path.join(output, file_name(spec, INT8_FORMAT))
-    if os.path.exists(os.path.join(output, "export_report.json")):
-        return path
-    calibration = OmegaConf.create({"annotations": paths["train"], "images": cfg.images,
-                                    "num_images": int(cfg.export.calibration_images)})
-    images, _ = calibration_images(calibration, spec.input_size, spec.input_size, schema=spec.schema)
-    export_model(model, spec, output, list(cfg.export.formats), images, overwrite=True, latency_runs=0)
-    return path
+    report_file = os.path.join(output, "export_report.json")  # written last: the export is complete
+    if not os.path.exists(report_file):  # else resumed: the model is not loaded again
+        model, spec = load_keras(checkpoint)
+        calibration = OmegaConf.create({"annotations": paths["train"], "images": cfg.images,
+                                        "num_images": int(cfg.export.calibration_images)})
+        images, _ = calibration_images(calibration, spec.input_size, spec.input_size, schema=spec.schema)
+        export_model(model, spec, output, list(cfg.export.formats), images, overwrite=True, latency_runs=0)
+    with open(report_file) as f:
+        return os.path.join(output, json.load(f)["files"][INT8_FORMAT]["path"])
 
 
 def fold_models(cfg, fold_work, paths, run_dir):
