@@ -67,20 +67,43 @@ def test_qat_run_resumes_after_sigkill_with_the_same_weights(records, qat_run, t
         np.testing.assert_allclose(a.get_tensor(name), b.get_tensor(name), atol=1e-5, err_msg=name)
 
 
+@pytest.fixture(scope="module")
+def qat_export(qat_run, tmp_path_factory):
+    """``export/export.py +exp=lightning checkpoint=<qat run> formats=[tflite_int8]``, once for the module: the
+    command a user types (issue 30) and the file the integer and parity checks read."""
+    from movenet_train.jobs import export
+    from tests.in_process import run_main
+
+    output = tmp_path_factory.mktemp("qat_export") / "exported"
+    result = run_main(export.main, "exp=lightning", f"checkpoint={qat_run}", "formats=[tflite_int8]",
+                      f"output={output}", "latency.runs=0")
+    return output, result
+
+
 @pytest.mark.slow
-def test_qat_int8_export_is_integer_and_matches_the_keras_model(qat_run, tmp_path):
+def test_a_qat_run_exports_to_int8_with_exp(qat_export):
+    """The float model of +exp used to be built and the run's quantisation-aware checkpoint failed to restore into
+    it (an AssertionError listing 306 unbound variables)."""
+    output, result = qat_export
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "MoveNet lightning exported" in result.stdout
+    assert len(list(output.glob("*int8*.tflite"))) == 1
+
+
+@pytest.mark.slow
+def test_qat_int8_export_is_integer_and_matches_the_keras_model(qat_run, qat_export):
     """No calibration set: the ranges are the run's. Every convolution runs on int8 tensors; on the COCO-sample
     images the file's poses lie within the INT8 tolerance of the quantisation-aware Keras model's."""
     from ai_edge_litert.interpreter import Interpreter
 
-    from movenet_train.export import export_model
     from movenet_train.preprocessing import load_rgb, model_input
     from movenet_train.runtime import load_keras, load_predictor
 
-    model, spec = load_keras(str(qat_run))
+    output, result = qat_export
+    assert result.returncode == 0, result.stderr[-3000:]
+    _, spec = load_keras(str(qat_run))
     assert spec.qat
-    report = export_model(model, spec, str(tmp_path / "export"), formats=["tflite_int8"])
-    path = tmp_path / "export" / report["files"]["tflite_int8"]["path"]
+    [path] = output.glob("*int8*.tflite")
     interpreter = Interpreter(model_path=str(path))
     tensors = {t["index"]: t["dtype"] for t in interpreter.get_tensor_details()}
     network = [op for op in interpreter._get_ops_details() if op["op_name"] in ("CONV_2D", "DEPTHWISE_CONV_2D")]
@@ -94,19 +117,3 @@ def test_qat_int8_export_is_integer_and_matches_the_keras_model(qat_run, tmp_pat
     pixels = np.linalg.norm((keras_poses[..., :2] - int8_poses[..., :2]) * 192, axis=-1)[confident]
     assert confident.sum() > 300 and np.median(pixels) < 3.0, np.median(pixels)
     assert np.abs(keras_poses[..., 2] - int8_poses[..., 2]).mean() < 0.15
-
-
-@pytest.mark.slow
-def test_a_qat_run_exports_to_int8_with_exp(qat_run, tmp_path):
-    """``export/export.py +exp=lightning checkpoint=<qat run>`` (issue 30): the float model of +exp used to be
-    built and the run's quantisation-aware checkpoint failed to restore into it (an AssertionError listing 306
-    unbound variables)."""
-    output = tmp_path / "exported"
-    from movenet_train.jobs import export
-    from tests.in_process import run_main
-
-    result = run_main(export.main, "exp=lightning", f"checkpoint={qat_run}", "formats=[tflite_int8]",
-                      f"output={output}", "latency.runs=0")
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "MoveNet lightning exported" in result.stdout
-    assert len(list(output.glob("*int8*.tflite"))) == 1
