@@ -1,5 +1,5 @@
 """tf.data service (``data.service``): the command that starts a dispatcher and workers, dynamic sharding, what a
-resumed run's pipeline does, and the setting it cannot keep (training on the service: test_train.py)."""
+resumed run's pipeline does, and the setting it cannot keep (training on the service: test_train_distributed.py)."""
 
 import subprocess
 import sys

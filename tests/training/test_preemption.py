@@ -1,5 +1,5 @@
 """Stop signals: the handlers the training command installs, and where they stop training (the end-to-end SIGTERM
-run is ``test_train.py::test_resume_after_sigterm``)."""
+run is ``test_train_interrupted.py::test_resume_after_sigterm``)."""
 
 import signal
 

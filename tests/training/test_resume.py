@@ -1,5 +1,5 @@
 """Multi-worker resume: a worker's checkpoints cut back to the step all workers have (the end-to-end restart is
-``test_train.py::test_multi_worker_resumes_after_a_worker_dies``)."""
+``test_train_distributed.py::test_multi_worker_resumes_after_a_worker_dies``)."""
 
 import os
 
