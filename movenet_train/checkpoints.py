@@ -6,7 +6,6 @@ A checkpoint directory holds ``movenet.json`` (the model spec and where the weig
 a path resolves to, and whether it fits the config, is ``model_files``'s.
 """
 
-import dataclasses
 import hashlib
 import os
 
@@ -74,36 +73,39 @@ class CheckpointManager(tf.train.CheckpointManager):
             raise disk_full(target, f"a resumed run restores {restored or 'nothing (no checkpoint yet)'}") from err
 
 
-def restored_spec(path, spec=None, default_spec=None):
+def restored_spec(path, spec=None, default_spec=None, input_size=None):
     """(The ``ModelFile`` of checkpoint ``path``, the spec its model is built with).
 
     The checkpoint's own spec (its ``movenet.json``, else its run's ``train_config.yaml``) builds the network: its
-    variant, keypoint schema and whether it is quantisation-aware (``train.qat``). ``spec``, the config's (+exp), is
-    only checked against it (``IncompatibleModelError`` on a mismatch); its input size is kept, since a checkpoint
-    runs at any. ``default_spec`` builds a checkpoint that records no spec at all (when ``spec`` is not given).
+    variant, keypoint schema, whether it is quantisation-aware (``train.qat``) and the input size it was trained
+    at. ``spec``, the config's (+exp), is only checked against it (``IncompatibleModelError`` on a mismatch, its
+    input size included). ``input_size`` runs the weights at that size on purpose (``input_size=`` of eval, export
+    and predict: ``model_files.at_input_size``), and the config's size is then not compared. ``default_spec``
+    builds a checkpoint that records no spec at all (when ``spec`` is not given).
     """
     found = model_files.describe(path)
     if found.format != "checkpoint":
         raise UserError(f"{path} is a {found.format} file, not a checkpoint: runtime.load_keras imports Google's "
                         "released files, runtime.load_predictor runs any model file")
     if found.spec is not None and spec is not None:
-        model_files.check_compatible(path, found, spec)
-        return found, dataclasses.replace(found.spec, input_size=spec.input_size)
-    spec = spec or found.spec or default_spec
-    if spec is None:
+        model_files.check_compatible(path, found, model_files.asked_of_file(spec, input_size))
+        own = found.spec
+    else:
+        own = spec or found.spec or default_spec
+    if own is None:
         raise UserError(f"{path} has no {model_files.SPEC_FILE} and is not in a training run folder (no "
                         f"{model_files.TRAIN_CONFIG_FILE}); pass the model config (+exp=...) to restore it")
-    return found, spec
+    return found, model_files.at_input_size(path, own, input_size)
 
 
-def restore_model(path, spec=None, default_spec=None):
+def restore_model(path, spec=None, default_spec=None, input_size=None):
     """Keras model restored from a checkpoint, built with ``restored_spec``; (model, spec).
 
     A training run's folder resolves to its inference model (``<run>/model``, EMA weights), which training
     writes at every validation and at the end; a run with no ``model/`` yet, or a ``<run>/checkpoints/ckpt-N``
     prefix, restores the training checkpoint with the spec of the run's ``train_config.yaml``.
     """
-    found, spec = restored_spec(path, spec, default_spec)
+    found, spec = restored_spec(path, spec, default_spec, input_size)
     model = build_model(spec)
     status = tf.train.Checkpoint(model=model).read(found.resolved)
     status.assert_existing_objects_matched().expect_partial()

@@ -3,16 +3,25 @@
 Every loader (``checkpoints.restore_model``, ``pretrained.import_released``, ``runtime.load_predictor``), training
 (the run folder it writes and resumes) and export (the schema file it writes) take these from here, so a path
 means the same thing everywhere and a mismatch with the config reads the same whichever loader finds it.
+
+Input size: a checkpoint records the size it was trained at (``movenet.json`` ``spec.input_size``, else its run's
+``train_config.yaml`` ``model.input_size``); an exported or released file is fixed to its signature's. Every
+loader runs a file at that size. A config that asks for another (``+exp=... model.input_size=N``) is a mismatch;
+``input_size=N`` (``RUN_SIZE_KEY``) of eval, export and predict runs a checkpoint or released file at N on purpose
+(``at_input_size``). Training starts a model of any size from any of them (the network is fully convolutional).
 """
 
 import dataclasses
 import glob
 import json
+import logging
 import os
 
 from movenet_train.errors import UserError
 from movenet_train.keypoints import DEFAULT_SCHEMA, KeypointSchema
-from movenet_train.modeling.spec import MoveNetSpec
+from movenet_train.modeling.spec import RUN_SIZE_KEY, MoveNetSpec, check_input_size
+
+log = logging.getLogger(__name__)
 
 # A training run's folder: <run>/train_config.yaml, <run>/checkpoints/ckpt-N (model, optimizer, step) and
 # <run>/model (the inference model, EMA weights, in the checkpoint format), written at every validation.
@@ -207,6 +216,57 @@ def config_schema(cfg):
     return KeypointSchema.from_config(cfg.keypoints)
 
 
+# -- the input size a file runs at -------------------------------------------------------------------------
+
+def config_input_size(cfg):
+    """The size eval / export / predict are told to run the file at (``input_size=``, checked); None: its own."""
+    return check_input_size(cfg.get(RUN_SIZE_KEY), RUN_SIZE_KEY)
+
+
+def asked_of_file(spec, input_size):
+    """What ``check_compatible`` compares a file with: the config's ``spec``, less its input size where
+    ``input_size`` runs the file at a size of the caller's choosing."""
+    if spec is None or input_size is None:
+        return spec
+    return dataclasses.replace(spec, input_size=None)
+
+
+def _not_multi_pose(path, input_size):
+    return UserError(f"{RUN_SIZE_KEY}={input_size} sets the square input of a single-pose model; {path} is "
+                     "multi-pose and runs at any height and width (multiples of 32): set long_side= (eval) or "
+                     f"tracking.multi_pose_max_dimension= (predict) instead, and leave {RUN_SIZE_KEY}= out")
+
+
+def at_input_size(path, spec, input_size):
+    """``spec`` of the file at ``path`` (a checkpoint or a released graph, loaded into Keras), to run at
+    ``input_size`` (None: its own size, which it was trained at). The weights fit any size; a size other than its
+    own is logged, since it is not the model that was trained and measured."""
+    if input_size is None:
+        return spec
+    if spec.multi_pose:
+        raise _not_multi_pose(path, input_size)
+    if input_size != spec.input_size:
+        log.info("running %s at %d px (%s=%d); its own size is %d px", path, input_size, RUN_SIZE_KEY, input_size,
+                 spec.input_size)
+    return dataclasses.replace(spec, input_size=input_size)
+
+
+def check_fixed_input_size(path, predictor, input_size):
+    """An exported file (``.tflite``, SavedModel, ONNX) runs at the size of its signature only: ``input_size``
+    other than that is an error saying how to get a file of that size."""
+    if input_size is None:
+        return
+    if predictor.multi_pose:
+        raise _not_multi_pose(path, input_size)
+    size = predictor.input_size
+    if size is not None and size != input_size:
+        raise IncompatibleModelError(
+            f"{path} is a {predictor.kind} file fixed to {size}x{size} input and cannot run at {input_size} px "
+            f"({RUN_SIZE_KEY}={input_size}): export its checkpoint at that size (export/export.py "
+            f"checkpoint=<its checkpoint> {RUN_SIZE_KEY}={input_size}), or leave {RUN_SIZE_KEY}= out to run it at "
+            f"{size} px")
+
+
 # -- the one compatibility check ---------------------------------------------------------------------------
 
 @dataclasses.dataclass(frozen=True)
@@ -216,19 +276,25 @@ class _Traits:
     name: str = None
     alpha: float = None
     multi_pose: bool = None
-    input_size: int = None  # single-pose only: the square size a file is fixed to, or the config's
+    # single-pose only: the square size a file was trained at or is fixed to, or the config's
+    input_size: int = None
     schema: KeypointSchema = None
+    # The file loads into Keras, which runs it at any size on request (RUN_SIZE_KEY): a checkpoint, or a released
+    # graph read by the importer. Not an exported file, whose signature is fixed.
+    resizable: bool = False
+    trained: bool = False  # a checkpoint: its input size is the one it was trained at
 
 
 def _held(found):
-    if isinstance(found, ModelFile):  # a checkpoint: Keras runs it at any input size
+    if isinstance(found, ModelFile):  # a checkpoint: its spec records the size it was trained at
         spec = found.spec
         if spec is None:
             return _Traits(schema=found.schema)
-        return _Traits(spec.name, spec.alpha, spec.multi_pose, None, found.schema)
-    if isinstance(found, MoveNetSpec):  # read from a released graph, fixed to its input size
+        return _Traits(spec.name, spec.alpha, spec.multi_pose, None if spec.multi_pose else spec.input_size,
+                       found.schema, resizable=True, trained=True)
+    if isinstance(found, MoveNetSpec):  # read from a released graph, whose signature gives its input size
         return _Traits(found.name, found.alpha, found.multi_pose, None if found.multi_pose else found.input_size,
-                       found.schema)
+                       found.schema, resizable=True)
     return _Traits(multi_pose=found.multi_pose, input_size=found.input_size, schema=found.schema)  # a predictor
 
 
@@ -261,10 +327,13 @@ def _variant_mismatch(has, asks):
 def _input_size_mismatch(has, asks):
     if not (has.input_size and asks.input_size) or has.input_size == asks.input_size:
         return None
-    size = has.input_size
+    size, asked = has.input_size, asks.input_size
     remedy = f"pass model.input_size={size}" + (f" or +exp={has.name}" if has.name else "") + ", or "
-    return (f"takes {size}x{size} input", f"{asks.input_size}x{asks.input_size} input (MoveNet {asks.name})",
-            remedy + _keep_own("+exp", "variant"))
+    remedy += _keep_own("+exp", "variant")
+    if has.resizable:  # Keras runs the weights at any size, when asked in so many words
+        remedy += f"; to run it at {asked} px on purpose, pass {RUN_SIZE_KEY}={asked} (eval, export, predict)"
+    held = f"was trained at {size}x{size} input" if has.trained else f"takes {size}x{size} input"
+    return held, f"{asked}x{asked} input (MoveNet {asks.name})", remedy
 
 
 def _schema_mismatch(has, asks):

@@ -174,32 +174,37 @@ class OnnxPredictor(Predictor):
         return np.concatenate([decode_numpy.decode(self.heads_outputs(image), self.multi_pose) for image in images])
 
 
-def load_keras(checkpoint, spec=None, default_spec=None):
+def load_keras(checkpoint, spec=None, default_spec=None, input_size=None):
     """(Keras model, spec) from a training/imported checkpoint or a released file (imported on the fly).
 
-    ``spec`` is checked against what the file holds; ``default_spec`` only builds a checkpoint that records no
-    spec of its own (see ``checkpoints.restore_model``)."""
+    ``spec`` is checked against what the file holds, its input size included; ``default_spec`` only builds a
+    checkpoint that records no spec of its own (see ``checkpoints.restore_model``). The model runs at the size the
+    file was trained at (a released file: its signature's), or at ``input_size`` where given on purpose
+    (``input_size=`` of eval, export and predict: ``model_files.at_input_size``)."""
     fmt = model_files.file_format(checkpoint)
     if fmt in model_files.RELEASED_FORMATS:
-        return importer.import_released(checkpoint, spec)
+        return importer.import_released(checkpoint, spec, input_size)
     if fmt == "checkpoint":
-        return checkpoints.restore_model(checkpoint, spec, default_spec)
+        return checkpoints.restore_model(checkpoint, spec, default_spec, input_size)
     raise UserError(f"{checkpoint} is an {fmt} file: load_predictor runs it, but only checkpoints and Google's "
                     "released formats (TF.js, TFLite, SavedModel) load into Keras")
 
 
-def load_predictor(checkpoint, spec=None, num_threads=None, orientation="upright"):
+def load_predictor(checkpoint, spec=None, num_threads=None, orientation="upright", input_size=None):
     """The runtime is chosen from the format (``model_files.file_format``): ``.tflite`` -> LiteRT (decoded or
     heads-only), ``.onnx`` -> onnxruntime (heads-only), SavedModel dir -> TF, else Keras. ``spec`` (the config's
-    model) is checked against the file (``model_files.check_compatible``). ``orientation="any"`` wraps a
-    single-pose model in the quarter-turn search of ``movenet_train.orientation``."""
+    model) is checked against the file (``model_files.check_compatible``). The predictor's ``input_size`` is the
+    file's own: the size a checkpoint was trained at, an exported file's signature. ``input_size`` runs a
+    checkpoint or released file at another size on purpose; an exported file is fixed to its own (an error
+    otherwise). ``orientation="any"`` wraps a single-pose model in the quarter-turn search of
+    ``movenet_train.orientation``."""
     from movenet_train.orientation import check_orientation, with_orientation
 
     check_orientation(orientation)
-    return with_orientation(_load_runtime(checkpoint, spec, num_threads), orientation)
+    return with_orientation(_load_runtime(checkpoint, spec, num_threads, input_size), orientation)
 
 
-def _load_runtime(checkpoint, spec, num_threads):
+def _load_runtime(checkpoint, spec, num_threads, input_size=None):
     checkpoint = str(checkpoint)
     fmt = model_files.file_format(checkpoint)
     if fmt == "onnx":
@@ -209,6 +214,7 @@ def _load_runtime(checkpoint, spec, num_threads):
     elif fmt == "saved_model":
         predictor = SavedModelPredictor(checkpoint)
     else:
-        return KerasPredictor(*load_keras(checkpoint, spec))
-    model_files.check_compatible(checkpoint, predictor, spec)
+        return KerasPredictor(*load_keras(checkpoint, spec, input_size=input_size))
+    model_files.check_fixed_input_size(checkpoint, predictor, input_size)
+    model_files.check_compatible(checkpoint, predictor, model_files.asked_of_file(spec, input_size))
     return predictor

@@ -168,6 +168,31 @@ def test_a_misspelt_schedule_lists_the_schedules_before_anything_is_built(tiny, 
         assert compose("train", overrides=["data=coco"]).train.steps == 300000  # configs/train/default.yaml
 
 
+def test_a_distillation_without_its_teacher_names_the_key_before_anything_is_built(tmp_path):
+    """configs/train/schedule/distill.yaml requires train.teacher. Its ``???`` once ran silently with the initial
+    weights as the teacher: OmegaConf keeps the finetune schedule's ``teacher: initial`` when ``???`` is merged
+    over it. The preflight names the key and what to pass, before any model, teacher or data is built."""
+    require_shared(TFJS["lightning"])
+    run = tmp_path / "run"
+    common = [*TINY_TRAINING, "data=synthetic", f"data.root={tmp_path / 'no_data'}", f"checkpoint={TFJS['lightning']}",
+              "train/schedule@train=distill"]
+    result = run_in_process("train", *common, f"hydra.run.dir={run}")
+    line = assert_user_error(result, "train.teacher is required", "distill", "train.teacher=<the teacher's model file>")
+    assert result.stderr.splitlines()[-1] == line
+    assert sorted(p.name for p in run.iterdir()) == [".hydra"]  # Hydra's record only: no data, no checkpoint
+    # Named, the teacher passes the same checks; the finetune schedule keeps its own teacher, the initial weights.
+    from hydra import compose, initialize_config_dir
+
+    from movenet_train.config import CONFIG_DIR
+    from movenet_train.training.preflight import check_training
+
+    with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR, job_name="train"):
+        named = compose("train", overrides=[*common, f"train.teacher={TFJS['lightning']}", f"output_dir={run}"])
+        finetune = compose("train", overrides=["data=coco", "train/schedule@train=finetune"])
+    assert check_training(named)[0].teacher == str(TFJS["lightning"])
+    assert finetune.train.teacher == "initial"
+
+
 def test_prepare_strict_names_the_annotation_and_keeps_the_earlier_records(tiny, tmp_path):
     annotations, annotation_id = bad_annotations(tiny, tmp_path)
     output = tmp_path / "records"

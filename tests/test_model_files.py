@@ -146,15 +146,22 @@ def test_variant_mismatch():
         check_compatible("m.tflite", single, MULTIPOSE)
 
 
-def test_input_size_mismatch_only_where_the_file_is_fixed_to_one(tmp_path):
+def test_input_size_mismatch(tmp_path):
     predictor = types.SimpleNamespace(multi_pose=False, input_size=192, schema=DEFAULT_SCHEMA)
     with pytest.raises(IncompatibleModelError) as err:
         check_compatible("m.tflite", predictor, THUNDER)
     assert str(err.value) == ("m.tflite takes 192x192 input but the config asks for 256x256 input (MoveNet thunder): "
                               "pass model.input_size=192, or leave +exp= out to use the file's own variant")
-    # A checkpoint runs at any size: Lightning weights with a 256 config are fine.
+    # A checkpoint is checked against the size it was trained at; Keras would run it at any, but only on purpose
+    # (input_size=, tests/test_input_size.py).
     run, _ = _run_folder(tmp_path)
-    check_compatible(run, describe(run), MoveNetSpec("lightning", 1.0, 256))
+    with pytest.raises(IncompatibleModelError) as err:
+        check_compatible(run, describe(run), MoveNetSpec("lightning", 1.0, 256))
+    assert str(err.value) == (f"{run} was trained at 192x192 input but the config asks for 256x256 input (MoveNet "
+                              "lightning): pass model.input_size=192 or +exp=lightning, or leave +exp= out to use the "
+                              "file's own variant; to run it at 256 px on purpose, pass input_size=256 (eval, export, "
+                              "predict)")
+    check_compatible(run, describe(run), model_files.asked_of_file(MoveNetSpec("lightning", 1.0, 256), 256))
 
 
 def test_schema_mismatch(tmp_path):

@@ -28,6 +28,8 @@ def record_files(data_cfg, split):
         raise ValueError(f"split must be one of {sorted(SPLIT_KEYS)}, got {split!r}")
     key = SPLIT_KEYS[split]
     pattern = data_cfg[key]
+    if pattern is None:  # training skips a null data.val_records (training/validation.py); other readers cannot
+        raise UserError(f"data.{key} is null: give the glob of the {split} records (data/prepare_coco.py writes them)")
     files = sorted(tf.io.gfile.glob(pattern))
     if not files:
         raise FileNotFoundError(f"data.{key}: no files match {pattern} (convert the dataset with "

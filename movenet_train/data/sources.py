@@ -9,7 +9,7 @@ Each source is read, shuffled and repeated on its own (the pipeline's usual read
 ``tf.data.Dataset.sample_from_datasets`` draws every example from source ``i`` with probability
 ``weight_i / sum(weights)``, with a seed: the mixed order is the same on every run, so a resumed run skips the
 examples of the steps already taken after the mixing and lands exactly where it stopped. Weights need not sum to 1.
-Without ``sources``, training reads ``data.train_records`` as before; validation always reads ``val_records``.
+Without ``sources``, training reads ``data.train_records`` as before; validation reads ``val_records`` (null: none).
 
 A source may also be unlabeled: ``{media: <folder of images, video or GIF>, frame_step: N, weight: w}`` (every
 N-th frame). Its images carry no people; each is stored as one ignore (crowd) region covering the whole image,

@@ -355,8 +355,8 @@ def _check_paths(data_cfg):
     import glob
 
     for key in ("train_records", "val_records"):
-        if not glob.glob(data_cfg[key]):
+        if data_cfg[key] is not None and not glob.glob(data_cfg[key]):  # null val_records: no validation loss
             raise FileNotFoundError(f"data.{key} = {data_cfg[key]} matches nothing after generating {data_cfg.root}")
     for key in ("val_annotations", "val_images"):
-        if not os.path.exists(data_cfg[key]):
+        if data_cfg[key] is not None and not os.path.exists(data_cfg[key]):
             raise FileNotFoundError(f"data.{key} = {data_cfg[key]} does not exist after generating {data_cfg.root}")

@@ -19,6 +19,9 @@ def run(cfg):
                         "a .tflite or a SavedModel directory")
     for key, valid in EvalOptions.RANGES.items():  # the eval group's keys sit at this config's top level
         valid.check(cfg[key], key)
+    from movenet_train.model_files import config_input_size
+
+    config_input_size(cfg)  # checked before anything loads
     from movenet_train.evaluation import compare
 
     first = _evaluate(cfg, cfg.checkpoint, cfg.output)
@@ -50,11 +53,11 @@ def _name(checkpoint):
 def _evaluate(cfg, checkpoint, output, orientation=None):
     from movenet_train.evaluation import protocols
     from movenet_train.evaluation.evaluator import run_evaluation
-    from movenet_train.model_files import check_compatible, config_schema, config_spec
+    from movenet_train.model_files import check_compatible, config_input_size, config_schema, config_spec
     from movenet_train.runtime import load_predictor
 
     predictor = load_predictor(checkpoint, config_spec(cfg), num_threads=cfg.num_threads,
-                               orientation=orientation or cfg.orientation)
+                               orientation=orientation or cfg.orientation, input_size=config_input_size(cfg))
     check_compatible(checkpoint, predictor, config_schema(cfg))
     protocol = protocols.protocol_for(cfg.protocol, predictor.multi_pose)
     evaluation = run_evaluation(

@@ -7,7 +7,7 @@ from movenet_train.atomic import check_output
 from movenet_train.config import NON_NEGATIVE_COUNT, config_from
 from movenet_train.evaluation.config import EvalOptions
 from movenet_train.jobs import launch
-from movenet_train.model_files import check_compatible, config_schema, config_spec
+from movenet_train.model_files import check_compatible, config_input_size, config_schema, config_spec
 
 CONFIG = "export"
 
@@ -23,13 +23,14 @@ def run(cfg):
     from movenet_train.runtime import load_keras
 
     orientation = cfg.get("orientation", "upright")
+    input_size = config_input_size(cfg)  # the files' signature size; null: the size the checkpoint was trained at
     formats = check_formats(cfg.formats, orientation)
     latency = cfg.get("latency") or {}
     latency_runs = NON_NEGATIVE_COUNT.check(latency.get("runs", 30), "latency.runs")
     latency_warmup = NON_NEGATIVE_COUNT.check(latency.get("warmup", 3), "latency.warmup")
     output = os.path.abspath(cfg.output)
     check_output(output, cfg.overwrite)  # before the slow part
-    model, spec = load_keras(cfg.checkpoint, config_spec(cfg))
+    model, spec = load_keras(cfg.checkpoint, config_spec(cfg), input_size=input_size)
     check_compatible(cfg.checkpoint, spec, config_schema(cfg))
     eval_options = dataclasses.asdict(config_from(EvalOptions, cfg.eval, "eval")) if cfg.get("eval") else None
     if eval_options:

@@ -7,7 +7,7 @@ import os
 from movenet_train.config import PROBABILITY, config_from
 from movenet_train.errors import UserError
 from movenet_train.jobs import launch
-from movenet_train.model_files import check_compatible, config_schema, config_spec
+from movenet_train.model_files import check_compatible, config_input_size, config_schema, config_spec
 
 CONFIG = "predict"
 logger = logging.getLogger(__name__)
@@ -22,11 +22,12 @@ def run(cfg):
     from movenet_train.tracking.tracker import TrackerConfig
 
     threshold = PROBABILITY.check(cfg.threshold, "threshold")
+    input_size = config_input_size(cfg)  # the model input (and the tracker's crops); null: the file's own size
     if cfg.tracker not in TRACKERS:  # checked for single-pose models too, which ignore it
         raise UserError(f"tracker={cfg.tracker}: expected one of {', '.join(TRACKERS)}")
     reader = media.open_media(cfg.input)
     predictor = load_predictor(cfg.checkpoint, config_spec(cfg), num_threads=cfg.get("num_threads"),
-                               orientation=cfg.orientation)
+                               orientation=cfg.orientation, input_size=input_size)
     check_compatible(cfg.checkpoint, predictor, config_schema(cfg))
     tracker_config = config_from(TrackerConfig, cfg.tracking, "tracking")
     result = annotate(predictor, reader, cfg.output, tracker_config, crop=cfg.crop, smoothing=cfg.smoothing,

@@ -10,6 +10,22 @@ from movenet_train.keypoints import DEFAULT_SCHEMA, KeypointSchema
 TRAINING_ONLY_MODEL_KEYS = ("init", "recalibrate_batch_norm", "recalibrate_batch_norm_batches")
 # Multi-pose inputs: height and width must be multiples of the backbone's output stride.
 MULTI_POSE_STRIDE = 32
+# The key of eval, export and predict (configs/{eval,export,predict}.yaml) that runs a single-pose model file at
+# another square size on purpose; null: the size the file was trained at (a checkpoint's movenet.json or run
+# config) or is fixed to (an exported or released file's signature).
+RUN_SIZE_KEY = "input_size"
+
+
+def check_input_size(value, key):
+    """A square input size: a whole number, a positive multiple of 32 (the backbone's stride: the FPN adds maps
+    of strides 4 to 32); None passes (the key is unset). A ``ConfigError`` naming ``key`` otherwise."""
+    from movenet_train.config import COUNT, ConfigError
+
+    size = COUNT.check(value, key)
+    if size is not None and size % MULTI_POSE_STRIDE:
+        raise ConfigError(f"{key} must be a multiple of {MULTI_POSE_STRIDE} (the backbone's output stride), "
+                          f"got {size}")
+    return size
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +69,8 @@ class MoveNetSpec:
         check_keys(values, fields | set(TRAINING_ONLY_MODEL_KEYS), "model")
         if keypoints is not None and not isinstance(keypoints, KeypointSchema):
             keypoints = KeypointSchema.from_config(keypoints)
+        if "input_size" in values:
+            values["input_size"] = check_input_size(values["input_size"], "model.input_size")
         return cls(**{k: v for k, v in values.items() if k in fields}, keypoints=keypoints)
 
     @property

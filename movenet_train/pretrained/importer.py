@@ -38,14 +38,16 @@ def released_spec(ops, input_size=None):
                        keypoints=DEFAULT_SCHEMA)
 
 
-def import_released(path, spec=None):
-    """Keras model holding the weights of a released file; ``spec`` (from the config) is checked against it."""
-    ops, input_size = read_folded(path)
-    found = released_spec(ops, input_size)
+def import_released(path, spec=None, input_size=None):
+    """Keras model holding the weights of a released file; ``spec`` (from the config) is checked against it.
+    ``input_size``: run the weights at that size instead of the file's own (``model_files.at_input_size``)."""
+    ops, own_size = read_folded(path)
+    found = released_spec(ops, own_size)
     if spec is not None:
-        model_files.check_compatible(path, found, spec)
+        model_files.check_compatible(path, found, model_files.asked_of_file(spec, input_size))
     spec = found if spec is None else dataclasses.replace(spec, keypoints=found.keypoints,
                                                            num_keypoints=found.num_keypoints)
+    spec = model_files.at_input_size(path, spec, input_size)
     model = build_model(spec)
     folded.assign_folded_weights(model, ops, source=str(path))
     return model, spec

@@ -34,6 +34,11 @@ class LossConfig:
     box_offset_weight: float
 
 
+# train.teacher of configs/train/schedule/distill.yaml: the command line must name the teacher. Not ``???``: OmegaConf
+# keeps a value when ``???`` is merged over it, so the finetune schedule's ``teacher: initial`` underneath survived
+# and a distillation without ``train.teacher=`` ran with its own initial weights as the teacher.
+TEACHER_REQUIRED = "required"
+
 # What the teacher sees (train.distill.view): the student's own input; the student's input before its quarter
 # turns; the window without any augmentation. The last two are carried to the student's view (training/teacher.py).
 DISTILL_VIEWS = ("student", "upright", "unaugmented")
@@ -83,7 +88,8 @@ class TrainConfig:
 
     RANGES: typing.ClassVar = {
         "batch_size": COUNT, "steps": COUNT, "steps_per_loop": COUNT, "ema_decay": OPEN_UNIT,
-        "checkpoint_every": COUNT, "max_checkpoints": COUNT, "validate_every": COUNT,
+        "checkpoint_every": COUNT, "max_checkpoints": COUNT,
+        "validate_every": NON_NEGATIVE_COUNT,  # 0: never validate (model/ is still written at the end)
         "precise_batch_norm_batches": NON_NEGATIVE_COUNT,
         "val_batches": Range(-1, integer=True),  # -1: the whole val set (Orbit's evaluate)
         "val_summary_images": NON_NEGATIVE_COUNT, "qat_calibration_batches": NON_NEGATIVE_COUNT,

@@ -82,6 +82,8 @@ def initialize_model(model, spec, init):
     When ``init`` predicts another keypoint schema than ``spec`` (e.g. Google's COCO-17 weights into a 13- or
     19-joint model), backbone, FPN, centre (and box) heads are copied whole, and the keypoint heads' channels
     of every joint that keeps its name; the new joints keep their initial values. The log lists both.
+    Weights of another input size (192 px Lightning into a 160 px model) load whole, the network being fully
+    convolutional; the log says so (one line).
     """
     if init in (None, "scratch"):
         log.info("initialising from scratch")
@@ -94,6 +96,9 @@ def initialize_model(model, spec, init):
 
         source, source_spec = load_keras(str(init), default_spec=spec)
         source_schema = source_spec.schema
+        if source_spec.input_size != spec.input_size:  # fully convolutional: the weights fit any input size
+            log.info("initialising a %d px model from %d px weights of %s", spec.input_size, source_spec.input_size,
+                     init)
     remap = source_schema is not None and source_schema.names != spec.schema.names
     loaded, skipped = copy_matching_weights(source, model, exclude=KEYPOINT_HEAD_LAYERS if remap else ())
     if remap:

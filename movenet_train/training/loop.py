@@ -31,7 +31,7 @@ from movenet_train.training.resume import agree_on_resume_step
 from movenet_train.training.strategy import build_strategy, is_chief, worker_id
 from movenet_train.training.teacher import load_teacher
 from movenet_train.training.trainer import MoveNetEvaluator, MoveNetTrainer
-from movenet_train.training.validation import validation_callback
+from movenet_train.training.validation import ValidationPlan, validation_callback, validation_plan
 
 log = logging.getLogger(__name__)
 
@@ -69,13 +69,15 @@ class TrainingRun:
     controller: orbit.Controller
     progress: ProgressBar
     stop: StopPoint = None  # where a stop signal ends training (preemption.py); None: signals keep their handlers
+    validation: ValidationPlan = None  # what validation measures (validation.py)
 
     @property
     def step(self):
         return int(self.optimizer.iterations.numpy())
 
     def fit(self):
-        """Trains to ``train.steps`` with validation every ``train.validate_every``; the final metrics.
+        """Trains to ``train.steps`` with validation every ``train.validate_every`` (0: at the end only, to write
+        ``model/``); the final metrics.
 
         Raises ``Preempted`` once a stop signal ended training, after writing the checkpoint of the step reached.
         """
@@ -84,7 +86,8 @@ class TrainingRun:
         if self.progress.enabled:
             # Orbit logs every loop's outputs at INFO; with the bar on, TensorBoard and the bar carry them.
             logging.getLogger("absl").setLevel(logging.WARNING)
-        metrics, every = None, train_cfg.validate_every
+        # train.validate_every=0: no validation point before the end, where model/ is written (validation.py).
+        metrics, every = None, train_cfg.validate_every or train_cfg.steps
         try:
             # Orbit's train_and_evaluate counts validation intervals from the step it starts at; validating at the
             # multiples of validate_every keeps a run resumed between two (after a preemption) in step with an
@@ -186,9 +189,14 @@ def build_training_run(cfg, stop_signals=None):
     trainer = MoveNetTrainer(model, spec, optimizer, learning_rate, train_dataset, loss_config, strategy,
                              train_cfg.batch_size, jit_compile=train_cfg.jit_compile, teacher=teacher,
                              distill_config=train_cfg.distill, before_step=stop and stop.before_step)
-    val_dataset = _distributed_dataset(strategy, cfg.data, spec, "val", train_cfg.batch_size, False, True)
+    validation = validation_plan(cfg, train_cfg, spec)
+    if validation.skipped():
+        log.info("%s", validation.skipped())
+    val_dataset = None  # no validation records: the evaluator skips the loss (trainer.py)
+    if validation.records:
+        val_dataset = _distributed_dataset(strategy, cfg.data, spec, "val", train_cfg.batch_size, False, True)
     evaluator = MoveNetEvaluator(model, spec, optimizer, val_dataset, loss_config, strategy,
-                                 validation_callback(cfg, train_cfg, spec, run_dir, chief, worker))
+                                 validation_callback(cfg, train_cfg, spec, run_dir, chief, worker, validation))
     progress = ProgressBar(optimizer.iterations, train_cfg.steps, enabled=train_cfg.progress_bar and chief)
     controller = orbit.Controller(  # restores the latest checkpoint of ckpt_dir, if any
         global_step=optimizer.iterations, trainer=trainer, evaluator=evaluator, strategy=strategy,
@@ -198,7 +206,7 @@ def build_training_run(cfg, stop_signals=None):
         eval_summary_dir=os.path.join(run_dir, "tensorboard", "val") if chief else None,
     )
     return TrainingRun(cfg, train_cfg, run_dir, spec, strategy, chief, model, optimizer, trainer, controller, progress,
-                       stop)
+                       stop, validation)
 
 
 def train(cfg, stop_signals=None):
@@ -220,4 +228,6 @@ def train(cfg, stop_signals=None):
         print(f"inference checkpoint (EMA weights): {os.path.join(run.run_dir, model_files.MODEL_DIR)}")
         if "coco/AP" in summary:
             print(f"AP={summary['coco/AP']:.4f}")
+        elif run.validation.eval_options is None:  # no validation set (validation.py): the last line says so
+            print(run.validation.final_line())
     return summary

@@ -12,7 +12,7 @@ from movenet_train.config import config_from
 from movenet_train.data.config import data_config
 from movenet_train.errors import UserError
 from movenet_train.modeling.spec import MoveNetSpec
-from movenet_train.training.config import FREEZE_OPTIONS, TrainConfig
+from movenet_train.training.config import FREEZE_OPTIONS, TEACHER_REQUIRED, TrainConfig
 from movenet_train.training.initialisation import check_initial_weights, initial_weights
 from movenet_train.training.run_folder import check_run_model
 
@@ -26,9 +26,15 @@ def unlabeled_sources(data_cfg):
 
 
 def check_teacher(cfg, train_cfg):
-    """``train.teacher``: required by unlabeled sources; ``initial`` needs trained initial weights; a model file
-    must exist. Whether the file fits the student (schema, heads, input size) is checked when it loads."""
+    """``train.teacher``: named on the command line where the schedule requires it (distill); required by
+    unlabeled sources; ``initial`` needs trained initial weights; a model file must exist. Whether the file fits
+    the student (schema, heads, input size) is checked when it loads."""
     source = train_cfg.teacher
+    if source == TEACHER_REQUIRED:
+        raise UserError("train.teacher is required by the distill schedule (configs/train/schedule/distill.yaml): "
+                        "pass train.teacher=<the teacher's model file>, e.g. the released Thunder "
+                        "train.teacher=../shared/reference_models/tfjs_human_models/movenet-thunder.json (a "
+                        ".tflite, SavedModel, run folder or checkpoint of the student's keypoints works too)")
     unlabeled = unlabeled_sources(cfg.data)
     if source is None:
         if unlabeled:

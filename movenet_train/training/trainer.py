@@ -124,7 +124,9 @@ class MoveNetTrainer(orbit.StandardTrainer):
 
 
 class MoveNetEvaluator(orbit.StandardEvaluator):
-    """Validation loss on the val records, then COCO AP (the eval code) and an image summary, on EMA weights."""
+    """Validation loss on the val records, then COCO AP (the eval code) and an image summary, on EMA weights.
+
+    ``val_dataset`` None (no validation records): no loss; ``validate_fn`` still runs (it writes ``model/``)."""
 
     def __init__(self, model, spec, optimizer, val_dataset, loss_config, strategy, validate_fn=None):
         self.model, self.spec, self.optimizer = model, spec, optimizer
@@ -137,6 +139,12 @@ class MoveNetEvaluator(orbit.StandardEvaluator):
         if isinstance(self.optimizer, ema_optimizer.ExponentialMovingAverage):
             with self.strategy.scope():  # swap_weights runs per replica
                 self.optimizer.swap_weights()
+
+    def evaluate(self, num_steps):
+        if self.eval_dataset is None:  # Orbit would iterate over None: the callback alone, on the EMA weights
+            self.eval_begin()
+            return self.eval_end()
+        return super().evaluate(num_steps)
 
     def eval_begin(self):
         for metric in self.metrics.values():
@@ -153,7 +161,9 @@ class MoveNetEvaluator(orbit.StandardEvaluator):
         self.strategy.run(step_fn, args=(next(iterator),))
 
     def eval_end(self):
-        output = {f"loss/{key}": metric.result().numpy() for key, metric in self.metrics.items()}
+        output = {}
+        if self.eval_dataset is not None:
+            output = {f"loss/{key}": metric.result().numpy() for key, metric in self.metrics.items()}
         try:
             if self.validate_fn is not None:
                 output.update(self.validate_fn(self.model, int(self.optimizer.iterations.numpy())))

@@ -1,9 +1,16 @@
-"""Validation during training: the evaluator's callback (COCO AP through the eval code, a skeleton image summary,
-the EMA model saved into the run folder)."""
+"""Validation during training: what it measures (``validation_plan``: the loss on the val records, COCO AP, either
+optional) and the evaluator's callback (COCO AP through the eval code, a skeleton image summary, the EMA model saved
+into the run folder).
+
+Validation is optional: a run without validation records (``data.val_records=null``) has no validation loss, one
+without validation annotations no AP, and ``train.validate_every=0`` turns both off. The validation points still
+re-estimate BatchNorm and write ``model/`` (at the end at least), so a run without a validation set ends with the
+same files."""
 
 import dataclasses
 import os
 import shutil
+from typing import Optional
 
 import numpy as np
 import tensorflow as tf
@@ -14,13 +21,58 @@ from movenet_train.modeling.outputs import POSE_SCORE_THRESHOLD, unpack
 from movenet_train.training.batch_norm import reestimate_batch_norm
 
 
-def validation_callback(cfg, train_cfg, spec, run_dir, chief, worker):
+@dataclasses.dataclass(frozen=True)
+class ValidationPlan:
+    """What validation measures in a run: the loss on the ``records`` glob, COCO AP with ``eval_options``
+    (``evaluate``'s keyword arguments); None where the run has none, ``no_loss`` / ``no_ap`` saying why; ``off``:
+    ``train.validate_every=0``."""
+
+    records: Optional[str]
+    eval_options: Optional[dict]
+    no_loss: Optional[str] = None
+    no_ap: Optional[str] = None
+    off: bool = False
+
+    def skipped(self):
+        """The one log line on what validation leaves out, or None when it measures both."""
+        if self.off:
+            return ("validation is off (train.validate_every=0): no validation loss, no COCO AP; model/ is written at "
+                    "the end")
+        if self.records is None and self.eval_options is None:
+            return (f"no validation set ({self.no_loss}, {self.no_ap}): training runs without validation loss or COCO "
+                    "AP; model/ is still written every train.validate_every steps and at the end")
+        parts = [f"no validation loss ({self.no_loss})" if self.records is None else None,
+                 f"no COCO AP during training ({self.no_ap})" if self.eval_options is None else None]
+        return "; ".join(part for part in parts if part) or None
+
+    def final_line(self):
+        """The run's last line where there is no ``AP=`` to print."""
+        if self.off:
+            return "no AP: validation is off (train.validate_every=0)"
+        if self.records is None:
+            return f"no AP: no validation set was given ({self.no_loss}, {self.no_ap})"
+        return f"no AP: no validation annotations ({self.no_ap})"
+
+
+def validation_plan(cfg, train_cfg, spec):
+    """The ``ValidationPlan`` of a run: ``data.val_records`` (null: no loss) and ``validation_eval_options`` (no
+    annotations: no AP); neither with ``train.validate_every=0``."""
+    if not train_cfg.validate_every:
+        return ValidationPlan(None, None, off=True)
+    records = cfg.data.get("val_records")
+    options, no_ap = _eval_options(cfg, spec)
+    return ValidationPlan(records or None, options, None if records else "data.val_records=null", no_ap)
+
+
+def validation_callback(cfg, train_cfg, spec, run_dir, chief, worker, plan=None):
     """Callback of the evaluator: COCO AP through the eval code, a skeleton image summary, the EMA model saved.
 
     The AP is computed as ``eval/evaluate.py`` computes it, with the ``eval`` group's keys (protocol, crop,
-    batch size, max_images, ...); its ``annotations``/``images`` default to the data's validation split.
+    batch size, max_images, ...); its ``annotations``/``images`` default to the data's validation split. ``plan``
+    (default: ``validation_plan``) without ``eval_options``: no AP, the rest as usual.
     """
     precise_batches = train_cfg.precise_batch_norm_batches
+    options = (plan or validation_plan(cfg, train_cfg, spec)).eval_options
     batches = None
 
     def validate(model, step):
@@ -42,7 +94,6 @@ def validation_callback(cfg, train_cfg, spec, run_dir, chief, worker):
                                           overwrite=True)
         if not chief:
             shutil.rmtree(os.path.dirname(target), ignore_errors=True)
-        options = validation_eval_options(cfg, spec)
         if options is not None:
             from movenet_train.evaluation import evaluate
             from movenet_train.runtime import KerasPredictor
@@ -61,17 +112,27 @@ def validation_callback(cfg, train_cfg, spec, run_dir, chief, worker):
 def validation_eval_options(cfg, spec):
     """Keyword arguments of ``evaluation.evaluate`` for validation: the ``eval`` group, with the data's val split
     as the default annotations and images; ``None`` when there is nothing to score."""
+    return _eval_options(cfg, spec)[0]
+
+
+def _eval_options(cfg, spec):
+    """(``validation_eval_options``, None), or (None, why there is nothing to score: for the log)."""
     from movenet_train.evaluation import protocols
     from movenet_train.evaluation.config import EvalOptions
 
     options = dataclasses.asdict(config_from(EvalOptions, cfg.eval, "eval"))
     if not options.get("records"):
+        annotations_key = "eval.annotations" if options.get("annotations") else "data.val_annotations"
         options["annotations"] = options.get("annotations") or cfg.data.get("val_annotations")
         options["images"] = options.get("images") or cfg.data.get("val_images")
-        if not (options["annotations"] and options["images"] and os.path.exists(options["annotations"])):
-            return None
+        if not options["annotations"]:
+            return None, f"{annotations_key}=null"
+        if not os.path.exists(options["annotations"]):
+            return None, f"{annotations_key}={options['annotations']} does not exist"
+        if not options["images"]:
+            return None, f"{'eval.images' if cfg.eval.get('images') else 'data.val_images'}=null"
     options["protocol"] = protocols.protocol_for(options["protocol"], spec.multi_pose)
-    return options
+    return options, None
 
 
 def _skeleton_summary(predictor, annotations, images_dir, step, count, min_pose_score=POSE_SCORE_THRESHOLD):

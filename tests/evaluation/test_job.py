@@ -129,7 +129,8 @@ def test_compare_orientation_runs_the_second_model_with_the_search(tmp_path, mon
         evaluator.summarize()
         return evaluator.stats[0]
 
-    monkeypatch.setattr(runtime, "_load_runtime", lambda checkpoint, spec, num_threads: TiltSensitiveModel())
+    monkeypatch.setattr(runtime, "_load_runtime",
+                        lambda checkpoint, spec, num_threads, input_size=None: TiltSensitiveModel())
     with initialize(version_base="1.3", config_path="../../configs"):
         cfg = compose("eval", overrides=["checkpoint=blobs", "compare=blobs", "compare_orientation=any",
                                          f"annotations={annotation_file}", f"images={tmp_path / 'images'}",

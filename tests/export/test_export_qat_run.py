@@ -46,7 +46,9 @@ def test_exp_is_checked_and_the_run_builds_its_own_network(tmp_path, with_model)
     _, spec = restored_spec(str(run), LIGHTNING)  # +exp=lightning: checked, not built
     assert spec.qat and own == spec
     assert spec.name == "lightning" and spec.schema == DEFAULT_SCHEMA
-    assert restored_spec(str(run), dataclasses.replace(LIGHTNING, input_size=256))[1].input_size == 256  # any size
+    with pytest.raises(IncompatibleModelError, match=r"was trained at 192x192 input .*: pass model.input_size=192"):
+        restored_spec(str(run), dataclasses.replace(LIGHTNING, input_size=256))  # not at another size by chance
+    assert restored_spec(str(run), LIGHTNING, input_size=256)[1].input_size == 256  # on purpose (input_size=256)
     with pytest.raises(IncompatibleModelError, match=r"holds MoveNet lightning .* asks for MoveNet thunder"):
         restored_spec(str(run), THUNDER)
 

@@ -65,3 +65,62 @@ def test_no_validation_files_means_no_coco_ap(tmp_path):
     cfg = _config([f"data.val_annotations={tmp_path}/missing.json"])
     spec = MoveNetSpec.from_config(cfg.model)
     assert validation.validation_eval_options(cfg, spec) is None
+
+
+def test_without_validation_records_or_annotations_the_run_has_no_validation_and_says_why(tmp_path):
+    """``data.val_records=null`` once ended a run in a TypeError (a glob of None); now the run has no validation
+    loss, and without annotations no AP: one log line says so, and the last line replaces ``AP=``."""
+    spec = MoveNetSpec.from_config(_config([]).model)
+    cfg = _config(["data.val_records=null", "data.val_annotations=null"])
+    plan = validation.validation_plan(cfg, config_from(TrainConfig, cfg.train, "train"), spec)
+    assert plan.records is None and plan.eval_options is None
+    assert plan.skipped().startswith("no validation set (data.val_records=null, data.val_annotations=null)")
+    assert plan.final_line() == "no AP: no validation set was given (data.val_records=null, data.val_annotations=null)"
+    # Annotations without records: the AP stays, the loss goes.
+    annotations = tmp_path / "val.json"
+    annotations.write_text("{}")
+    cfg = _config(["data.val_records=null", f"data.val_annotations={annotations}", f"data.val_images={tmp_path}"])
+    plan = validation.validation_plan(cfg, config_from(TrainConfig, cfg.train, "train"), spec)
+    assert plan.records is None and plan.eval_options["annotations"] == str(annotations)
+    assert plan.skipped() == "no validation loss (data.val_records=null)"
+    # train.validate_every=0: neither, whatever the data gives.
+    cfg = _config(["train.validate_every=0"])
+    plan = validation.validation_plan(cfg, config_from(TrainConfig, cfg.train, "train"), spec)
+    assert plan.off and plan.records is None and plan.eval_options is None
+    assert plan.final_line() == "no AP: validation is off (train.validate_every=0)"
+    with pytest.raises(ValueError, match="train.validate_every must be >= 0, got -1"):
+        config_from(TrainConfig, _config(["train.validate_every=-1"]).train, "train")
+
+
+def test_a_validation_point_without_records_runs_the_callback_alone():
+    """Orbit would iterate over the missing dataset; the evaluator runs its callback (precise BatchNorm, model/,
+    AP) on the EMA weights instead, with no loss reported."""
+    import orbit
+    import tensorflow as tf
+
+    from movenet_train.training.trainer import MoveNetEvaluator
+
+    spec = MoveNetSpec.from_config(_config([]).model)
+    step = tf.Variable(7, dtype=tf.int64)
+    calls = []
+
+    def validate(model, at):
+        calls.append(at)
+        return {}
+
+    evaluator = MoveNetEvaluator(object(), spec, type("Optimizer", (), {"iterations": step})(), None, None,
+                                 tf.distribute.get_strategy(), validate)
+    controller = orbit.Controller(global_step=step, evaluator=evaluator, strategy=tf.distribute.get_strategy())
+    output = controller.evaluate(steps=2)
+    assert calls == [7]
+    assert not any(key.startswith("loss/") for key in output), output
+
+
+def test_reading_null_records_names_the_key():
+    from omegaconf import OmegaConf
+
+    from movenet_train.data.pipeline import record_files
+    from movenet_train.errors import UserError
+
+    with pytest.raises(UserError, match="data.val_records is null"):
+        record_files(OmegaConf.create({"val_records": None, "skip_corrupt": False}), "val")
