@@ -164,7 +164,7 @@ def test_a_misspelt_schedule_lists_the_schedules_before_anything_is_built(tiny, 
 
     with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR, job_name="train"):
         assert missing_group_option(["data=coco", "train/schedule@train=finetune", "exp=thunder"]) is None
-        assert compose("train", overrides=["data=synthetic"]).train.steps == 1000  # configs/train/schedule/synthetic
+        assert compose("train", overrides=["data=synthetic"]).train.steps == 1200  # configs/train/schedule/synthetic
         assert compose("train", overrides=["data=coco"]).train.steps == 300000  # configs/train/default.yaml
 
 
