@@ -90,16 +90,25 @@ def check_int8_options(calibration_images, float_parts):
 
 
 def _quantise_int8(converter, spec, calibration_images, float_parts):
+    return int8_debugger(converter, spec, calibration_images, float_parts).get_nondebug_quantized_model()
+
+
+def int8_debugger(converter, spec, calibration_images, float_parts, **debug_options):
+    """The ``QuantizationDebugger`` the INT8 export quantises with: calibrated on ``calibration_images`` (also its
+    debug dataset), ``float_parts`` denylisted; ``debug_options``: more ``QuantizationDebugOptions`` (metrics).
+    ``quant_debug.py`` runs its instrumented model for per-layer errors."""
     images = np.asarray(calibration_images, np.uint8)
     converter.representative_dataset = lambda: ([image[None]] for image in images)
     # The quantization debugger is TFLite's documented route to selective quantisation: it calibrates once,
     # then quantises with the denylisted nodes left in float32.
     with warnings.catch_warnings():  # the debugger checks its models with the deprecated tf.lite.Interpreter
         warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated")
-        debugger = tf.lite.experimental.QuantizationDebugger(converter=converter)
+        debugger = tf.lite.experimental.QuantizationDebugger(
+            converter=converter, debug_dataset=lambda: ([image[None]] for image in images))
         nodes = float_nodes(debugger.calibrated_model, spec, float_parts)
-        debugger.options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=nodes or None)
-        return debugger.get_nondebug_quantized_model()
+        debugger.options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=nodes or None,
+                                                                        **debug_options)
+    return debugger
 
 
 def _graph(model_content):
