@@ -15,6 +15,7 @@ from omegaconf import OmegaConf
 
 from movenet_train.errors import UserError
 from movenet_train.release import bundle, card
+from tests.test_error_battery import assert_user_error
 from tests.in_process import run_main
 
 # The tiny bundle holds the one format whose path the others share (the exporter's uint8 source, conversion,
@@ -36,34 +37,22 @@ def release(*overrides):
     return run_main(main, *overrides, program="movenet_train.release")
 
 
-def one_error_line(result, *culprits):
-    """Exit status 1, no traceback, one ``error:`` line naming every culprit (as tests/test_error_battery.py)."""
-    output = result.stdout + result.stderr
-    assert result.returncode == 1, output[-3000:]
-    assert "Traceback" not in output, output[-3000:]
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 1, result.stderr[-3000:]
-    for culprit in culprits:
-        assert str(culprit) in errors[0], errors[0]
-    return errors[0]
-
-
 # -- the error lines: no model is built, nothing is written ----------------------------------------------------
 
-def test_a_run_folder_without_a_model_is_one_error_line(tmp_path):
+def test_a_run_folder_without_a_model_is_assert_user_error(tmp_path):
     run = tmp_path / "run"
     (run / "checkpoints").mkdir(parents=True)  # a run stopped before its first checkpoint and validation
     (run / "train_config.yaml").write_text(OmegaConf.to_yaml(RECIPE))
-    line = one_error_line(release(f"checkpoint={run}", f"output={tmp_path / 'bundle'}"), run, "holds no model",
+    line = assert_user_error(release(f"checkpoint={run}", f"output={tmp_path / 'bundle'}"), run, "holds no model",
                           "model/")
     assert "checkpoints/ckpt-N" in line
     assert sorted(os.listdir(tmp_path)) == ["run"]
 
 
-def test_a_folder_without_any_model_is_one_error_line(tmp_path):
+def test_a_folder_without_any_model_is_assert_user_error(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    one_error_line(release(f"checkpoint={empty}", f"output={tmp_path / 'bundle'}"), empty, "holds no model")
+    assert_user_error(release(f"checkpoint={empty}", f"output={tmp_path / 'bundle'}"), empty, "holds no model")
     assert sorted(os.listdir(tmp_path)) == ["empty"]
 
 
@@ -72,15 +61,15 @@ def test_an_existing_output_is_one_error_line_and_is_kept(tmp_path):
     output.mkdir()
     (output / "MODEL_CARD.md").write_text("an earlier release\n")
     # checked first: the model (absent here) is not even looked at
-    one_error_line(release(f"checkpoint={tmp_path / 'absent'}", f"output={output}"), output, "overwrite=true")
+    assert_user_error(release(f"checkpoint={tmp_path / 'absent'}", f"output={output}"), output, "overwrite=true")
     assert sorted(os.listdir(tmp_path)) == ["bundle"]
     assert (output / "MODEL_CARD.md").read_text() == "an earlier release\n"
 
 
-def test_a_missing_reference_is_one_error_line(tmp_path):
+def test_a_missing_reference_is_assert_user_error(tmp_path):
     model = tmp_path / "model.tflite"
     model.write_bytes(b"not read: the references are checked first")
-    one_error_line(release(f"checkpoint={model}", f"output={tmp_path / 'bundle'}",
+    assert_user_error(release(f"checkpoint={model}", f"output={tmp_path / 'bundle'}",
                            f"references=[{tmp_path / 'google.tflite'}]"), tmp_path / "google.tflite", "references=[]")
     assert sorted(os.listdir(tmp_path)) == ["model.tflite"]
 
